@@ -1,0 +1,69 @@
+/**
+ * JetStream set-up that survives a cluster still electing its meta leader: retried with a
+ * short backoff until `deadlineMs`, and a replica count that falls back to 1 when the
+ * cluster cannot place more (a single server, or fewer peers than asked for).
+ */
+import { setTimeout as delay } from 'node:timers/promises'
+import { jetstreamManager, JetStreamApiError, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream'
+import type { NatsConnection } from '@nats-io/transport-node'
+import type { Logger } from './log.ts'
+
+/** Errors meaning "that many replicas cannot be placed here". */
+export function isReplicaPlacementError(err: unknown): boolean {
+  return err instanceof JetStreamApiError && /replica|insufficient resources|non-clustered|no suitable peers/i.test(err.message)
+}
+
+/** `JetStreamNotEnabled` is not exported by @nats-io/jetstream 3.4: recognise it by name. */
+export function isJetStreamNotEnabled(err: unknown): boolean {
+  return err instanceof Error && err.name === 'JetStreamNotEnabled'
+}
+
+/** Retries `work` while JetStream is temporarily unavailable (no meta leader yet, timeouts). */
+export async function retryJetStream<T>(what: string, log: Logger, deadlineMs: number, work: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + deadlineMs
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work()
+    } catch (err) {
+      const permanent = isJetStreamNotEnabled(err) || isReplicaPlacementError(err)
+      if (permanent || Date.now() > deadline) throw err
+      log.error('jetstream-retry', err, { what, attempt })
+      await delay(Math.min(100 * attempt, 1_000))
+    }
+  }
+}
+
+/** Runs `create(replicas)`, and `create(1)` if that many replicas cannot be placed. */
+export async function withReplicaFallback<T>(what: string, replicas: number, log: Logger, create: (replicas: number) => Promise<T>): Promise<{ value: T; replicas: number }> {
+  try {
+    return { value: await create(replicas), replicas }
+  } catch (err) {
+    if (replicas <= 1 || !isReplicaPlacementError(err)) throw err
+    log.error('replicas-fallback', err, { what, asked: replicas, using: 1 })
+    return { value: await create(1), replicas: 1 }
+  }
+}
+
+/** Creates the stream if it does not exist (an existing stream is left as it is). */
+export async function ensureStream(nc: NatsConnection, log: Logger, config: Partial<StreamConfig> & { name: string }, deadlineMs = 30_000): Promise<{ replicas: number }> {
+  const jsm: JetStreamManager = await jetstreamManager(nc, { timeout: 2_000, checkAPI: false })
+  return retryJetStream(`stream ${config.name}`, log, deadlineMs, async () => {
+    try {
+      const info = await jsm.streams.info(config.name)
+      return { replicas: info.config.num_replicas }
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError) || err.code !== 10059) throw err // 10059: stream not found
+    }
+    const { replicas } = await withReplicaFallback(`stream ${config.name}`, config.num_replicas ?? 1, log, async (n) => {
+      try {
+        return await jsm.streams.add({ ...config, num_replicas: n })
+      } catch (err) {
+        // another task created it first
+        if (err instanceof JetStreamApiError && /already in use/i.test(err.message)) return jsm.streams.info(config.name)
+        throw err
+      }
+    })
+    log('stream-created', { stream: config.name, subjects: config.subjects, replicas })
+    return { replicas }
+  })
+}

@@ -1,0 +1,63 @@
+/**
+ * NATS connection for a task: reconnects forever (a task never gives up on its cluster; the
+ * supervisor decides when it dies), with a short wait between attempts, and a connection name
+ * `SERVICE/TASK_ID` so `/connz` shows who is who.
+ *
+ * `ignoreClusterUpdates`: the task only ever dials the URLs in NATS_URL. In the local
+ * environment those may be fault-proxy addresses; learning the servers' real addresses from
+ * cluster INFO would let clients walk around an injected partition.
+ */
+import { connect, type NatsConnection } from '@nats-io/transport-node'
+import type { TaskEnv } from './env.ts'
+import type { Logger } from './log.ts'
+
+export interface ConnectionState {
+  /** true while the client holds a connection to some server */
+  connected: boolean
+}
+
+export async function connectNats(env: TaskEnv, log: Logger): Promise<{ nc: NatsConnection; state: ConnectionState }> {
+  const nc = await connect({
+    servers: env.natsServers,
+    name: `${env.service}/${env.taskId}`,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    reconnectJitter: 100,
+    waitOnFirstConnect: true,
+    ignoreClusterUpdates: true,
+    pingInterval: 5_000,
+    maxPingOut: 2,
+    timeout: 2_000,
+  })
+  const state: ConnectionState = { connected: true }
+  log('nats-connected', { server: nc.getServer() })
+  void (async () => {
+    for await (const s of nc.status()) {
+      switch (s.type) {
+        case 'disconnect':
+          state.connected = false
+          log('nats-disconnected', { server: s.server })
+          break
+        case 'reconnect':
+          state.connected = true
+          log('nats-reconnected', { server: s.server })
+          break
+        case 'ldm':
+          log('nats-lame-duck', { server: s.server })
+          break
+        case 'error':
+          log.error('nats-error', s.error)
+          break
+        case 'close':
+          state.connected = false
+          break
+        default:
+          break
+      }
+    }
+  })().catch(() => {})
+  void nc.closed().then(() => {
+    state.connected = false
+  })
+  return { nc, state }
+}

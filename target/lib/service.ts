@@ -1,0 +1,166 @@
+/**
+ * A task that serves NATS request-reply endpoints with protobuf payloads, built on the NATS
+ * services framework (`@nats-io/services`): discoverable with `$SRV.PING|INFO|STATS.<name>`,
+ * endpoints in queue group `q` so several tasks share the load, errors as framework error
+ * headers plus a gameday.v1.ErrorDetail body.
+ *
+ * Lifecycle: connect → add endpoints → log `ready`; on SIGTERM stop the endpoints (drain their
+ * subscriptions), wait for in-flight handlers, run the service's own release, `nc.drain()`.
+ */
+import { create, fromBinary, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf'
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node'
+import { Svcm, type Service, type ServiceMsg } from '@nats-io/services'
+import { ErrorDetailSchema } from '../../gen/gameday/v1/common_pb.ts'
+import { parseTaskEnv, type TaskEnv } from './env.ts'
+import { createLogger, type Logger } from './log.ts'
+import { connectNats, type ConnectionState } from './nats.ts'
+import { fatal, InFlight, installGracefulStop } from './lifecycle.ts'
+import { AppError } from './errors.ts'
+
+export const REQUEST_ID_HEADER = 'X-Request-Id'
+
+export interface RequestContext {
+  requestId: string
+  env: TaskEnv
+  log: Logger
+}
+
+export interface EndpointSpec<I extends DescMessage = DescMessage, O extends DescMessage = DescMessage> {
+  /** endpoint name; the subject is `<service>.<name>` */
+  name: string
+  input: I
+  output: O
+  handle(req: MessageShape<I>, ctx: RequestContext): Promise<MessageShape<O>>
+}
+
+/** Typed constructor for an endpoint spec (keeps I/O inference per endpoint). */
+export function endpoint<I extends DescMessage, O extends DescMessage>(spec: EndpointSpec<I, O>): EndpointSpec<I, O> {
+  return spec
+}
+
+export interface ServiceTask {
+  env: TaskEnv
+  log: Logger
+  nc: NatsConnection
+  connection: ConnectionState
+  inFlight: InFlight
+}
+
+export interface ServiceDefinition {
+  /** service name in `$SRV.*` and subject prefix, e.g. `inventory` */
+  name: string
+  version: string
+  description: string
+  /** build the endpoints once connected (open stores, clients…) */
+  setup(task: ServiceTask): Promise<{
+    endpoints: EndpointSpec<any, any>[]
+    /** the `data` of every endpoint in `$SRV.STATS.<name>` */
+    statsData?: () => unknown
+    /** fields added to the `ready` log line */
+    readyFields?: Record<string, unknown>
+    /** release resources after in-flight work is done, before `nc.drain()` */
+    release?: () => Promise<void>
+  }>
+}
+
+export async function runService(def: ServiceDefinition): Promise<ServiceTask & { service: Service }> {
+  let env: TaskEnv
+  try {
+    env = parseTaskEnv(process.env, { service: def.name })
+  } catch (err) {
+    return fatal(createLogger({ service: def.name, task: process.env.TASK_ID ?? String(process.pid) }), err)
+  }
+  const log = createLogger({ service: env.service, task: env.taskId })
+  const inFlight = new InFlight()
+  try {
+    const { nc, state } = await connectNats(env, log)
+    const task: ServiceTask = { env, log, nc, connection: state, inFlight }
+    const built = await def.setup(task)
+    // @nats-io/services 3.0.0-25 types pin an older nats-core: the connection is the same thing.
+    const svcm = new Svcm(nc as unknown as ConstructorParameters<typeof Svcm>[0])
+    const service = await svcm.add({
+      name: def.name,
+      version: def.version,
+      description: def.description,
+      metadata: { task: env.taskId, az: env.az },
+      queue: 'q',
+      ...(built.statsData ? { statsHandler: async () => built.statsData!() } : {}),
+    })
+    const group = service.addGroup(def.name)
+    for (const spec of built.endpoints) {
+      group.addEndpoint(spec.name, {
+        metadata: { input: spec.input.typeName, output: spec.output.typeName },
+        handler: (err, msg) => {
+          if (err) {
+            log.error('endpoint-error', err, { endpoint: spec.name })
+            return
+          }
+          void inFlight.track(() => serve(spec, msg, env, log))
+        },
+      })
+    }
+    installGracefulStop(env, log, inFlight, {
+      stopAccepting: async () => {
+        await service.stop()
+      },
+      release: async () => {
+        await built.release?.()
+        await nc.drain()
+      },
+    })
+    // Make sure the server has our subscriptions before announcing readiness.
+    await nc.flush()
+    log('ready', {
+      subjects: built.endpoints.map((e) => `${def.name}.${e.name}`),
+      queue: 'q',
+      az: env.az,
+      ...(env.broken.size ? { broken: [...env.broken] } : {}),
+      ...built.readyFields,
+    })
+    return { ...task, service }
+  } catch (err) {
+    return fatal(log, err)
+  }
+}
+
+async function serve(spec: EndpointSpec, msg: ServiceMsg, env: TaskEnv, log: Logger): Promise<void> {
+  const requestId = msg.headers?.get(REQUEST_ID_HEADER) || ''
+  const replyHeaders = natsHeaders()
+  if (requestId) replyHeaders.set(REQUEST_ID_HEADER, requestId)
+  let response: Uint8Array
+  try {
+    let req
+    try {
+      req = fromBinary(spec.input, msg.data)
+    } catch (err) {
+      throw new AppError(400, `bad ${spec.input.typeName}: ${err instanceof Error ? err.message : String(err)}`)
+    }
+    const res = await spec.handle(req, { requestId, env, log })
+    response = toBinary(spec.output, res)
+  } catch (err) {
+    const appError = err instanceof AppError ? err : new AppError(500, err instanceof Error ? err.message : String(err))
+    if (appError.code >= 500) log.error('request-failed', err, { endpoint: spec.name, requestId })
+    const detail = create(ErrorDetailSchema, {
+      code: appError.code,
+      message: appError.message,
+      ...(appError.currentVersion !== undefined ? { currentVersion: appError.currentVersion } : {}),
+    })
+    respond(() => msg.respondError(appError.code, oneLine(appError.message), toBinary(ErrorDetailSchema, detail), { headers: replyHeaders as never }), log, spec.name)
+    return
+  }
+  respond(() => msg.respond(response, { headers: replyHeaders as never }), log, spec.name)
+}
+
+function respond(send: () => boolean, log: Logger, endpoint: string): void {
+  try {
+    send()
+  } catch (err) {
+    // e.g. the connection closed under us: the requester will time out
+    log.error('respond-failed', err, { endpoint })
+  }
+}
+
+/** Header values cannot carry line breaks. */
+function oneLine(s: string): string {
+  return s.replace(/[\r\n]+/g, ' ').slice(0, 512)
+}
