@@ -1,0 +1,118 @@
+/**
+ * Where player state lives, behind one compare-and-set interface:
+ *
+ *   put(id, state)            unconditional write
+ *   put(id, state, 0n)        create: only if absent
+ *   put(id, state, v)         compare-and-set: only if the stored version is v
+ *
+ * A mismatch answers `{ ok: false, current }` (0n = absent). A write whose outcome is unknown
+ * (timeout, connection lost mid-flight) throws: the caller must not report it as failed.
+ */
+import { jetstream, JetStreamApiError, JetStreamApiCodes } from '@nats-io/jetstream'
+import { Kvm, type KV } from '@nats-io/kv'
+import type { NatsConnection } from '@nats-io/transport-node'
+import type { Redis } from 'ioredis'
+import type { Logger } from '../../lib/log.ts'
+import { retryJetStream, withReplicaFallback } from '../../lib/jetstream.ts'
+
+export interface StoredState {
+  state: string
+  version: bigint
+}
+
+export type PutResult = { ok: true; version: bigint } | { ok: false; current: bigint }
+
+export interface StateStore {
+  readonly kind: 'kv' | 'redis'
+  /** fields for the ready line and `$SRV.STATS` */
+  readonly describe: Record<string, unknown>
+  get(playerId: string): Promise<StoredState | null>
+  put(playerId: string, state: string, expectedVersion?: bigint): Promise<PutResult>
+  close(): Promise<void>
+}
+
+export const KV_BUCKET = 'player-state'
+
+/**
+ * NATS KV bucket `player-state`, key = player id, version = the entry's revision (its stream
+ * sequence). Reads go through the stream leader (`allow_direct: false` on a bucket we create),
+ * so a read never returns a value older than an acknowledged write.
+ */
+export async function openKvStore(nc: NatsConnection, log: Logger, opts: { replicas: number; timeoutMs: number }): Promise<StateStore> {
+  const kvm = new Kvm(jetstream(nc, { timeout: opts.timeoutMs }))
+  const { value: kv } = await retryJetStream(`kv ${KV_BUCKET}`, log, 30_000, () =>
+    withReplicaFallback(`kv ${KV_BUCKET}`, opts.replicas, log, (replicas) =>
+      kvm.create(KV_BUCKET, { replicas, history: 1, allow_direct: false }),
+    ),
+  )
+  // what the server actually placed (a standalone server silently keeps a single replica)
+  const replicas = (await kv.status()).streamInfo.config.num_replicas
+  const current = async (kv: KV, key: string): Promise<bigint> => {
+    const entry = await kv.get(key)
+    return entry && entry.operation === 'PUT' ? BigInt(entry.revision) : 0n
+  }
+  return {
+    kind: 'kv',
+    describe: { store: 'kv', bucket: KV_BUCKET, replicas },
+    async get(playerId) {
+      const entry = await kv.get(playerId)
+      if (!entry || entry.operation !== 'PUT') return null
+      return { state: entry.string(), version: BigInt(entry.revision) }
+    },
+    async put(playerId, state, expectedVersion) {
+      try {
+        let revision: number
+        if (expectedVersion === undefined) revision = await kv.put(playerId, state)
+        else if (expectedVersion === 0n) revision = await kv.create(playerId, state)
+        else revision = await kv.update(playerId, state, Number(expectedVersion))
+        return { ok: true, version: BigInt(revision) }
+      } catch (err) {
+        if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) {
+          return { ok: false, current: await current(kv, playerId) }
+        }
+        throw err
+      }
+    },
+    async close() {},
+  }
+}
+
+/**
+ * Redis: a hash `player-state:<id>` with fields `state` and `version` (1, 2, 3… per player),
+ * written by one Lua script so the version check and the write are atomic.
+ */
+const CAS_SCRIPT = `
+local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+if ARGV[1] == 'cas' and current ~= tonumber(ARGV[2]) then
+  return {0, current}
+end
+local next = current + 1
+redis.call('HSET', KEYS[1], 'state', ARGV[3], 'version', next)
+return {1, next}
+`
+
+export function redisKey(playerId: string): string {
+  return `player-state:${playerId}`
+}
+
+export function openRedisStore(redis: Redis, url: string): StateStore {
+  redis.defineCommand('playerStateCas', { numberOfKeys: 1, lua: CAS_SCRIPT })
+  const cas = (redis as unknown as { playerStateCas(key: string, mode: string, expected: string, state: string): Promise<[number, number]> }).playerStateCas.bind(redis)
+  return {
+    kind: 'redis',
+    describe: { store: 'redis', url },
+    async get(playerId) {
+      const [state, version] = await redis.hmget(redisKey(playerId), 'state', 'version')
+      if (state === null || version === null) return null
+      return { state, version: BigInt(version) }
+    },
+    async put(playerId, state, expectedVersion) {
+      const mode = expectedVersion === undefined ? 'put' : 'cas'
+      const [ok, version] = await cas(redisKey(playerId), mode, String(expectedVersion ?? 0n), state)
+      return ok === 1 ? { ok: true, version: BigInt(version) } : { ok: false, current: BigInt(version) }
+    },
+    async close() {
+      await redis.quit().catch(() => redis.disconnect())
+    },
+  }
+}
