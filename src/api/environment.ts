@@ -1,0 +1,180 @@
+/**
+ * The environment contract. An experiment names logical things (cluster `core`, AZ `az-b`,
+ * service `gateway`, cache `cache`); an Environment binds them to real resources — local
+ * processes, containers or AWS — and offers the controls faults use. Every control that
+ * mutates returns nothing a fault needs to remember beyond what it passed in, so that a
+ * revert can be replayed from the journal by `gameday recover` after a crash.
+ */
+
+import type { Json, ResolvedTarget } from './fault.ts'
+
+export type EnvironmentKind = 'local' | 'containers' | 'aws'
+
+export interface NodeInfo {
+  cluster: string
+  name: string
+  az: string
+}
+
+export interface ClusterTopology {
+  name: string
+  nodes: NodeInfo[]
+}
+
+export interface ServiceTopology {
+  name: string
+  /** desired number of tasks (instances) */
+  desired: number
+}
+
+export interface Topology {
+  azs: string[]
+  clusters: Record<string, ClusterTopology>
+  caches: Record<string, { name: string; az?: string }>
+  services: Record<string, ServiceTopology>
+}
+
+export interface TaskInfo {
+  service: string
+  /** task id: a pid-based id locally, a container id, an ECS task ARN */
+  id: string
+  az?: string
+  /** RUNNING | STOPPING | STOPPED | PENDING */
+  state: string
+  startedAt?: string
+}
+
+export interface RedisEndpoint {
+  host: string
+  port: number
+  password?: string
+  tls?: boolean
+}
+
+/** How probes and faults reach the system under test. */
+export interface Endpoints {
+  /** client URLs of a NATS cluster, e.g. nats://127.0.0.1:4222 */
+  natsServers(cluster: string): string[]
+  /** NATS connection options beyond servers (credentials, TLS) for this environment */
+  natsOptions?(cluster: string): Record<string, unknown>
+  /** monitoring base URL of one node (http://host:8222), for /healthz /routez /jsz */
+  natsMonitor(cluster: string, node: string): string
+  redis(cache: string): RedisEndpoint
+  /** base URL of the HTTP→NATS gateway */
+  gateway(): string
+}
+
+export interface NodeControl {
+  /** abrupt death: SIGKILL, docker kill, EC2 terminate/stop-force */
+  kill(node: NodeInfo): Promise<void>
+  /** graceful stop: SIGTERM, docker stop, EC2 stop */
+  stop(node: NodeInfo): Promise<void>
+  /** start a node that was killed or stopped, with its stored state */
+  start(node: NodeInfo): Promise<void>
+  /** freeze / thaw the process (SIGSTOP / SIGCONT, docker pause / unpause) */
+  pause?(node: NodeInfo): Promise<void>
+  resume?(node: NodeInfo): Promise<void>
+  /** put a NATS server into lame duck mode */
+  lameDuck?(node: NodeInfo): Promise<void>
+  /** whether the node's process is running (not necessarily healthy) */
+  isRunning(node: NodeInfo): Promise<boolean>
+  /** directory holding the node's JetStream store, where the environment can reach it */
+  storeDir?(node: NodeInfo): string
+}
+
+export interface TaskControl {
+  list(service: string): Promise<TaskInfo[]>
+  /** graceful stop: SIGTERM then SIGKILL after graceMs (ECS StopTask semantics) */
+  stop(task: TaskInfo, opts?: { graceMs?: number }): Promise<void>
+  kill(task: TaskInfo): Promise<void>
+  /** wait until the service runs its desired number of ready tasks again */
+  waitForDesired(service: string, timeoutMs: number, signal?: AbortSignal): Promise<void>
+}
+
+/** A cut between groups of nodes of one cluster (an AZ against the rest, or explicit groups). */
+export interface PartitionSpec {
+  cluster: string
+  /** node names per side; every node appears in exactly one group */
+  groups: string[][]
+  /** the AZs isolated, when the cut was asked for by AZ (AWS acts per AZ subnet) */
+  azs?: string[]
+  /** cut only traffic from groups[0] to the others (asymmetric partition) */
+  oneWay?: boolean
+}
+
+/** A degraded link between services and a Redis cache. */
+export interface CacheDegradation {
+  cache: string
+  latencyMs?: number
+  jitterMs?: number
+  /** bandwidth cap in KB/s */
+  rateKBps?: number
+  /** connections refused / dropped */
+  down?: boolean
+  /** only these services' links (default: every service using the cache) */
+  services?: string[]
+}
+
+export interface ControlContext {
+  runId: string
+  log: Logger
+  signal?: AbortSignal
+}
+
+/**
+ * Network faults. Each mutating call returns a JSON revert state which the engine journals;
+ * the matching undo gets only that state, so a crashed run can be healed by `gameday recover`.
+ * `describe*` lists the actions (AWS: the mutating API calls) without making them, for `plan`.
+ */
+export interface NetworkControl {
+  partition(spec: PartitionSpec, ctx: ControlContext): Promise<Json>
+  heal(state: Json, ctx: ControlContext): Promise<void>
+  describePartition(spec: PartitionSpec): string[]
+  degradeCache(spec: CacheDegradation, ctx: ControlContext): Promise<Json>
+  restoreCache(state: Json, ctx: ControlContext): Promise<void>
+  describeCacheDegradation(spec: CacheDegradation): string[]
+}
+
+export interface EnvironmentStatus {
+  up: boolean
+  lines: { what: string; state: string; detail?: string }[]
+}
+
+export interface Logger {
+  info(message: string): void
+  warn(message: string): void
+  debug?(message: string): void
+}
+
+export interface Environment {
+  readonly kind: EnvironmentKind
+  /** the environment file it came from */
+  readonly source: string
+  topology(): Topology
+  endpoints: Endpoints
+  nodes: NodeControl
+  tasks: TaskControl
+  /** network fault controls (partitions, degraded cache links), where the environment offers them */
+  network?: NetworkControl
+  /** environment-specific extensions faults may look up by name (e.g. 'aws', 'proxy') */
+  extension<T>(name: string): T | undefined
+
+  /**
+   * Guardrail hook: throw (BlastRadiusError) when a fault's targets exceed what the
+   * environment file allows. Called at plan time and again just before injection.
+   */
+  checkBlastRadius?(faultType: string, targets: ResolvedTarget[], when: 'plan' | 'inject'): Promise<void>
+  /** names/ARNs of the given alarms that are firing now (AWS CloudWatch); [] elsewhere */
+  alarmsFiring?(alarms: string[]): Promise<string[]>
+  /** mutating environments (aws) ask before a run */
+  readonly requiresConfirmation?: boolean
+
+  isUp(): Promise<boolean>
+  /** start (local, containers) or verify reachability (aws); idempotent */
+  up(log: Logger, signal?: AbortSignal): Promise<void>
+  /** tear down everything this environment started; idempotent, never throws for "already gone" */
+  down(log: Logger): Promise<void>
+  status(): Promise<EnvironmentStatus>
+  /** release client-side resources (connections) without touching the environment */
+  close?(): Promise<void>
+}

@@ -1,0 +1,87 @@
+/**
+ * The probe contract: built-in probes (probes/) and users' own are written against it alike.
+ *
+ * A probe generates load and/or observes, and returns metrics; the engine judges those
+ * metrics against the experiment's tolerances (`successRate >= 99.9%`, `p99 < 50ms`,
+ * `lost == 0`). The probe does not judge itself, so the same probe serves a strict steady
+ * state and a looser "during the fault" tolerance.
+ *
+ * Two ways to run, and a probe offers either or both:
+ * - `run()` — a one-shot check (steady state before/after, a `probe:` step);
+ * - `start()` … `stop()` — continuous through the method (background load, `during:` tolerances),
+ *   with `snapshot()` giving live figures for progress output and guardrails.
+ */
+import type { z } from 'zod'
+import type { Environment, Logger } from './environment.ts'
+import type { Json } from './fault.ts'
+import type { Rng } from '../util/rng.ts'
+
+export type MetricValue = number | string | boolean
+export type Metrics = Record<string, MetricValue>
+
+/** One point of a per-second series kept for reports (t = seconds since the probe started). */
+export interface SeriesPoint {
+  t: number
+  [metric: string]: number
+}
+
+export interface ProbeResult {
+  metrics: Metrics
+  /** per-second figures for charts */
+  series?: SeriesPoint[]
+  /** anything a human needs to understand a failure: first lost values, a counterexample */
+  details?: Json
+  /**
+   * A probe that checks a property no tolerance can express may veto the verdict
+   * (e.g. an `unknown` linearizability answer is never a pass). Reasons are reported.
+   */
+  violations?: string[]
+}
+
+export type Phase = 'before' | 'during' | 'after' | 'method'
+
+/** A fault event as seen by probes that correlate with the fault timeline. */
+export interface FaultEvent {
+  at: number
+  kind: 'injected' | 'reverted'
+  faultId: string
+  type: string
+}
+
+export interface ProbeContext {
+  env: Environment
+  /** the probe's name in the experiment */
+  name: string
+  phase: Phase
+  rng: Rng
+  log: Logger
+  signal: AbortSignal
+  /** a file path under the run directory for large artifacts (histories) */
+  artifactPath(fileName: string): string
+  /** record a notable observation in the journal */
+  evidence(kind: string, data: Json): void
+  /** subscribe to the fault timeline (returns an unsubscribe function) */
+  onFault(listener: (event: FaultEvent) => void): () => void
+}
+
+export interface Probe {
+  run?(): Promise<ProbeResult>
+  start?(): Promise<void>
+  snapshot?(): Metrics
+  stop?(): Promise<ProbeResult>
+  /** release resources; called once whatever happened */
+  close?(): Promise<void>
+}
+
+export interface ProbeType<P = Record<string, unknown>> {
+  type: string
+  description: string
+  params: z.ZodType<P>
+  /** tolerances applied when the experiment gives none */
+  defaultTolerance?: string[]
+  create(ctx: ProbeContext, params: P): Probe | Promise<Probe>
+}
+
+export function defineProbe<P>(probe: ProbeType<P>): ProbeType<P> {
+  return probe
+}

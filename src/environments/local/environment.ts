@@ -1,0 +1,362 @@
+/**
+ * The local environment (the embedded default): a NATS cluster of nats-server processes,
+ * redis-server, and the target's services as tasks under a supervisor daemon — all on
+ * loopback, no Docker, no cloud. Every process is tracked by a pid file under the state
+ * directory so `env down`, Ctrl-C or a later session can remove everything.
+ */
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
+import { join, resolve } from 'node:path'
+import type {
+  Endpoints,
+  Environment,
+  EnvironmentStatus,
+  Logger,
+  NodeControl,
+  NodeInfo,
+  TaskControl,
+  TaskInfo,
+  Topology,
+} from '../../api/environment.ts'
+import { waitFor } from '../../util/abort.ts'
+import { freePorts } from '../../util/ports.ts'
+import { nodeCommand, REPO_ROOT } from '../../util/node-entry.ts'
+import { natsServerConfig } from '../nats-config.ts'
+import { observeCluster } from '../../nats/monitor.ts'
+import type { LocalConfig } from './config.ts'
+import { isAlive, isStopped, killHard, readPid, removePidFile, signal, spawnDetached, terminate, waitForExit } from './processes.ts'
+import { readState, readTasks, stateFile, writeJsonAtomic, type LocalState, type NodeState, type TaskRecord } from './state.ts'
+
+const NATS_BIN = process.env.GAMEDAY_NATS_SERVER ?? 'nats-server'
+const REDIS_BIN = process.env.GAMEDAY_REDIS_SERVER ?? 'redis-server'
+
+function tcpReachable(port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect({ host: '127.0.0.1', port })
+    const finish = (ok: boolean) => {
+      socket.destroy()
+      done(ok)
+    }
+    socket.setTimeout(timeoutMs, () => finish(false))
+    socket.once('connect', () => finish(true))
+    socket.once('error', () => finish(false))
+  })
+}
+
+export class LocalEnvironment implements Environment {
+  readonly kind = 'local' as const
+  readonly stateDir: string
+
+  constructor(
+    readonly config: LocalConfig,
+    readonly source: string,
+  ) {
+    this.stateDir = resolve(REPO_ROOT, process.env.GAMEDAY_LOCAL_STATE_DIR ?? config.stateDir)
+  }
+
+  private state(): LocalState {
+    const s = readState(this.stateDir)
+    if (!s) throw new Error(`the local environment is not up (no ${stateFile(this.stateDir)}): run \`gameday env up\``)
+    return s
+  }
+
+  topology(): Topology {
+    const azs = new Set<string>()
+    const clusters: Topology['clusters'] = {}
+    for (const [name, c] of Object.entries(this.config.clusters)) {
+      clusters[name] = { name, nodes: c.nodes.map((n) => ({ cluster: name, name: n.name, az: n.az })) }
+      c.nodes.forEach((n) => azs.add(n.az))
+    }
+    const caches = Object.fromEntries(Object.entries(this.config.caches).map(([name, c]) => [name, { name, az: c.az }]))
+    const services = Object.fromEntries(Object.entries(this.config.services).map(([name, s]) => [name, { name, desired: s.instances }]))
+    return { azs: [...azs].sort(), clusters, caches, services }
+  }
+
+  extension<T>(name: string): T | undefined {
+    return name === 'local' ? (this as unknown as T) : undefined
+  }
+
+  // ---- endpoints -------------------------------------------------------------------------
+
+  readonly endpoints: Endpoints = {
+    natsServers: (cluster) =>
+      Object.values(this.state().nodes)
+        .filter((n) => n.cluster === cluster)
+        .map((n) => `nats://127.0.0.1:${n.clientPort}`),
+    natsMonitor: (cluster, node) => {
+      const n = this.state().nodes[node]
+      if (!n || n.cluster !== cluster) throw new Error(`no node ${node} in cluster ${cluster}`)
+      return `http://127.0.0.1:${n.httpPort}`
+    },
+    redis: (cache) => {
+      const c = this.state().caches[cache]
+      if (!c) throw new Error(`no cache "${cache}" in ${this.source}`)
+      return { host: '127.0.0.1', port: c.port }
+    },
+    gateway: () => {
+      const port = this.state().lbPorts['gateway'] ?? Object.values(this.state().lbPorts)[0]
+      if (!port) throw new Error(`no HTTP service in ${this.source}`)
+      return `http://127.0.0.1:${port}`
+    },
+  }
+
+  // ---- nodes -----------------------------------------------------------------------------
+
+  private nodeState(node: NodeInfo): NodeState {
+    const n = this.state().nodes[node.name]
+    if (!n) throw new Error(`no node ${node.name} in cluster ${node.cluster}`)
+    return n
+  }
+
+  private startNode(n: NodeState): number {
+    return spawnDetached({ command: NATS_BIN, args: ['-c', n.confFile], logFile: n.logFile, pidFile: n.pidFile })
+  }
+
+  readonly nodes: NodeControl = {
+    kill: async (node) => {
+      const n = this.nodeState(node)
+      await killHard(readPid(n.pidFile))
+    },
+    stop: async (node) => {
+      const n = this.nodeState(node)
+      await terminate(readPid(n.pidFile), 30_000)
+    },
+    start: async (node) => {
+      const n = this.nodeState(node)
+      const pid = readPid(n.pidFile)
+      if (isAlive(pid, NATS_BIN)) {
+        if (isStopped(pid!)) signal(pid, 'SIGCONT')
+        return
+      }
+      this.startNode(n)
+      await waitFor(`node ${n.name} to listen`, async () => tcpReachable(n.clientPort), { timeoutMs: 20_000, intervalMs: 50 })
+    },
+    pause: async (node) => {
+      signal(readPid(this.nodeState(node).pidFile), 'SIGSTOP')
+    },
+    resume: async (node) => {
+      signal(readPid(this.nodeState(node).pidFile), 'SIGCONT')
+    },
+    lameDuck: async (node) => {
+      signal(readPid(this.nodeState(node).pidFile), 'SIGUSR2')
+    },
+    isRunning: async (node) => isAlive(readPid(this.nodeState(node).pidFile), NATS_BIN),
+    storeDir: (node) => this.nodeState(node).storeDir,
+  }
+
+  // ---- tasks -----------------------------------------------------------------------------
+
+  private taskRecords(): TaskRecord[] {
+    return readTasks(this.state().tasksFile)?.tasks ?? []
+  }
+
+  readonly tasks: TaskControl = {
+    list: async (service) =>
+      this.taskRecords()
+        .filter((t) => t.service === service && t.state !== 'STOPPED')
+        .map((t): TaskInfo => ({ service: t.service, id: t.id, az: t.az, state: t.state, startedAt: t.startedAt })),
+    stop: async (task, opts) => {
+      const rec = this.taskRecords().find((t) => t.id === task.id)
+      const grace = opts?.graceMs ?? 10_000
+      if (rec) await terminate(rec.pid, grace)
+    },
+    kill: async (task) => {
+      const rec = this.taskRecords().find((t) => t.id === task.id)
+      if (rec) await killHard(rec.pid)
+    },
+    waitForDesired: async (service, timeoutMs, sig) => {
+      const desired = this.config.services[service]?.instances ?? 0
+      await waitFor(
+        `${service} to run ${desired} ready tasks`,
+        async () => this.taskRecords().filter((t) => t.service === service && t.state === 'RUNNING').length >= desired,
+        { timeoutMs, intervalMs: 100, signal: sig },
+      )
+    },
+  }
+
+  /** Every task record the supervisor kept, stopped ones included (for timing reports). */
+  taskHistory(): TaskRecord[] {
+    return this.taskRecords()
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------
+
+  async isUp(): Promise<boolean> {
+    const s = readState(this.stateDir)
+    if (!s) return false
+    return isAlive(readPid(s.supervisorPidFile))
+  }
+
+  async up(log: Logger, abort?: AbortSignal): Promise<void> {
+    if (await this.isUp()) {
+      log.info(`local environment already up (${this.stateDir})`)
+      return
+    }
+    if (existsSync(this.stateDir)) await this.down(log) // leftovers of a crashed run
+    const logsDir = join(this.stateDir, 'logs')
+    mkdirSync(logsDir, { recursive: true })
+    mkdirSync(join(this.stateDir, 'pids'), { recursive: true })
+
+    const nodeList = Object.entries(this.config.clusters).flatMap(([cluster, c]) => c.nodes.map((n) => ({ cluster, ...n })))
+    const ports = await freePorts(nodeList.length * 3 + Object.keys(this.config.caches).length + Object.keys(this.config.services).length)
+    const take = () => ports.shift()!
+    const nodes: Record<string, NodeState> = {}
+    for (const n of nodeList) {
+      const dir = join(this.stateDir, 'nats', n.name)
+      mkdirSync(dir, { recursive: true })
+      nodes[n.name] = {
+        cluster: n.cluster,
+        name: n.name,
+        az: n.az,
+        clientPort: take(),
+        httpPort: take(),
+        clusterPort: take(),
+        confFile: join(dir, 'nats.conf'),
+        pidFile: join(this.stateDir, 'pids', `${n.name}.pid`),
+        logFile: join(logsDir, `${n.name}.log`),
+        storeDir: join(dir, 'store'),
+      }
+    }
+    const caches: LocalState['caches'] = {}
+    for (const [name, c] of Object.entries(this.config.caches)) {
+      const dir = join(this.stateDir, 'redis', name)
+      mkdirSync(dir, { recursive: true })
+      caches[name] = { name, az: c.az, port: take(), pidFile: join(this.stateDir, 'pids', `redis-${name}.pid`), logFile: join(logsDir, `redis-${name}.log`), dir }
+    }
+    const lbPorts: Record<string, number> = {}
+    for (const [name, s] of Object.entries(this.config.services)) if (s.http) lbPorts[name] = take()
+
+    const state: LocalState = {
+      version: 1,
+      createdAt: new Date().toISOString(),
+      stateDir: this.stateDir,
+      nodes,
+      caches,
+      services: this.config.services,
+      lbPorts,
+      supervisorPidFile: join(this.stateDir, 'pids', 'supervisor.pid'),
+      tasksFile: join(this.stateDir, 'tasks.json'),
+      logsDir,
+    }
+    // state first: if anything below fails, `down` finds every pid file
+    writeJsonAtomic(stateFile(this.stateDir), state)
+
+    try {
+      for (const [cluster, c] of Object.entries(this.config.clusters)) {
+        const members = Object.values(nodes).filter((n) => n.cluster === cluster)
+        for (const n of members) {
+          writeFileSync(
+            n.confFile,
+            natsServerConfig({
+              name: n.name,
+              az: n.az,
+              cluster,
+              clientListen: `127.0.0.1:${n.clientPort}`,
+              httpListen: `127.0.0.1:${n.httpPort}`,
+              clusterListen: `127.0.0.1:${n.clusterPort}`,
+              routes: members.filter((m) => m !== n).map((m) => `nats-route://127.0.0.1:${m.clusterPort}`),
+              storeDir: n.storeDir,
+              maxMemoryStore: c.maxMemoryStore,
+              maxFileStore: c.maxFileStore,
+            }),
+          )
+          this.startNode(n)
+        }
+      }
+      for (const c of Object.values(caches)) {
+        spawnDetached({
+          command: REDIS_BIN,
+          args: ['--port', String(c.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', c.dir],
+          logFile: c.logFile,
+          pidFile: c.pidFile,
+        })
+      }
+      log.info(`starting ${nodeList.length} nats-server nodes and ${Object.keys(caches).length} redis-server`)
+      for (const cluster of Object.keys(this.config.clusters)) {
+        await waitFor(`cluster ${cluster} to form with a JetStream meta leader`, async () => {
+          for (const n of Object.values(nodes)) {
+            if (!isAlive(readPid(n.pidFile))) throw new Error(`nats-server ${n.name} exited; see ${n.logFile}`)
+          }
+          return (await observeCluster(this, cluster)).healthy
+        }, { timeoutMs: 60_000, intervalMs: 200, signal: abort })
+      }
+      for (const c of Object.values(caches)) {
+        await waitFor(`redis ${c.name}`, async () => tcpReachable(c.port), { timeoutMs: 10_000, intervalMs: 50, signal: abort })
+      }
+      const { command, args } = nodeCommand('src/environments/local/supervisor.ts')
+      spawnDetached({ command, args: [...args, this.stateDir], logFile: join(logsDir, 'supervisor.log'), pidFile: state.supervisorPidFile, cwd: REPO_ROOT })
+      log.info(`starting services: ${Object.entries(this.config.services).map(([n, s]) => `${n}×${s.instances}`).join(', ')}`)
+      for (const service of Object.keys(this.config.services)) {
+        await waitFor(`${service} tasks to be ready`, async () => {
+          if (!isAlive(readPid(state.supervisorPidFile))) throw new Error(`the supervisor exited; see ${join(logsDir, 'supervisor.log')}`)
+          const t = this.taskRecords().filter((r) => r.service === service)
+          const crashed = t.filter((r) => r.state === 'STOPPED').length
+          if (crashed >= 3) throw new Error(`${service} tasks keep exiting; see ${join(logsDir, `${t[0].id}.log`)}`)
+          return t.filter((r) => r.state === 'RUNNING').length >= this.config.services[service].instances
+        }, { timeoutMs: 60_000, intervalMs: 100, signal: abort })
+      }
+    } catch (err) {
+      log.warn(`env up failed: ${(err as Error).message}; tearing down`)
+      await this.down(log)
+      throw err
+    }
+  }
+
+  async down(log: Logger): Promise<void> {
+    const s = readState(this.stateDir)
+    if (s) {
+      // supervisor first: it stops its tasks gracefully (they drain), then exits
+      const sup = readPid(s.supervisorPidFile)
+      if (isAlive(sup)) {
+        signal(sup, 'SIGTERM')
+        if (!(await waitForExit(sup!, 20_000))) await killHard(sup)
+      }
+      for (const t of readTasks(s.tasksFile)?.tasks ?? []) if (t.state !== 'STOPPED' && isAlive(t.pid, 'node')) await killHard(t.pid)
+      await Promise.all(Object.values(s.nodes).map((n) => terminate(readPid(n.pidFile), 5_000)))
+      await Promise.all(Object.values(s.caches).map((c) => terminate(readPid(c.pidFile), 5_000)))
+    }
+    // any pid file left (e.g. a state.json that was never written completely)
+    const pidDir = join(this.stateDir, 'pids')
+    if (existsSync(pidDir)) {
+      for (const f of readdirSync(pidDir)) {
+        const pidFile = join(pidDir, f)
+        await killHard(readPid(pidFile))
+        removePidFile(pidFile)
+      }
+    }
+    if (existsSync(this.stateDir)) {
+      for (const entry of readdirSync(this.stateDir)) if (entry !== 'logs') rmSync(join(this.stateDir, entry), { recursive: true, force: true })
+      log.info(`local environment down (logs kept in ${join(this.stateDir, 'logs')})`)
+    }
+  }
+
+  async status(): Promise<EnvironmentStatus> {
+    const s = readState(this.stateDir)
+    if (!s) return { up: false, lines: [{ what: 'environment', state: 'down', detail: this.stateDir }] }
+    const lines: EnvironmentStatus['lines'] = []
+    for (const cluster of Object.keys(this.config.clusters)) {
+      const view = await observeCluster(this, cluster)
+      for (const n of view.nodes) {
+        const node = s.nodes[n.node]
+        const pid = readPid(node.pidFile)
+        const proc = !isAlive(pid) ? 'dead' : isStopped(pid!) ? 'paused' : 'running'
+        lines.push({
+          what: `nats ${cluster}/${n.node} (${node.az})`,
+          state: n.healthy ? 'healthy' : proc,
+          detail: `pid ${pid ?? '-'} client :${node.clientPort} monitor :${node.httpPort} routes→[${n.routesTo.join(',')}]${view.metaLeader === n.node ? ' meta-leader' : ''}`,
+        })
+      }
+    }
+    for (const c of Object.values(s.caches)) {
+      const pid = readPid(c.pidFile)
+      lines.push({ what: `redis ${c.name}`, state: isAlive(pid) ? 'running' : 'dead', detail: `pid ${pid ?? '-'} :${c.port}` })
+    }
+    const sup = readPid(s.supervisorPidFile)
+    lines.push({ what: 'supervisor', state: isAlive(sup) ? 'running' : 'dead', detail: `pid ${sup ?? '-'}` })
+    for (const t of this.taskRecords().filter((r) => r.state !== 'STOPPED')) {
+      lines.push({ what: `task ${t.id}`, state: t.state.toLowerCase(), detail: `pid ${t.pid} ${t.az}${t.port ? ` :${t.port}` : ''}` })
+    }
+    for (const [svc, port] of Object.entries(s.lbPorts)) lines.push({ what: `lb ${svc}`, state: 'listening', detail: `http://127.0.0.1:${port}` })
+    return { up: isAlive(sup), lines }
+  }
+}

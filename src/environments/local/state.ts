@@ -1,0 +1,78 @@
+/** The on-disk state of a running local environment, shared by the environment and its supervisor. */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { LocalService } from './config.ts'
+
+export interface NodeState {
+  cluster: string
+  name: string
+  az: string
+  clientPort: number
+  httpPort: number
+  clusterPort: number
+  confFile: string
+  pidFile: string
+  logFile: string
+  storeDir: string
+}
+
+export interface LocalState {
+  version: 1
+  createdAt: string
+  stateDir: string
+  nodes: Record<string, NodeState>
+  caches: Record<string, { name: string; az?: string; port: number; pidFile: string; logFile: string; dir: string }>
+  services: Record<string, LocalService>
+  /** the load balancer in front of the HTTP services (one port per http service) */
+  lbPorts: Record<string, number>
+  supervisorPidFile: string
+  tasksFile: string
+  logsDir: string
+}
+
+export interface TaskRecord {
+  service: string
+  id: string
+  pid: number
+  az: string
+  /** PENDING (started, not ready) | RUNNING (ready) | DRAINING | STOPPED */
+  state: 'PENDING' | 'RUNNING' | 'DRAINING' | 'STOPPED'
+  port?: number
+  startedAt: string
+  readyAt?: string
+  drainingAt?: string
+  stoppedAt?: string
+  exitCode?: number | null
+  exitSignal?: string | null
+  /** what the task itself reported when it stopped */
+  stopReport?: Record<string, unknown>
+}
+
+export interface TasksFile {
+  updatedAt: string
+  supervisorPid: number
+  tasks: TaskRecord[]
+}
+
+export const stateFile = (stateDir: string) => join(stateDir, 'state.json')
+
+export function writeJsonAtomic(path: string, value: unknown): void {
+  const tmp = `${path}.${process.pid}.tmp`
+  writeFileSync(tmp, JSON.stringify(value, null, 2))
+  renameSync(tmp, path)
+}
+
+export function readState(stateDir: string): LocalState | undefined {
+  const file = stateFile(stateDir)
+  if (!existsSync(file)) return undefined
+  return JSON.parse(readFileSync(file, 'utf8')) as LocalState
+}
+
+export function readTasks(file: string): TasksFile | undefined {
+  if (!existsSync(file)) return undefined
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as TasksFile
+  } catch {
+    return undefined // mid-rename on some filesystems: the next poll reads it
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * The local environment's supervisor daemon — the stand-in for ECS and its load balancer.
+ *
+ * It keeps each service at its desired count of tasks (child processes), replacing a task that
+ * exits for any reason, as ECS replaces a stopped task; and it fronts each HTTP service with a
+ * round-robin TCP load balancer that only routes to tasks that said they are ready and have not
+ * started draining, as an ALB target group does. Task lifecycle is written to tasks.json.
+ *
+ * Started detached by `LocalEnvironment.up()`; SIGTERM stops every task gracefully, then exits.
+ *   node supervisor.ts <stateDir>
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createWriteStream, writeFileSync } from 'node:fs'
+import { createServer, connect, type Server, type Socket } from 'node:net'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { nodeCommand, REPO_ROOT } from '../../util/node-entry.ts'
+import { freePort } from '../../util/ports.ts'
+import { parseDuration } from '../../util/duration.ts'
+import { readState, writeJsonAtomic, type LocalState, type TaskRecord } from './state.ts'
+
+const RESTART_DELAY_MS = 500
+const HISTORY = 200
+
+class Supervisor {
+  private readonly tasks: TaskRecord[] = []
+  private readonly children = new Map<string, ChildProcess>()
+  private readonly counters = new Map<string, number>()
+  private readonly lbServers: Server[] = []
+  private readonly rr = new Map<string, number>()
+  private shuttingDown = false
+
+  constructor(private readonly state: LocalState) {}
+
+  async start(): Promise<void> {
+    for (const [service, port] of Object.entries(this.state.lbPorts)) await this.startBalancer(service, port)
+    for (const [name, svc] of Object.entries(this.state.services)) {
+      for (let i = 0; i < svc.instances; i++) await this.startTask(name)
+    }
+    this.flush()
+  }
+
+  private azFor(service: string): string {
+    // spread tasks over AZs the way ECS spreads a service over subnets
+    const azs = [...new Set(Object.values(this.state.nodes).map((n) => n.az))].sort()
+    const n = this.counters.get(service) ?? 0
+    return azs[(n - 1 + azs.length) % azs.length] ?? 'az-a'
+  }
+
+  private async startTask(service: string): Promise<void> {
+    if (this.shuttingDown) return
+    const spec = this.state.services[service]
+    const n = (this.counters.get(service) ?? 0) + 1
+    this.counters.set(service, n)
+    const id = `${service}-${n}`
+    const port = spec.http ? await freePort() : undefined
+    const az = this.azFor(service)
+    const natsUrls = Object.values(this.state.nodes).map((node) => `nats://127.0.0.1:${node.clientPort}`)
+    const cache = spec.caches[0] ? this.state.caches[spec.caches[0]] : undefined
+    const { command, args } = nodeCommand(spec.entry)
+    const child = spawn(command, args, {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        ...spec.env,
+        SERVICE: service,
+        TASK_ID: id,
+        AZ: az,
+        NATS_URL: natsUrls.join(','),
+        ...(cache ? { REDIS_URL: `redis://127.0.0.1:${cache.port}` } : {}),
+        ...(port ? { PORT: String(port) } : {}),
+        STOP_GRACE_MS: String(parseDuration(spec.stopGrace)),
+      },
+    })
+    const task: TaskRecord = { service, id, pid: child.pid ?? -1, az, state: 'PENDING', port, startedAt: new Date().toISOString() }
+    this.tasks.push(task)
+    this.children.set(id, child)
+    const log = createWriteStream(join(this.state.logsDir, `${id}.log`), { flags: 'a' })
+    child.stderr!.pipe(log)
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      log.write(line + '\n')
+      this.onTaskLine(task, line)
+    })
+    child.on('exit', (code, sig) => this.onTaskExit(task, code, sig))
+    this.flush()
+  }
+
+  private onTaskLine(task: TaskRecord, line: string): void {
+    if (!line.startsWith('{')) return
+    let event: { event?: string } & Record<string, unknown>
+    try {
+      event = JSON.parse(line)
+    } catch {
+      return
+    }
+    const now = new Date().toISOString()
+    if (event.event === 'ready' && task.state === 'PENDING') {
+      task.state = 'RUNNING'
+      task.readyAt = now
+    } else if (event.event === 'draining' && task.state !== 'STOPPED') {
+      task.state = 'DRAINING'
+      task.drainingAt = now
+    } else if (event.event === 'stopped') {
+      task.stopReport = event
+    } else {
+      return
+    }
+    this.flush()
+  }
+
+  private onTaskExit(task: TaskRecord, code: number | null, sig: NodeJS.Signals | null): void {
+    task.state = 'STOPPED'
+    task.stoppedAt = new Date().toISOString()
+    task.exitCode = code
+    task.exitSignal = sig
+    this.children.delete(task.id)
+    this.flush()
+    if (!this.shuttingDown) setTimeout(() => void this.startTask(task.service), RESTART_DELAY_MS)
+  }
+
+  private async startBalancer(service: string, port: number): Promise<void> {
+    const server = createServer((client) => this.balance(service, client))
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, '127.0.0.1', () => resolve())
+    })
+    this.lbServers.push(server)
+  }
+
+  private balance(service: string, client: Socket): void {
+    const ready = this.tasks.filter((t) => t.service === service && t.state === 'RUNNING' && t.port)
+    if (ready.length === 0) {
+      client.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n')
+      return
+    }
+    const i = (this.rr.get(service) ?? 0) % ready.length
+    this.rr.set(service, i + 1)
+    const upstream = connect({ host: '127.0.0.1', port: ready[i].port! })
+    upstream.setNoDelay(true)
+    client.setNoDelay(true)
+    client.pipe(upstream).pipe(client)
+    const close = () => {
+      client.destroy()
+      upstream.destroy()
+    }
+    client.on('error', close)
+    upstream.on('error', close)
+    client.on('close', close)
+    upstream.on('close', close)
+  }
+
+  private flush(): void {
+    const stopped = this.tasks.filter((t) => t.state === 'STOPPED')
+    if (stopped.length > HISTORY) this.tasks.splice(this.tasks.indexOf(stopped[0]), 1)
+    writeJsonAtomic(this.state.tasksFile, { updatedAt: new Date().toISOString(), supervisorPid: process.pid, tasks: this.tasks })
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.shuttingDown) return
+    this.shuttingDown = true
+    for (const s of this.lbServers) s.close()
+    const exits = [...this.children.entries()].map(([id, child]) => {
+      const task = this.tasks.find((t) => t.id === id)!
+      const grace = parseDuration(this.state.services[task.service].stopGrace)
+      return new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve()
+        const timer = setTimeout(() => child.kill('SIGKILL'), grace)
+        child.once('exit', () => {
+          clearTimeout(timer)
+          resolve()
+        })
+        child.kill('SIGTERM')
+      })
+    })
+    await Promise.all(exits)
+    this.flush()
+  }
+}
+
+async function main(): Promise<void> {
+  const stateDir = process.argv[2]
+  const state = stateDir ? readState(stateDir) : undefined
+  if (!state) {
+    console.error(`supervisor: no environment state in ${stateDir}`)
+    process.exit(2)
+  }
+  writeFileSync(state.supervisorPidFile, String(process.pid))
+  const supervisor = new Supervisor(state)
+  const stop = () => void supervisor.shutdown().then(() => process.exit(0))
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
+  await supervisor.start()
+  console.log(JSON.stringify({ event: 'supervisor.ready', pid: process.pid }))
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})

@@ -1,0 +1,161 @@
+/**
+ * Open-loop load at a constant arrival rate. Request i is due at t0 + i/rate whatever happened
+ * to earlier requests, and its latency is measured from that intended start — so a stall in
+ * the system shows up as latency instead of as fewer requests (no coordinated omission).
+ * Latencies go into HDR histograms: one for the whole run and one per second for the series.
+ */
+import * as hdr from 'hdr-histogram-js'
+import type { Metrics, SeriesPoint } from '../api/probe.ts'
+
+export interface Outcome {
+  ok: boolean
+  /** short class for errors: http-503, http-504, timeout, refused, reset, no-responders, ... */
+  errorClass?: string
+}
+
+export interface OpenLoopOptions {
+  /** requests per second */
+  rate: number
+  /** sends one request; must settle by itself (its own timeout) */
+  send: (seq: number) => Promise<Outcome>
+  /** cap on requests in flight; past it a due request is counted as `client-overload` */
+  maxInFlight?: number
+}
+
+function histogram(): hdr.Histogram {
+  // microseconds, 1 µs to 10 min, 3 significant digits
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false })
+}
+
+interface Bucket {
+  ok: number
+  errors: number
+  hist: hdr.Histogram
+}
+
+export class OpenLoopLoad {
+  private readonly total = histogram()
+  private readonly buckets: Bucket[] = []
+  private readonly errorClasses = new Map<string, number>()
+  private t0 = 0
+  private issued = 0
+  private completed = 0
+  private ok = 0
+  private inFlight = 0
+  private running = false
+  private timer: NodeJS.Timeout | undefined
+  private readonly pending = new Set<Promise<void>>()
+  private stoppedAt = 0
+
+  constructor(private readonly opts: OpenLoopOptions) {
+    if (!(opts.rate > 0)) throw new Error('rate must be > 0')
+  }
+
+  start(): void {
+    this.t0 = performance.now()
+    this.running = true
+    this.tick()
+  }
+
+  private bucket(second: number): Bucket {
+    while (this.buckets.length <= second) this.buckets.push({ ok: 0, errors: 0, hist: histogram() })
+    return this.buckets[second]
+  }
+
+  private tick = (): void => {
+    if (!this.running) return
+    const now = performance.now()
+    const due = Math.floor(((now - this.t0) * this.opts.rate) / 1000) + 1
+    const cap = this.opts.maxInFlight ?? Math.max(1000, this.opts.rate * 10)
+    while (this.issued < due) {
+      const seq = this.issued++
+      const intended = this.t0 + (seq * 1000) / this.opts.rate
+      if (this.inFlight >= cap) {
+        this.record(intended, now, { ok: false, errorClass: 'client-overload' })
+        continue
+      }
+      this.inFlight++
+      const p: Promise<void> = this.opts
+        .send(seq)
+        .catch((err): Outcome => ({ ok: false, errorClass: (err as Error).name || 'error' }))
+        .then((outcome) => {
+          this.inFlight--
+          this.record(intended, performance.now(), outcome)
+        })
+        .finally(() => this.pending.delete(p))
+      this.pending.add(p)
+    }
+    const next = this.t0 + (this.issued * 1000) / this.opts.rate
+    this.timer = setTimeout(this.tick, Math.max(0, Math.min(50, next - performance.now())))
+  }
+
+  private record(intended: number, done: number, outcome: Outcome): void {
+    this.completed++
+    const micros = Math.max(1, Math.round((done - intended) * 1000))
+    const b = this.bucket(Math.max(0, Math.floor((intended - this.t0) / 1000)))
+    if (outcome.ok) {
+      this.ok++
+      b.ok++
+      this.total.recordValue(Math.min(micros, 600_000_000))
+      b.hist.recordValue(Math.min(micros, 600_000_000))
+    } else {
+      b.errors++
+      const cls = outcome.errorClass ?? 'error'
+      this.errorClasses.set(cls, (this.errorClasses.get(cls) ?? 0) + 1)
+    }
+  }
+
+  /** Stops issuing and waits for requests in flight to settle (they carry their own timeouts). */
+  async stop(): Promise<void> {
+    this.running = false
+    clearTimeout(this.timer)
+    this.stoppedAt = performance.now()
+    await Promise.allSettled([...this.pending])
+  }
+
+  metrics(): Metrics {
+    const elapsed = ((this.stoppedAt || performance.now()) - this.t0) / 1000
+    const errors = this.completed - this.ok
+    const ms = (us: number) => us / 1000
+    const m: Metrics = {
+      requests: this.completed,
+      ok: this.ok,
+      errors,
+      successRate: this.completed ? this.ok / this.completed : NaN,
+      targetRate: this.opts.rate,
+      achievedRate: elapsed > 0 ? this.completed / elapsed : 0,
+      p50: this.ok ? ms(this.total.getValueAtPercentile(50)) : NaN,
+      p90: this.ok ? ms(this.total.getValueAtPercentile(90)) : NaN,
+      p99: this.ok ? ms(this.total.getValueAtPercentile(99)) : NaN,
+      p999: this.ok ? ms(this.total.getValueAtPercentile(99.9)) : NaN,
+      max: this.ok ? ms(this.total.maxValue) : NaN,
+      mean: this.ok ? ms(this.total.mean) : NaN,
+    }
+    for (const [cls, n] of this.errorClasses) m[`errors.${cls}`] = n
+    return m
+  }
+
+  /** Live figures over the last complete second (for progress output and guardrails). */
+  lastSecond(): Metrics {
+    const second = Math.floor((performance.now() - this.t0) / 1000) - 1
+    const b = second >= 0 ? this.buckets[second] : undefined
+    if (!b) return { rps: 0, successRate: NaN, p99: NaN }
+    const n = b.ok + b.errors
+    return { rps: n, successRate: n ? b.ok / n : NaN, p99: b.ok ? b.hist.getValueAtPercentile(99) / 1000 : NaN, inFlight: this.inFlight }
+  }
+
+  series(): SeriesPoint[] {
+    return this.buckets.map((b, t) => {
+      const n = b.ok + b.errors
+      return {
+        t,
+        requests: n,
+        ok: b.ok,
+        errors: b.errors,
+        successRate: n ? b.ok / n : 1,
+        p50: b.ok ? b.hist.getValueAtPercentile(50) / 1000 : 0,
+        p99: b.ok ? b.hist.getValueAtPercentile(99) / 1000 : 0,
+      }
+    })
+  }
+}

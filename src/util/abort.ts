@@ -1,0 +1,68 @@
+/** Sleep that wakes early (and rejects) when the signal aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'))
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    const onAbort = () => {
+      clearTimeout(timer)
+      reject(signal!.reason ?? new Error('aborted'))
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+export class TimeoutError extends Error {
+  override name = 'TimeoutError'
+}
+
+/** Runs `work` with a deadline; the work receives a signal that aborts at the deadline. */
+export async function withTimeout<T>(
+  what: string,
+  ms: number,
+  work: (signal: AbortSignal) => Promise<T>,
+  parent?: AbortSignal,
+): Promise<T> {
+  const controller = new AbortController()
+  const onParentAbort = () => controller.abort(parent!.reason)
+  parent?.addEventListener('abort', onParentAbort, { once: true })
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const err = new TimeoutError(`${what} timed out after ${ms}ms`)
+      controller.abort(err)
+      reject(err)
+    }, ms)
+  })
+  try {
+    return await Promise.race([work(controller.signal), deadline])
+  } finally {
+    clearTimeout(timer)
+    parent?.removeEventListener('abort', onParentAbort)
+  }
+}
+
+/** Polls `check` until it returns a truthy value or the deadline passes. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | null | false>,
+  opts: { timeoutMs: number; intervalMs?: number; signal?: AbortSignal },
+): Promise<T> {
+  const deadline = Date.now() + opts.timeoutMs
+  let lastError: unknown
+  for (;;) {
+    try {
+      const value = await check()
+      if (value) return value
+    } catch (err) {
+      lastError = err
+    }
+    if (Date.now() > deadline) {
+      const why = lastError instanceof Error ? `: ${lastError.message}` : ''
+      throw new TimeoutError(`timed out after ${opts.timeoutMs}ms waiting for ${what}${why}`)
+    }
+    await sleep(opts.intervalMs ?? 100, opts.signal)
+  }
+}

@@ -1,0 +1,40 @@
+import { defineConfig } from 'vitest/config'
+
+// Three projects, each runnable alone (`npx vitest run --project unit`):
+//  - unit:       pure code, plus single real nats-server / redis-server / proxy processes on loopback
+//  - local:      the whole local environment (5-node NATS cluster, Redis, target services)
+//  - containers: the testcontainers environment (needs a Docker engine)
+// Tests that touch real processes run their files one at a time: the machine has 2 cores.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['{src,probes,target,test}/**/*.test.ts'],
+          exclude: ['**/*.local.test.ts', '**/*.containers.test.ts', 'node_modules/**'],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'local',
+          include: ['{src,probes,target,test}/**/*.local.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'containers',
+          include: ['{src,probes,target,test}/**/*.containers.test.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+})
