@@ -35,11 +35,13 @@ export class YamlSource {
     return new YamlSource(file, doc, lines)
   }
 
+  /** YAML syntax errors cascade: report the first one, where it is — the rest are its echo. */
   syntaxIssues(): SourceIssue[] {
-    return [...this.doc.errors, ...this.doc.warnings].map((e) => {
-      const pos = e.linePos?.[0] ?? { line: 1, col: 1 }
-      return { file: this.file, line: pos.line, col: pos.col, message: e.message.split('\n')[0] }
-    })
+    const first = this.doc.errors[0]
+    if (!first) return []
+    const pos = this.lines.linePos(first.pos[0])
+    const more = this.doc.errors.length > 1 ? ` (and ${this.doc.errors.length - 1} more errors that may follow from it)` : ''
+    return [{ file: this.file, line: pos.line, col: pos.col, message: `YAML syntax: ${first.message.split('\n')[0]}${more}` }]
   }
 
   toJS(): unknown {

@@ -1,0 +1,126 @@
+/**
+ * nats-cluster-health: is every node up and healthy, is the route mesh full, does JetStream
+ * have a meta leader — and, after a fault is reverted, how long until all of that is true again.
+ *
+ * One-shot (steady state): waits up to `timeout` for a healthy cluster; `recoveryMs` is how long
+ * that took. Continuous (during the method): samples every `interval`, counts meta-leader
+ * changes, and measures recovery from each fault revert to the next healthy sample.
+ */
+import { z } from 'zod'
+import { defineProbe, type FaultEvent, type Metrics, type Probe, type SeriesPoint } from '../src/api/probe.ts'
+import { Duration } from '../src/experiment/schema.ts'
+import { parseDuration } from '../src/util/duration.ts'
+import { sleep } from '../src/util/abort.ts'
+import { observeCluster, type ClusterView } from '../src/nats/monitor.ts'
+
+const Params = z.strictObject({
+  cluster: z.string().default('core'),
+  timeout: Duration.default('60s').describe('one-shot: how long to wait for a healthy cluster'),
+  interval: Duration.default('500ms'),
+})
+type P = z.infer<typeof Params>
+
+function summarize(view: ClusterView) {
+  return {
+    nodes: view.nodes.length,
+    reachable: view.nodes.filter((n) => n.reachable).length,
+    healthyNodes: view.nodes.filter((n) => n.healthy).length,
+    fullMesh: view.fullMesh,
+    metaLeader: view.metaLeader ?? 'none',
+    healthy: view.healthy,
+  }
+}
+
+export const natsClusterHealth = defineProbe<P>({
+  type: 'nats-cluster-health',
+  description: 'NATS nodes healthy, full route mesh, a JetStream meta leader; time to recover after a fault',
+  params: Params,
+  defaultTolerance: ['healthy == true'],
+  async create(ctx, p): Promise<Probe> {
+    const interval = parseDuration(p.interval)
+    let sampling = false
+    let loop: Promise<void> | undefined
+    let last: ClusterView | undefined
+    const series: SeriesPoint[] = []
+    const t0 = performance.now()
+    let samples = 0
+    let healthySamples = 0
+    let leaderChanges = 0
+    let lastLeader: string | undefined
+    let unhealthySince: number | undefined
+    let longestUnhealthy = 0
+    let revertedAt: number | undefined
+    const recoveries: number[] = []
+    let unsubscribe = () => {}
+
+    const sample = async () => {
+      const view = await observeCluster(ctx.env, p.cluster, Math.max(250, interval))
+      const now = performance.now()
+      samples++
+      last = view
+      if (view.metaLeader && lastLeader && view.metaLeader !== lastLeader) {
+        leaderChanges++
+        ctx.evidence('meta-leader-change', { from: lastLeader, to: view.metaLeader })
+      }
+      if (view.metaLeader) lastLeader = view.metaLeader
+      if (view.healthy) {
+        healthySamples++
+        if (unhealthySince !== undefined) longestUnhealthy = Math.max(longestUnhealthy, now - unhealthySince)
+        unhealthySince = undefined
+        if (revertedAt !== undefined) {
+          recoveries.push(now - revertedAt)
+          revertedAt = undefined
+        }
+      } else if (unhealthySince === undefined) {
+        unhealthySince = now
+      }
+      series.push({ t: Math.round((now - t0) / 100) / 10, healthy: view.healthy ? 1 : 0, healthyNodes: summarize(view).healthyNodes, routesFull: view.fullMesh ? 1 : 0 })
+    }
+
+    return {
+      async run() {
+        const start = performance.now()
+        const deadline = start + parseDuration(p.timeout)
+        for (;;) {
+          await sample()
+          if (last!.healthy || performance.now() > deadline || ctx.signal.aborted) break
+          await sleep(interval, ctx.signal).catch(() => {})
+        }
+        const recoveryMs = last!.healthy ? performance.now() - start : NaN
+        ctx.evidence('cluster-view', JSON.parse(JSON.stringify(last)))
+        return { metrics: { ...summarize(last!), recoveryMs }, details: JSON.parse(JSON.stringify(last)) }
+      },
+      async start() {
+        unsubscribe = ctx.onFault((e: FaultEvent) => {
+          if (e.kind === 'reverted') revertedAt = performance.now()
+        })
+        sampling = true
+        loop = (async () => {
+          while (sampling) {
+            await sample().catch(() => {})
+            await sleep(interval).catch(() => {})
+          }
+        })()
+      },
+      snapshot: (): Metrics => (last ? { healthy: last.healthy, healthyNodes: summarize(last).healthyNodes, metaLeader: last.metaLeader ?? 'none' } : {}),
+      async stop() {
+        sampling = false
+        await loop
+        unsubscribe()
+        if (unhealthySince !== undefined) longestUnhealthy = Math.max(longestUnhealthy, performance.now() - unhealthySince)
+        return {
+          metrics: {
+            ...(last ? summarize(last) : {}),
+            samples,
+            healthyRatio: samples ? healthySamples / samples : NaN,
+            metaLeaderChanges: leaderChanges,
+            longestUnhealthyMs: longestUnhealthy,
+            recoveryMs: recoveries.length ? Math.max(...recoveries) : 0,
+            unrecovered: revertedAt !== undefined,
+          },
+          series,
+        }
+      },
+    }
+  },
+})

@@ -1,0 +1,8 @@
+/** The registry every command starts from: built-in probes and faults, registered like extensions. */
+import { Registry } from './api/registry.ts'
+import { builtInProbes } from '../probes/index.ts'
+import { builtInFaults } from './faults/index.ts'
+
+export function defaultRegistry(): Registry {
+  return new Registry().register({ probes: builtInProbes, faults: builtInFaults })
+}

@@ -1,0 +1,219 @@
+/**
+ * The `gameday` command line. Exit codes: run → 0 passed, 1 deviated, 2 aborted or errored;
+ * validate → 0 valid, 1 invalid; check → 0 ok, 1 violation found, 3 unknown, 2 bad input.
+ */
+import { createInterface } from 'node:readline/promises'
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { Command, Option } from 'commander'
+import { defaultRegistry } from '../builtins.ts'
+import { loadExperiment, type LoadedExperiment } from '../experiment/load.ts'
+import { formatIssue } from '../experiment/yaml-source.ts'
+import { loadEnvironment } from '../environments/load.ts'
+import { runExperiment } from '../engine/run.ts'
+import { planExperiment } from '../engine/plan.ts'
+import { recoverRun } from '../engine/recover.ts'
+import { writeReports } from '../reports/write.ts'
+import { readJournal } from '../journal/journal.ts'
+import { GAMEDAY_VERSION } from '../version.ts'
+import type { Logger } from '../api/environment.ts'
+import { GamedayError, ValidationError } from '../api/errors.ts'
+import { randomSeed } from '../util/rng.ts'
+
+const log: Logger = {
+  info: (m) => process.stdout.write(m + '\n'),
+  warn: (m) => process.stderr.write(m + '\n'),
+}
+
+async function loadOrExit(file: string): Promise<LoadedExperiment> {
+  const result = await loadExperiment(resolve(file), defaultRegistry())
+  if (!result.ok) {
+    for (const issue of result.issues) process.stderr.write(formatIssue({ ...issue, file: relativeToCwd(issue.file) }) + '\n')
+    process.exit(1)
+  }
+  return result.loaded
+}
+
+function relativeToCwd(file: string): string {
+  const cwd = process.cwd() + '/'
+  return file.startsWith(cwd) ? file.slice(cwd.length) : file
+}
+
+async function confirm(question: string, expected: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout })
+  try {
+    return (await rl.question(question)).trim() === expected
+  } finally {
+    rl.close()
+  }
+}
+
+const program = new Command()
+  .name('gameday')
+  .description('Chaos and resilience game days for NATS-based backends')
+  .version(GAMEDAY_VERSION)
+  .showHelpAfterError()
+
+const envOption = () => new Option('-e, --env <env>', 'local | containers | aws | path to an environment file').default('local')
+
+program
+  .command('run')
+  .description('run an experiment: steady state, method, rollback, steady state; reports in reports/<run-id>/')
+  .argument('<experiment>', 'experiment YAML file')
+  .addOption(envOption())
+  .option('--seed <n>', 'seed for every random pick (replays a run)', (v) => Number.parseInt(v, 10))
+  .option('--keep-env', 'leave an environment the run started running afterwards')
+  .option('--reports <dir>', 'where run directories go', 'reports')
+  .option('-y, --yes', 'do not ask for confirmation (required off a terminal for aws)')
+  .option('--no-live', 'no per-second figures')
+  .action(async (file: string, opts: { env: string; seed?: number; keepEnv?: boolean; reports: string; yes?: boolean; live: boolean }) => {
+    const loaded = await loadOrExit(file)
+    const env = await loadEnvironment(opts.env)
+    if (env.requiresConfirmation && !opts.yes) {
+      if (!process.stdin.isTTY) {
+        log.warn(`refusing to run against ${env.kind} (${env.source}) without --yes: not on a terminal, cannot ask`)
+        process.exit(2)
+      }
+      log.info(`This runs ${loaded.experiment.name} against ${env.kind} (${env.source}). Review it first with \`gameday plan ${file} --env ${opts.env}\`.`)
+      if (!(await confirm(`Type the experiment name (${loaded.experiment.name}) to continue: `, loaded.experiment.name))) {
+        log.warn('not confirmed: nothing was done')
+        process.exit(2)
+      }
+    }
+    const controller = new AbortController()
+    let signals = 0
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++
+      if (signals === 1) {
+        log.warn(`\n${sig}: aborting — reverting every fault and tearing down (${sig} again to leave faults in place)`)
+        controller.abort(new Error(`signal ${sig}`))
+      } else if (signals === 2) {
+        log.warn(`${sig} again: still reverting; one more to exit at once (then run \`gameday recover\`)`)
+      } else {
+        process.exit(130)
+      }
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    const outcome = await runExperiment({
+      loaded,
+      env,
+      environmentName: opts.env,
+      seed: opts.seed,
+      keepEnv: opts.keepEnv,
+      reportsDir: opts.reports,
+      signal: controller.signal,
+      log,
+      live: opts.live,
+    })
+    process.exit(outcome.exitCode)
+  })
+
+program
+  .command('validate')
+  .description('check experiments against the schema and the known probes and faults; errors as file:line:col')
+  .argument('<files...>')
+  .action(async (files: string[]) => {
+    let bad = 0
+    for (const file of files) {
+      const result = await loadExperiment(resolve(file), defaultRegistry())
+      if (result.ok) log.info(`${file}: ok`)
+      else {
+        bad++
+        for (const issue of result.issues) process.stderr.write(formatIssue({ ...issue, file: relativeToCwd(issue.file) }) + '\n')
+      }
+    }
+    process.exit(bad ? 1 : 0)
+  })
+
+program
+  .command('plan')
+  .description('print the resolved targets and steps without touching anything')
+  .argument('<experiment>')
+  .addOption(envOption())
+  .option('--seed <n>', 'seed for random picks', (v) => Number.parseInt(v, 10))
+  .action(async (file: string, opts: { env: string; seed?: number }) => {
+    const loaded = await loadOrExit(file)
+    const env = await loadEnvironment(opts.env)
+    const { lines, refusals } = await planExperiment(loaded, env, opts.seed ?? loaded.experiment.seed ?? randomSeed())
+    for (const l of lines) log.info(`${'  '.repeat(l.depth)}${l.text}`)
+    await env.close?.()
+    if (refusals.length) {
+      log.warn(`\nguardrails refuse ${refusals.length} step(s):\n${refusals.map((r) => `  ${r}`).join('\n')}`)
+      process.exit(2)
+    }
+  })
+
+const envCmd = program.command('env').description('manage an environment')
+envCmd
+  .command('up')
+  .addOption(envOption())
+  .action(async (opts: { env: string }) => {
+    const env = await loadEnvironment(opts.env)
+    const t = performance.now()
+    const controller = new AbortController()
+    process.once('SIGINT', () => controller.abort(new Error('SIGINT')))
+    await env.up(log, controller.signal)
+    log.info(`${opts.env} environment up in ${((performance.now() - t) / 1000).toFixed(1)}s`)
+    for (const l of (await env.status()).lines) log.info(`  ${l.what.padEnd(28)} ${l.state.padEnd(9)} ${l.detail ?? ''}`)
+  })
+envCmd
+  .command('status')
+  .addOption(envOption())
+  .action(async (opts: { env: string }) => {
+    const env = await loadEnvironment(opts.env)
+    const status = await env.status()
+    for (const l of status.lines) log.info(`${l.what.padEnd(28)} ${l.state.padEnd(9)} ${l.detail ?? ''}`)
+    process.exit(status.up ? 0 : 1)
+  })
+envCmd
+  .command('down')
+  .addOption(envOption())
+  .action(async (opts: { env: string }) => {
+    const env = await loadEnvironment(opts.env)
+    await env.down(log)
+  })
+
+program
+  .command('report')
+  .description('regenerate result.json, junit.xml and summary.md from a run directory’s journal')
+  .argument('<run-dir>')
+  .action(async (dir: string) => {
+    if (!existsSync(join(dir, 'journal.jsonl'))) throw new ValidationError(`${dir}: no journal.jsonl`)
+    const r = writeReports(dir)
+    log.info(`${r.experiment} ${r.status}: ${dir}/result.json, junit.xml, summary.md`)
+  })
+
+program
+  .command('recover')
+  .description('revert every fault a crashed or killed run left behind, from its journal')
+  .argument('<run-dir>')
+  .option('-e, --env <env>', 'environment (default: the one the run used)')
+  .action(async (dir: string, opts: { env?: string }) => {
+    const start = readJournal(join(dir, 'journal.jsonl')).find((e) => e.type === 'run.started')
+    if (!start || start.type !== 'run.started') throw new ValidationError(`${dir}: no run.started in the journal`)
+    const env = await loadEnvironment(opts.env ?? start.environmentFile)
+    const loaded = existsSync(start.experimentFile) ? await loadExperiment(start.experimentFile, defaultRegistry()) : undefined
+    const registry = loaded?.ok ? loaded.loaded.registry : defaultRegistry()
+    const { reverted, failed } = await recoverRun(dir, env, registry, log)
+    log.info(`recover: ${reverted} reverted, ${failed} failed`)
+    await env.close?.()
+    process.exit(failed ? 2 : 0)
+  })
+
+program
+  .command('list')
+  .description('the probe and fault types available')
+  .action(() => {
+    const registry = defaultRegistry()
+    log.info('probes:')
+    for (const t of registry.probeTypes()) log.info(`  ${t.padEnd(24)} ${registry.probe(t)!.description}`)
+    log.info('faults:')
+    for (const t of registry.faultTypes()) log.info(`  ${t.padEnd(24)} ${registry.fault(t)!.description}`)
+  })
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof GamedayError) log.warn(err.message)
+  else log.warn(`gameday: ${(err as Error).stack ?? err}`)
+  process.exit(2)
+})

@@ -1,0 +1,380 @@
+/**
+ * One run of an experiment:
+ *
+ *   steady state before → method (steps, with load and continuous probes throughout)
+ *     → rollback (revert every fault still active) → stop continuous probes → steady state after
+ *
+ * Every fault injected is reverted whatever happens — success, deviation, a guardrail abort,
+ * an action that throws, Ctrl-C or SIGTERM (the CLI turns signals into `signal` aborts) — and
+ * everything is journaled as it happens; reports are derived from the journal afterwards.
+ */
+import { mkdirSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { join, resolve } from 'node:path'
+import type { Environment, Logger } from '../api/environment.ts'
+import type { Json } from '../api/fault.ts'
+import type { ProbeSpec, Step } from '../experiment/schema.ts'
+import type { LoadedExperiment } from '../experiment/load.ts'
+import { evaluateTolerance, formatMetric, parseTolerance } from '../experiment/tolerance.ts'
+import { JournalWriter } from '../journal/journal.ts'
+import type { PhaseName, RunStatus } from '../journal/events.ts'
+import { createRng, randomSeed, type Rng } from '../util/rng.ts'
+import { parseDuration, formatDuration } from '../util/duration.ts'
+import { sleep, withTimeout } from '../util/abort.ts'
+import { createProbe, judge, runOneShot, type ProbeHandle, type ProbeHost } from './probes.ts'
+import { FaultBook } from './faults.ts'
+import { writeReports } from '../reports/write.ts'
+import type { RunResult } from '../reports/result.ts'
+import { GAMEDAY_VERSION } from '../version.ts'
+
+export interface RunOptions {
+  loaded: LoadedExperiment
+  env: Environment
+  environmentName: string
+  seed?: number
+  reportsDir?: string
+  runId?: string
+  keepEnv?: boolean
+  /** abort from outside: Ctrl-C, SIGTERM, a test */
+  signal?: AbortSignal
+  log?: Logger
+  /** live figures every second through the method (default true) */
+  live?: boolean
+}
+
+export interface RunOutcome {
+  runId: string
+  runDir: string
+  status: RunStatus
+  exitCode: 0 | 1 | 2
+  result: RunResult
+}
+
+const DEFAULT_INJECT_TIMEOUT_MS = 120_000
+const DEFAULT_PROBE_STEP_TIMEOUT_MS = 300_000
+
+export function newRunId(experiment: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+  return `${stamp}-${experiment.replace(/[^a-z0-9-]+/gi, '-').toLowerCase()}-${Math.random().toString(36).slice(2, 6)}`
+}
+
+const consoleLog: Logger = {
+  info: (m) => process.stdout.write(m + '\n'),
+  warn: (m) => process.stderr.write(m + '\n'),
+}
+
+function stepKind(step: Step): string {
+  if ('fault' in step) return 'fault'
+  if ('wait' in step) return 'wait'
+  if ('probe' in step) return 'probe'
+  if ('parallel' in step) return 'parallel'
+  if ('sequence' in step) return 'sequence'
+  return 'repeat'
+}
+
+function describeStep(step: Step): string {
+  if (step.name) return step.name
+  if ('fault' in step) return `${step.fault} ${JSON.stringify(step.target)}${step.duration ? ` for ${step.duration}` : ''}`
+  if ('wait' in step) return `wait ${step.wait}`
+  if ('probe' in step) return `probe ${step.probe.name}`
+  if ('parallel' in step) return `parallel ×${step.parallel.length}`
+  if ('sequence' in step) return `sequence ×${step.sequence.length}`
+  return `repeat ×${step.repeat.times}`
+}
+
+export class AbortRun extends Error {
+  override name = 'AbortRun'
+}
+
+export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
+  const { loaded, env } = opts
+  const log = opts.log ?? consoleLog
+  const experiment = loaded.experiment
+  const seed = opts.seed ?? experiment.seed ?? randomSeed()
+  const rng = createRng(seed)
+  const runId = opts.runId ?? newRunId(experiment.name)
+  const runDir = resolve(opts.reportsDir ?? 'reports', runId)
+  mkdirSync(runDir, { recursive: true })
+  const journal = new JournalWriter(join(runDir, 'journal.jsonl'))
+  const book = new FaultBook(env, journal, runId, log)
+  const host: ProbeHost = { env, registry: loaded.registry, journal, runDir, rng, log, onFault: book.onFault }
+
+  // One controller for the method: user signals and guardrails abort it; rollback never uses it.
+  const method = new AbortController()
+  let abortReason: string | undefined
+  let errorReason: string | undefined
+  const abort = (reason: string) => {
+    if (!method.signal.aborted) {
+      abortReason = reason
+      log.warn(`\n⚠ aborting: ${reason}`)
+      method.abort(new AbortRun(reason))
+    }
+  }
+  const onOuterAbort = () => abort(String((opts.signal!.reason as Error)?.message ?? opts.signal!.reason ?? 'aborted'))
+  if (opts.signal?.aborted) onOuterAbort()
+  opts.signal?.addEventListener('abort', onOuterAbort, { once: true })
+
+  journal.append({
+    type: 'run.started',
+    runId,
+    experiment: experiment.name,
+    experimentFile: loaded.file,
+    environment: opts.environmentName,
+    environmentFile: env.source,
+    seed,
+    gameday: GAMEDAY_VERSION,
+    host: hostname(),
+    pid: process.pid,
+  })
+  log.info(`▶ ${experiment.name}  run ${runId}  env ${opts.environmentName}  seed ${seed}`)
+
+  let startedEnv = false
+  let deviated = false
+  const phase = async (name: PhaseName, body: () => Promise<boolean>): Promise<boolean> => {
+    journal.append({ type: 'phase.started', phase: name })
+    log.info(`\n── ${name}`)
+    let ok = false
+    try {
+      ok = await body()
+    } finally {
+      journal.append({ type: 'phase.ended', phase: name, ok })
+    }
+    return ok
+  }
+
+  const verdictLine = (v: { probe: string; verdict: string; metrics: Record<string, unknown>; tolerances: { tolerance: string; ok: boolean; actual: unknown; metric: string; reason?: string }[]; violations: string[] }) => {
+    const figures = v.tolerances.map((t) => `${t.tolerance} → ${formatMetric(t.metric, t.actual as never)}${t.ok ? '' : ' ✗'}${t.reason ? ` (${t.reason})` : ''}`)
+    log.info(`  ${v.verdict === 'pass' ? '✓' : '✗'} ${v.probe}: ${[...figures, ...v.violations].join('; ') || 'no tolerance'}`)
+  }
+
+  const steadyState = async (phaseName: 'before' | 'after', signal: AbortSignal): Promise<boolean> => {
+    let ok = true
+    for (const spec of loaded.steadyState) {
+      if (signal.aborted) return false
+      const verdict = await runOneShot(host, spec, phaseName, signal)
+      verdictLine(verdict)
+      if (verdict.verdict === 'fail') ok = false
+    }
+    return ok
+  }
+
+  // ---- continuous probes, guardrails and live figures ----------------------------------
+  const continuous: ProbeHandle[] = []
+  const continuousSpecs: ProbeSpec[] = [...experiment.load, ...loaded.steadyState.filter((p) => p.during !== undefined)]
+  const timers: NodeJS.Timeout[] = []
+  const methodStartedAt = { t: 0 }
+
+  const startContinuous = async () => {
+    for (const spec of continuousSpecs) {
+      const handle = await createProbe(host, spec, 'during', method.signal)
+      if (!handle.probe.start || !handle.probe.stop) throw new Error(`probe ${spec.name} (${spec.probe}) cannot run through the method: it has no start()/stop()`)
+      await handle.probe.start()
+      continuous.push(handle)
+    }
+  }
+
+  const startWatchers = () => {
+    methodStartedAt.t = performance.now()
+    const live = opts.live !== false
+    let ticks = 0
+    timers.push(
+      setInterval(() => {
+        ticks++
+        const parts: string[] = []
+        for (const h of continuous) {
+          const snap = h.probe.snapshot?.()
+          if (!snap || !Object.keys(snap).length) continue
+          journal.append({ type: 'probe.sample', probe: h.spec.name, phase: 'during', metrics: snap })
+          parts.push(`${h.spec.name} ${Object.entries(snap).map(([k, v]) => `${k}=${formatMetric(k, v)}`).join(' ')}`)
+        }
+        if (live && parts.length) log.info(`  ⋯ ${formatDuration(performance.now() - methodStartedAt.t).padStart(6)}  ${parts.join('  |  ')}`)
+        void ticks
+      }, 1000),
+    )
+    for (const g of experiment.guardrails) {
+      if ('maxDuration' in g) {
+        timers.push(setTimeout(() => abort(`guardrail maxDuration ${g.maxDuration} exceeded`), parseDuration(g.maxDuration)))
+      } else if ('probe' in g) {
+        const tolerance = parseTolerance(g.abortWhen)
+        const warmUp = g.after ? parseDuration(g.after) : 0
+        timers.push(
+          setInterval(() => {
+            if (performance.now() - methodStartedAt.t < warmUp) return
+            const handle = continuous.find((h) => h.spec.name === g.probe)
+            const snap = handle?.probe.snapshot?.()
+            if (!snap || snap[tolerance.metric] === undefined || Number.isNaN(snap[tolerance.metric])) return
+            const r = evaluateTolerance(tolerance, snap)
+            if (r.ok) {
+              const detail = `${g.probe}: ${g.abortWhen} (now ${formatMetric(r.metric, r.actual)})`
+              journal.append({ type: 'guardrail.tripped', guardrail: `probe ${g.probe}`, detail })
+              abort(`guardrail tripped — ${detail}`)
+            }
+          }, 500),
+        )
+      } else if ('alarm' in g && env.alarmsFiring) {
+        timers.push(
+          setInterval(() => {
+            void env.alarmsFiring!([g.alarm]).then((firing) => {
+              if (firing.length) {
+                journal.append({ type: 'guardrail.tripped', guardrail: `alarm ${g.alarm}`, detail: `alarm ${firing.join(', ')} is firing` })
+                abort(`guardrail tripped — alarm ${firing.join(', ')} is firing`)
+              }
+            }).catch((err) => log.warn(`  could not read alarm ${g.alarm}: ${(err as Error).message}`))
+          }, 5000),
+        )
+      }
+    }
+  }
+
+  // ---- steps ---------------------------------------------------------------------------
+  const execStep = async (step: Step, path: string, signal: AbortSignal): Promise<void> => {
+    if (signal.aborted) throw signal.reason
+    const kind = stepKind(step)
+    journal.append({ type: 'step.started', path, kind, ...(step.name ? { name: step.name } : {}) })
+    log.info(`  → ${path} ${describeStep(step)}`)
+    const started = journal.now()
+    try {
+      const body = async (s: AbortSignal) => {
+        if ('fault' in step) {
+          const type = loaded.registry.fault(step.fault)!
+          const spec = { type: step.fault, target: step.target, params: type.params.parse(step.with ?? {}) }
+          const stepRng = rng.fork(path)
+          const active = await book.inject(type, spec, path, stepRng, s, step.timeout ? parseDuration(step.timeout) : DEFAULT_INJECT_TIMEOUT_MS)
+          if (step.duration) {
+            await sleep(parseDuration(step.duration), s)
+            await book.revert(active, 'duration elapsed', stepRng)
+          }
+        } else if ('wait' in step) {
+          await sleep(parseDuration(step.wait), s)
+        } else if ('probe' in step) {
+          const run = () => runOneShot(host, step.probe, 'method', s)
+          const verdict = step.timeout ? await withTimeout(`probe ${step.probe.name}`, parseDuration(step.timeout), run, s) : await run()
+          verdictLine(verdict)
+          if (verdict.verdict === 'fail') deviated = true
+        } else if ('parallel' in step) {
+          // one failing branch stops its siblings; their faults stay registered for rollback
+          const branch = new AbortController()
+          const onAbort = () => branch.abort(s.reason)
+          s.addEventListener('abort', onAbort, { once: true })
+          try {
+            const results = await Promise.allSettled(
+              step.parallel.map((child, i) =>
+                execStep(child, `${path}.parallel[${i}]`, branch.signal).catch((err) => {
+                  branch.abort(err)
+                  throw err
+                }),
+              ),
+            )
+            const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined
+            if (failed) throw failed.reason
+          } finally {
+            s.removeEventListener('abort', onAbort)
+          }
+        } else if ('sequence' in step) {
+          for (const [i, child] of step.sequence.entries()) await execStep(child, `${path}.sequence[${i}]`, s)
+        } else {
+          for (let round = 0; round < step.repeat.times; round++) {
+            for (const [i, child] of step.repeat.steps.entries()) await execStep(child, `${path}.repeat[${round}][${i}]`, s)
+            if (step.repeat.every && round < step.repeat.times - 1) await sleep(parseDuration(step.repeat.every), s)
+          }
+        }
+      }
+      // a fault step's own timeout bounds its injection (above); for the others it bounds the step
+      if (step.timeout && !('fault' in step) && !('probe' in step)) await withTimeout(`step ${path}`, parseDuration(step.timeout), body, signal)
+      else await body(signal)
+      journal.append({ type: 'step.ended', path, ok: true, tookMs: Math.round(journal.now() - started) })
+    } catch (err) {
+      journal.append({ type: 'step.ended', path, ok: false, error: (err as Error).message ?? String(err), tookMs: Math.round(journal.now() - started) })
+      throw err
+    }
+  }
+
+  // ---- the run ---------------------------------------------------------------------------
+  try {
+    if (!(await env.isUp())) {
+      const t = journal.now()
+      log.info(`starting the ${opts.environmentName} environment…`)
+      startedEnv = true
+      await env.up(log, method.signal)
+      journal.append({ type: 'environment.up', tookMs: Math.round(journal.now() - t), startedByRun: true })
+      log.info(`environment up in ${formatDuration(journal.now() - t)}`)
+    } else {
+      journal.append({ type: 'environment.up', tookMs: 0, startedByRun: false })
+    }
+
+    const before = await phase('steady-state-before', () => steadyState('before', method.signal))
+    if (!before && !method.signal.aborted) {
+      abortReason = 'the steady state did not hold before the method: nothing was injected'
+      log.warn(`⚠ ${abortReason}`)
+    } else if (!method.signal.aborted) {
+      await phase('method', async () => {
+        await startContinuous()
+        startWatchers()
+        for (const [i, step] of experiment.method.entries()) await execStep(step, `method[${i}]`, method.signal)
+        return true
+      }).catch((err) => {
+        if (!(err instanceof AbortRun) && !method.signal.aborted) {
+          errorReason = `${(err as Error).message}`
+          log.warn(`✗ method failed: ${errorReason}`)
+        }
+      })
+    }
+  } catch (err) {
+    if (!method.signal.aborted) {
+      errorReason = (err as Error).message
+      log.warn(`✗ ${errorReason}`)
+    }
+  } finally {
+    for (const t of timers) clearInterval(t)
+    await phase('rollback', async () => {
+      if (book.active.length === 0) log.info('  nothing to revert')
+      await book.revertAll(abortReason ? `aborted: ${abortReason}` : errorReason ? 'error' : 'method ended', rng)
+      return book.revertFailures === 0
+    })
+    // Continuous probes end after the rollback, so they see the whole fault window and the recovery.
+    for (const handle of continuous) {
+      try {
+        const result = await handle.probe.stop!()
+        const v = judge(host, handle, result)
+        verdictLine(v)
+        if (v.verdict === 'fail') deviated = true
+      } catch (err) {
+        verdictLine(judge(host, handle, undefined, err))
+        deviated = true
+      } finally {
+        await handle.probe.close?.().catch(() => {})
+      }
+    }
+    if (!abortReason && !errorReason) {
+      const rollbackSignal = new AbortController().signal
+      const after = await phase('steady-state-after', () => steadyState('after', rollbackSignal)).catch(() => false)
+      if (!after) deviated = true
+    }
+  }
+
+  const status: RunStatus = book.revertFailures > 0 || errorReason ? 'errored' : abortReason ? 'aborted' : deviated ? 'deviated' : 'passed'
+  const reason = book.revertFailures > 0 ? `${book.revertFailures} fault(s) could not be reverted: run \`gameday recover ${runDir}\`` : errorReason ?? abortReason
+  if (startedEnv && !opts.keepEnv) {
+    const t = journal.now()
+    try {
+      if (book.revertFailures > 0) log.warn('⚠ keeping the environment: some faults could not be reverted')
+      else {
+        log.info(`\nstopping the ${opts.environmentName} environment…`)
+        await env.down(log)
+        journal.append({ type: 'environment.down', tookMs: Math.round(journal.now() - t) })
+      }
+    } catch (err) {
+      log.warn(`⚠ could not stop the environment: ${(err as Error).message}`)
+    }
+  }
+  await env.close?.()
+  journal.append({ type: 'run.ended', status, ...(reason ? { reason } : {}), tookMs: Math.round(journal.now()) })
+  journal.close()
+  opts.signal?.removeEventListener('abort', onOuterAbort)
+  const result = writeReports(runDir)
+  const exitCode = status === 'passed' ? 0 : status === 'deviated' ? 1 : 2
+  log.info(`\n${status === 'passed' ? '✔' : '✘'} ${status.toUpperCase()}${reason ? ` — ${reason}` : ''}\n  reports: ${runDir}`)
+  return { runId, runDir, status, exitCode, result }
+}
+
+export type { Rng, Json }

@@ -1,0 +1,53 @@
+/** summary.md: what a human reads first — verdict, faults against time, probe figures. */
+import type { RunResult } from './result.ts'
+import { formatMetric } from '../experiment/tolerance.ts'
+import { formatDuration } from '../util/duration.ts'
+
+export function markdownSummary(r: RunResult): string {
+  const icon = r.status === 'passed' ? '✅' : r.status === 'deviated' ? '❌' : '⚠️'
+  const out: string[] = [
+    `# ${icon} ${r.experiment} — ${r.status}`,
+    '',
+    `| run | environment | seed | started | duration |`,
+    `|---|---|---|---|---|`,
+    `| \`${r.runId}\` | ${r.environment} | ${r.seed} | ${r.startedAt} | ${r.durationMs !== undefined ? formatDuration(r.durationMs) : '—'} |`,
+    '',
+  ]
+  if (r.reason) out.push(`> ${r.reason}`, '')
+  out.push('## Faults', '')
+  if (!r.faults.length) out.push('No fault was injected.', '')
+  else {
+    out.push('| fault | step | targets | injected | reverted | held | state |', '|---|---|---|---|---|---|---|')
+    for (const f of r.faults) {
+      const targets = f.targets.map((t) => `${t.id}${t.az ? ` (${t.az})` : ''}${t.role ? ` [${t.role}]` : ''}`).join(', ')
+      out.push(`| ${f.type} | ${f.path} | ${targets} | ${f.injectedAt ?? '—'} | ${f.revertedAt ?? '—'} | ${f.heldMs !== undefined ? formatDuration(f.heldMs) : '—'} | ${f.state}${f.error ? `: ${f.error}` : ''} |`)
+    }
+    out.push('')
+  }
+  out.push('## Probes', '', '| phase | probe | verdict | tolerances | key figures |', '|---|---|---|---|---|')
+  for (const p of r.probes) {
+    const tol = p.tolerances.map((t) => `${t.ok ? '✓' : '✗'} \`${t.tolerance}\` (${formatMetric(t.metric, t.actual)})`).join('<br>')
+    const keys = Object.entries(p.metrics)
+      .filter(([k]) => !k.startsWith('errors.') || (p.metrics[k] as number) > 0)
+      .slice(0, 12)
+      .map(([k, v]) => `${k}=${formatMetric(k, v)}`)
+      .join(', ')
+    out.push(`| ${p.phase} | ${p.name} | ${p.verdict === 'pass' ? '✅ pass' : '❌ fail'} | ${tol || '—'}${p.violations.length ? `<br>${p.violations.join('<br>')}` : ''} | ${keys} |`)
+  }
+  out.push('')
+  const series = r.probes.filter((p) => p.phase === 'during' && p.series?.length && 'successRate' in (p.series[0] ?? {}))
+  for (const p of series) {
+    out.push(`### ${p.name} through the method (per second)`, '', '| s | requests | success | p99 |', '|---|---|---|---|')
+    for (const s of p.series!) out.push(`| ${s.t} | ${s.requests} | ${formatMetric('successRate', s.successRate)} | ${formatMetric('p99', s.p99)} |`)
+    out.push('')
+  }
+  if (r.guardrails.length) {
+    out.push('## Guardrails tripped', '')
+    for (const g of r.guardrails) out.push(`- ${g.at} ${g.guardrail}: ${g.detail}`)
+    out.push('')
+  }
+  out.push('## Timeline', '', '| t | event |', '|---|---|')
+  for (const e of r.timeline) out.push(`| ${formatDuration(e.t)} | ${e.event} |`)
+  out.push('')
+  return out.join('\n')
+}
