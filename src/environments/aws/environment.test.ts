@@ -1,4 +1,5 @@
 import { ECSClient } from '@aws-sdk/client-ecs'
+import { mockClient } from 'aws-sdk-client-mock'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { AllowListError, BlastRadiusError, ValidationError } from '../../api/errors.ts'
 import { AwsEnvironment, loadAwsEnvironment } from './environment.ts'
@@ -39,9 +40,13 @@ describe('AwsEnvironment: allow-list', () => {
   })
 
   it('refuses a client configured for another region before any call at all', async () => {
-    const env = new AwsEnvironment(testConfig(), { clients: { ...aws.clients, ecs: new ECSClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }) } })
+    const ecs = new ECSClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+    const stray = mockClient(ecs).rejects(new Error('must not be called'))
+    const env = new AwsEnvironment(testConfig(), { clients: { ...aws.clients, ecs } })
     await expect(env.discover()).rejects.toThrow(/ecs client is configured for region us-east-1/)
     expect(aws.calls()).toEqual([])
+    expect(stray.calls()).toEqual([])
+    stray.restore()
   })
 
   it('refuses a config outside its own allow-list at construction', () => {
