@@ -745,18 +745,19 @@ export class AwsEnvironment implements Environment {
   }
 
   /**
-   * Waits until the service runs its desired count again with every wanted task RUNNING (and
-   * not UNHEALTHY), and — when given — none of the stopped tasks is still running.
+   * Waits until the service runs its desired count again: DescribeServices shows
+   * runningCount == desiredCount with nothing pending, and as many of the tasks ECS wants
+   * running (desiredStatus RUNNING: a stopped task leaves that list at once) are RUNNING and
+   * not UNHEALTHY. Read-only.
    */
-  async waitForService(logical: string, timeoutMs: number, signal?: AbortSignal, stoppedTasks: string[] = []): Promise<ServiceInfo> {
+  async waitForService(logical: string, timeoutMs: number, signal?: AbortSignal): Promise<ServiceInfo> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       const counts = await this.serviceCounts(logical)
       if (counts.running === counts.desired && counts.pending === 0) {
         const tasks = await this.listTasks(logical)
         const ready = tasks.filter((t) => t.state === 'RUNNING' && (t as TaskInfo & { health?: string }).health !== 'UNHEALTHY')
-        const lingering = stoppedTasks.filter((arn) => tasks.some((t) => t.id === arn))
-        if (ready.length >= counts.desired && !lingering.length) return counts
+        if (ready.length >= counts.desired) return counts
       }
       if (Date.now() > deadline) {
         throw new TimeoutError(`service ${logical} not back to ${counts.desired} running tasks after ${timeoutMs}ms (running ${counts.running}, pending ${counts.pending})`)

@@ -39,7 +39,8 @@ export interface FisState {
   [key: string]: Json
   kind: 'fis'
   fault: string
-  runId: string
+  /** the run that started it (null: the run reverting it) */
+  runId: string | null
   /** the template, when gameday created it (deleted on revert) */
   templateId: string | null
   /** whether gameday created the template (aws.fis-experiment runs templates it does not own) */

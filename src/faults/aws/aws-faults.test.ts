@@ -90,6 +90,17 @@ describe('ecs.stop-task', () => {
     expect(aws.service('gateway').tasks.filter((t) => t.lastStatus === 'RUNNING')).toHaveLength(3)
   })
 
+  it('stateFromTargets (inject failed before any StopTask) lets the revert return once the service is whole', async () => {
+    const ctx = faultContext(env)
+    const s = spec(ecsStopTask, { service: 'inventory', count: 1 })
+    const targets = await ecsStopTask.resolve(ctx, s)
+    const state = ecsStopTask.stateFromTargets!(targets)
+    expect(state).toEqual({ cluster: CLUSTER, service: 'inventory', ecsService: 'game-prod-inventory', tasks: [targets[0].id], reason: '' })
+    aws.clearCalls()
+    await ecsStopTask.revert(ctx, s, state)
+    expect(aws.mutatingCalls()).toEqual([])
+  })
+
   it('is refused at plan when it would stop more than the limits allow', async () => {
     await expect(plan(ecsStopTask, spec(ecsStopTask, { service: 'gateway', count: 2 }))).rejects.toThrow(/2 of the 3 running tasks of gateway/)
     await expect(plan(ecsStopTask, spec(ecsStopTask, { service: 'ai-integration', count: 4 }))).rejects.toThrow(/maxTasks=3/)
@@ -180,6 +191,16 @@ describe('redis.az-power', () => {
     expect(aws.templates.size).toBe(0)
   })
 
+  it('recover with the state derived from the journaled targets finds the experiment by tag too', async () => {
+    const s = spec(redisAzPower, { cache: 'cache' })
+    const crashed = faultContext(env, { runId: 'run-crashed' })
+    const targets = await redisAzPower.resolve(crashed, s)
+    await redisAzPower.inject(crashed, s, targets)
+    aws.clearCalls()
+    await redisAzPower.revert(faultContext(aws.environment(), { runId: 'run-crashed' }), s, redisAzPower.stateFromTargets!(targets))
+    expect(aws.mutatingCalls().map((c) => c.command)).toEqual(['StopExperiment', 'DeleteExperimentTemplate'])
+  })
+
   it('refuses an AZ without a node of the group and more than one AZ', async () => {
     aws.replicationGroup.members = aws.replicationGroup.members.filter((m) => m.az !== 'eu-west-1c')
     await expect(plan(redisAzPower, spec(redisAzPower, { cache: 'cache', az: 'az-c' }))).rejects.toThrow(/no node in eu-west-1c/)
@@ -225,6 +246,16 @@ describe('aws.fis-experiment', () => {
     await fisExperiment.revert(faultContext(aws.environment(), { runId: 'run-crashed' }), s, null)
     expect(aws.mutatingCalls()).toEqual([{ client: 'fis', command: 'StopExperiment', input: { id: started!.experimentId } }])
     expect(aws.experiments.get(other!.experimentId!)!.status).toBe('running')
+  })
+
+  it('stateFromTargets keeps the template (not gameday\'s) and finds the experiment by tag', async () => {
+    const s = spec(fisExperiment, {}, { templateId: 'EXTexisting0001' })
+    const ctx = faultContext(env)
+    const targets = await fisExperiment.resolve(ctx, s)
+    const started = await fisExperiment.inject(ctx, s, targets)
+    aws.clearCalls()
+    await fisExperiment.revert(ctx, s, fisExperiment.stateFromTargets!(targets))
+    expect(aws.mutatingCalls()).toEqual([{ client: 'fis', command: 'StopExperiment', input: { id: started!.experimentId } }])
   })
 
   it('waits for completion when asked', async () => {

@@ -83,6 +83,12 @@ export const ecsStopTask = defineFault<EcsStopTaskParams, EcsStopTaskState | nul
     return lines
   },
 
+  /** after a crash between the journaled targets and the journaled state: wait on the same service */
+  stateFromTargets(targets) {
+    const t = targets[0]
+    return t ? { cluster: String(t.cluster), service: String(t.service), ecsService: String(t.ecsService), tasks: targets.map((x) => x.id), reason: '' } : null
+  },
+
   async inject(ctx, spec, targets) {
     const aws = awsEnvironment(ctx, TYPE)
     const service = spec.target.service!
@@ -103,8 +109,8 @@ export const ecsStopTask = defineFault<EcsStopTaskParams, EcsStopTaskState | nul
     const aws = awsEnvironment(ctx, TYPE)
     const service = state?.service ?? spec.target.service
     if (!service) throw new ValidationError(`${TYPE}: revert needs the service (from the journal or target.service)`)
-    // not ctx.signal: a revert runs to the end even when the run was aborted
-    const counts = await aws.waitForService(service, ms(spec.params.recoveryTimeout), undefined, state?.tasks ?? [])
+    // ctx.signal here is the engine's bound on one revert attempt; waiting again is harmless
+    const counts = await aws.waitForService(service, ms(spec.params.recoveryTimeout), ctx.signal)
     ctx.log.info(`${TYPE}: ${service} is back to ${counts.running}/${counts.desired} running tasks`)
   },
 })

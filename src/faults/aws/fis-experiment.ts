@@ -54,6 +54,9 @@ export const fisExperiment = defineFault<FisExperimentParams, FisState | null>({
     ]
   },
 
+  /** nothing journaled but the targets: revert finds this run's experiment of the template by tag */
+  stateFromTargets: (targets): FisState => ({ kind: 'fis', fault: TYPE, runId: null, templateId: targets[0]?.id ?? null, ownsTemplate: false, experimentId: null }),
+
   async inject(ctx, spec) {
     const aws = awsEnvironment(ctx, TYPE)
     await aws.getFisTemplate(spec.params.templateId)

@@ -94,6 +94,9 @@ export const redisAzPower = defineFault<RedisAzPowerParams, FisState | null>({
     return targets.flatMap((t) => describeTemplateRun(buildTemplate(aws.config, ctx.runId, templateParts(aws, t, ms(spec.params.duration)))))
   },
 
+  /** nothing journaled but the targets: revert finds the experiment by the run-id and fault tags */
+  stateFromTargets: (): FisState => ({ kind: 'fis', fault: TYPE, runId: null, templateId: null, ownsTemplate: true, experimentId: null }),
+
   async inject(ctx, spec, targets) {
     const aws = awsEnvironment(ctx, TYPE)
     const input = buildTemplate(aws.config, ctx.runId, templateParts(aws, targets[0], ms(spec.params.duration)))
@@ -104,7 +107,7 @@ export const redisAzPower = defineFault<RedisAzPowerParams, FisState | null>({
     const aws = awsEnvironment(ctx, TYPE)
     await aws.fisRunner.revert(state, { runId: ctx.runId, log: ctx.log, fault: TYPE })
     if (spec.params.waitForRecovery && spec.target.cache) {
-      const info = await aws.waitForCache(spec.target.cache, ms(spec.params.recoveryTimeout))
+      const info = await aws.waitForCache(spec.target.cache, ms(spec.params.recoveryTimeout), ctx.signal)
       ctx.log.info(`${TYPE}: ${info.replicationGroupId} is ${info.status}`)
     }
   },
