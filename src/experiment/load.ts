@@ -23,19 +23,33 @@ export type LoadResult = { ok: true; loaded: LoadedExperiment } | { ok: false; i
 
 type Issue = z.core.$ZodIssue
 
-/** zod reports a failed union as one issue holding every branch's issues: keep the branch that got furthest. */
-function flatten(issue: Issue, base: PropertyKey[] = []): { path: PropertyKey[]; message: string }[] {
+const STEP_KEYS = ['fault', 'wait', 'probe', 'parallel', 'sequence', 'repeat']
+const GUARDRAIL_KEYS = ['probe', 'maxDuration', 'alarm']
+
+function valueAt(root: unknown, path: PropertyKey[]): unknown {
+  let v = root
+  for (const k of path) v = v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined
+  return v
+}
+
+/**
+ * zod reports a failed union as one issue holding every branch's issues. A step or guardrail
+ * that has none of its kind's keys gets one plain sentence; otherwise keep the branch that got
+ * furthest into the value.
+ */
+function flatten(issue: Issue, base: PropertyKey[] = [], root?: unknown): { path: PropertyKey[]; message: string }[] {
   const path = [...base, ...issue.path]
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-    const branches = issue.errors.map((branch) => branch.flatMap((i) => flatten(i, path)))
+    const value = valueAt(root, path)
+    const isGuardrail = path.includes('guardrails')
+    const keys = isGuardrail ? GUARDRAIL_KEYS : STEP_KEYS
+    if (value && typeof value === 'object' && !Array.isArray(value) && !keys.some((k) => k in value)) {
+      return [{ path, message: `not a known form: expected ${describeUnion(path)}` }]
+    }
+    const branches = issue.errors.map((branch) => branch.flatMap((i) => flatten(i, path, root)))
     const score = (b: { path: PropertyKey[] }[]) => Math.min(...b.map((i) => -i.path.length)) * 1000 + b.length
     branches.sort((a, b) => score(a) - score(b))
-    // A branch that failed only on unrecognized keys is the wrong branch: say which kinds exist instead.
-    const best = branches[0]
-    if (best.every((i) => /Unrecognized key/.test(i.message)) && branches.length > 2) {
-      return [{ path, message: `not a known form: expected one of ${describeUnion(path)}` }]
-    }
-    return best
+    return branches[0]
   }
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((k) => ({ path: [...path, k], message: `unknown field "${k}"` }))
@@ -45,14 +59,15 @@ function flatten(issue: Issue, base: PropertyKey[] = []): { path: PropertyKey[];
 
 function describeUnion(path: PropertyKey[]): string {
   if (path.includes('method') || path.includes('parallel') || path.includes('sequence') || path.includes('steps')) {
-    return 'a step with fault:, wait:, probe:, parallel:, sequence: or repeat:'
+    return 'a step with one of fault:, wait:, probe:, parallel:, sequence:, repeat:'
   }
-  if (path.includes('guardrails')) return 'a guardrail with probe:+abortWhen:, maxDuration: or alarm:'
+  if (path.includes('guardrails')) return 'a guardrail with probe: and abortWhen:, or maxDuration:, or alarm:'
   return 'one of the documented forms'
 }
 
 function schemaIssues(source: YamlSource, error: z.ZodError): SourceIssue[] {
-  return error.issues.flatMap((i) => flatten(i)).map((i) => source.issue(i.path, i.message))
+  const root = source.toJS()
+  return error.issues.flatMap((i) => flatten(i, [], root)).map((i) => source.issue(i.path, i.message))
 }
 
 function resolveInclude(experimentFile: string, name: string): string {
@@ -73,7 +88,7 @@ function validateParams(
 ): void {
   const parsed = schema.safeParse(value ?? {})
   if (!parsed.success) {
-    for (const i of parsed.error.issues.flatMap((x) => flatten(x))) issues.push(source.issue([...path, ...i.path], i.message))
+    for (const i of parsed.error.issues.flatMap((x) => flatten(x, [], value))) issues.push(source.issue([...path, ...i.path], i.message))
   }
 }
 

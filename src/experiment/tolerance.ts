@@ -39,7 +39,8 @@ export function parseTolerance(text: string): Tolerance {
 function parseValue(raw: string, text: string): number | string | boolean {
   if (raw === 'true' || raw === 'false') return raw === 'true'
   const percent = /^(-?\d+(?:\.\d+)?)\s*%$/.exec(raw)
-  if (percent) return Number(percent[1]) / 100
+  // toPrecision: 99.9 / 100 is 0.9990000000000001, which 999 of 1000 would not meet
+  if (percent) return Number((Number(percent[1]) / 100).toPrecision(12))
   if (/^-?\d+(?:\.\d+)?$/.test(raw)) return Number(raw)
   if (/^\d+(?:\.\d+)?\s*(ms|s|m|h)$/.test(raw)) return parseDuration(raw)
   const quoted = /^"(.*)"$|^'(.*)'$/.exec(raw)

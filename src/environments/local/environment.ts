@@ -28,7 +28,6 @@ import { isAlive, isStopped, killHard, readPid, removePidFile, signal, spawnDeta
 import { readState, readTasks, stateFile, writeJsonAtomic, type LocalState, type NodeState, type TaskRecord } from './state.ts'
 
 const NATS_BIN = process.env.GAMEDAY_NATS_SERVER ?? 'nats-server'
-const REDIS_BIN = process.env.GAMEDAY_REDIS_SERVER ?? 'redis-server'
 
 function tcpReachable(port: number, timeoutMs = 500): Promise<boolean> {
   return new Promise((done) => {
@@ -108,8 +107,10 @@ export class LocalEnvironment implements Environment {
     return n
   }
 
-  private startNode(n: NodeState): number {
-    return spawnDetached({ command: NATS_BIN, args: ['-c', n.confFile], logFile: n.logFile, pidFile: n.pidFile })
+  /** Asks the supervisor to start a process: it becomes the parent, so the process is reaped when it dies. */
+  private async control(path: string): Promise<void> {
+    const res = await fetch(`http://127.0.0.1:${this.state().controlPort}${path}`, { method: 'POST', signal: AbortSignal.timeout(10_000) })
+    if (!res.ok) throw new Error(`supervisor refused ${path}: ${await res.text()}`)
   }
 
   readonly nodes: NodeControl = {
@@ -128,7 +129,7 @@ export class LocalEnvironment implements Environment {
         if (isStopped(pid!)) signal(pid, 'SIGCONT')
         return
       }
-      this.startNode(n)
+      await this.control(`/nodes/${encodeURIComponent(n.name)}/start`)
       await waitFor(`node ${n.name} to listen`, async () => tcpReachable(n.clientPort), { timeoutMs: 20_000, intervalMs: 50 })
     },
     pause: async (node) => {
@@ -198,7 +199,7 @@ export class LocalEnvironment implements Environment {
     mkdirSync(join(this.stateDir, 'pids'), { recursive: true })
 
     const nodeList = Object.entries(this.config.clusters).flatMap(([cluster, c]) => c.nodes.map((n) => ({ cluster, ...n })))
-    const ports = await freePorts(nodeList.length * 3 + Object.keys(this.config.caches).length + Object.keys(this.config.services).length)
+    const ports = await freePorts(nodeList.length * 3 + Object.keys(this.config.caches).length + Object.keys(this.config.services).length + 1)
     const take = () => ports.shift()!
     const nodes: Record<string, NodeState> = {}
     for (const n of nodeList) {
@@ -235,6 +236,7 @@ export class LocalEnvironment implements Environment {
       services: this.config.services,
       lbPorts,
       supervisorPidFile: join(this.stateDir, 'pids', 'supervisor.pid'),
+      controlPort: take(),
       tasksFile: join(this.stateDir, 'tasks.json'),
       logsDir,
     }
@@ -260,22 +262,18 @@ export class LocalEnvironment implements Environment {
               maxFileStore: c.maxFileStore,
             }),
           )
-          this.startNode(n)
         }
       }
-      for (const c of Object.values(caches)) {
-        spawnDetached({
-          command: REDIS_BIN,
-          args: ['--port', String(c.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', c.dir],
-          logFile: c.logFile,
-          pidFile: c.pidFile,
-        })
-      }
+      // the supervisor starts (and owns) every process: NATS nodes, Redis, then the services
+      const { command, args } = nodeCommand('src/environments/local/supervisor.ts')
+      spawnDetached({ command, args: [...args, this.stateDir], logFile: join(logsDir, 'supervisor.log'), pidFile: state.supervisorPidFile, cwd: REPO_ROOT })
       log.info(`starting ${nodeList.length} nats-server nodes and ${Object.keys(caches).length} redis-server`)
       for (const cluster of Object.keys(this.config.clusters)) {
         await waitFor(`cluster ${cluster} to form with a JetStream meta leader`, async () => {
+          if (!isAlive(readPid(state.supervisorPidFile))) throw new Error(`the supervisor exited; see ${join(logsDir, 'supervisor.log')}`)
           for (const n of Object.values(nodes)) {
-            if (!isAlive(readPid(n.pidFile))) throw new Error(`nats-server ${n.name} exited; see ${n.logFile}`)
+            const pid = readPid(n.pidFile)
+            if (pid && !isAlive(pid)) throw new Error(`nats-server ${n.name} exited; see ${n.logFile}`)
           }
           return (await observeCluster(this, cluster)).healthy
         }, { timeoutMs: 60_000, intervalMs: 200, signal: abort })
@@ -283,8 +281,6 @@ export class LocalEnvironment implements Environment {
       for (const c of Object.values(caches)) {
         await waitFor(`redis ${c.name}`, async () => tcpReachable(c.port), { timeoutMs: 10_000, intervalMs: 50, signal: abort })
       }
-      const { command, args } = nodeCommand('src/environments/local/supervisor.ts')
-      spawnDetached({ command, args: [...args, this.stateDir], logFile: join(logsDir, 'supervisor.log'), pidFile: state.supervisorPidFile, cwd: REPO_ROOT })
       log.info(`starting services: ${Object.entries(this.config.services).map(([n, s]) => `${n}×${s.instances}`).join(', ')}`)
       for (const service of Object.keys(this.config.services)) {
         await waitFor(`${service} tasks to be ready`, async () => {

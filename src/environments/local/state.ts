@@ -26,6 +26,8 @@ export interface LocalState {
   /** the load balancer in front of the HTTP services (one port per http service) */
   lbPorts: Record<string, number>
   supervisorPidFile: string
+  /** the supervisor's loopback control API (starts processes it then owns and reaps) */
+  controlPort: number
   tasksFile: string
   logsDir: string
 }

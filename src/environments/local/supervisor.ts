@@ -1,6 +1,11 @@
 /**
  * The local environment's supervisor daemon — the stand-in for ECS and its load balancer.
  *
+ * It is the parent of every process of the environment — nats-server nodes, redis-server and
+ * service tasks — so that each is reaped when it dies (a killed process whose parent has gone
+ * stays a zombie on hosts whose init does not reap). Faults signal processes directly by pid;
+ * starting one goes through the control API (POST /nodes/<name>/start, /caches/<name>/start).
+ *
  * It keeps each service at its desired count of tasks (child processes), replacing a task that
  * exits for any reason, as ECS replaces a stopped task; and it fronts each HTTP service with a
  * round-robin TCP load balancer that only routes to tasks that said they are ready and have not
@@ -12,6 +17,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream, writeFileSync } from 'node:fs'
 import { createServer, connect, type Server, type Socket } from 'node:net'
+import { createServer as createHttpServer } from 'node:http'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { nodeCommand, REPO_ROOT } from '../../util/node-entry.ts'
@@ -20,7 +26,20 @@ import { parseDuration } from '../../util/duration.ts'
 import { readState, writeJsonAtomic, type LocalState, type TaskRecord } from './state.ts'
 
 const RESTART_DELAY_MS = 500
+const NATS_BIN = process.env.GAMEDAY_NATS_SERVER ?? 'nats-server'
+const REDIS_BIN = process.env.GAMEDAY_REDIS_SERVER ?? 'redis-server'
 const HISTORY = 200
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port })
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
+}
 
 class Supervisor {
   private readonly tasks: TaskRecord[] = []
@@ -32,8 +51,65 @@ class Supervisor {
 
   constructor(private readonly state: LocalState) {}
 
+  private readonly infra = new Map<string, ChildProcess>()
+
+  /** Starts a nats-server node or redis-server as our child; its pid file is what faults signal. */
+  startInfra(kind: 'node' | 'cache', name: string): number {
+    const existing = this.infra.get(`${kind}:${name}`)
+    if (existing && existing.exitCode === null && existing.signalCode === null) return existing.pid!
+    let command: string
+    let args: string[]
+    let pidFile: string
+    let logFile: string
+    if (kind === 'node') {
+      const n = this.state.nodes[name]
+      if (!n) throw new Error(`no node ${name}`)
+      ;[command, args, pidFile, logFile] = [NATS_BIN, ['-c', n.confFile], n.pidFile, n.logFile]
+    } else {
+      const c = this.state.caches[name]
+      if (!c) throw new Error(`no cache ${name}`)
+      ;[command, args, pidFile, logFile] = [REDIS_BIN, ['--port', String(c.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', c.dir], c.pidFile, c.logFile]
+    }
+    const log = createWriteStream(logFile, { flags: 'a' })
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    child.stdout!.pipe(log)
+    child.stderr!.pipe(log)
+    if (!child.pid) throw new Error(`cannot start ${command}`)
+    writeFileSync(pidFile, String(child.pid))
+    this.infra.set(`${kind}:${name}`, child)
+    return child.pid
+  }
+
+  private async startControl(): Promise<void> {
+    const server = createHttpServer((req, res) => {
+      const m = /^\/(nodes|caches)\/([^/]+)\/start$/.exec(req.url ?? '')
+      if (req.method !== 'POST' || !m) {
+        res.writeHead(404).end()
+        return
+      }
+      try {
+        const pid = this.startInfra(m[1] === 'nodes' ? 'node' : 'cache', decodeURIComponent(m[2]))
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ pid }))
+      } catch (err) {
+        res.writeHead(400).end((err as Error).message)
+      }
+    })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.state.controlPort, '127.0.0.1', () => resolve())
+    })
+    this.lbServers.push(server as unknown as Server)
+  }
+
   async start(): Promise<void> {
+    await this.startControl()
+    for (const name of Object.keys(this.state.nodes)) this.startInfra('node', name)
+    for (const name of Object.keys(this.state.caches)) this.startInfra('cache', name)
     for (const [service, port] of Object.entries(this.state.lbPorts)) await this.startBalancer(service, port)
+    // tasks connect at start: let the servers listen first, as ECS would start them after the cluster
+    const ports = [...Object.values(this.state.nodes).map((n) => n.clientPort), ...Object.values(this.state.caches).map((c) => c.port)]
+    const deadline = Date.now() + 30_000
+    while (Date.now() < deadline && !(await Promise.all(ports.map(listening))).every(Boolean)) await new Promise((r) => setTimeout(r, 50))
     for (const [name, svc] of Object.entries(this.state.services)) {
       for (let i = 0; i < svc.instances; i++) await this.startTask(name)
     }
@@ -175,6 +251,22 @@ class Supervisor {
     })
     await Promise.all(exits)
     this.flush()
+    // then the infrastructure, as an operator would: SIGTERM, SIGKILL after a grace
+    await Promise.all(
+      [...this.infra.values()].map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve()
+            const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+            child.once('exit', () => {
+              clearTimeout(timer)
+              resolve()
+            })
+            child.kill('SIGCONT')
+            child.kill('SIGTERM')
+          }),
+      ),
+    )
   }
 }
 

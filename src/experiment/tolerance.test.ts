@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest'
+import { evaluateTolerance, parseTolerance } from './tolerance.ts'
+
+describe('tolerances', () => {
+  it('parses percentages, durations, numbers, booleans and words', () => {
+    expect(parseTolerance('successRate >= 99.9%')).toMatchObject({ metric: 'successRate', op: '>=', value: 0.999 })
+    expect(parseTolerance('p99 < 50ms')).toMatchObject({ metric: 'p99', op: '<', value: 50 })
+    expect(parseTolerance('recoveryMs<30s')).toMatchObject({ metric: 'recoveryMs', op: '<', value: 30_000 })
+    expect(parseTolerance('lost == 0')).toMatchObject({ value: 0 })
+    expect(parseTolerance('healthy == true')).toMatchObject({ value: true })
+    expect(parseTolerance('verdict == linearizable')).toMatchObject({ value: 'linearizable' })
+    expect(() => parseTolerance('p99 is small')).toThrow(/invalid tolerance/)
+  })
+
+  it('judges metrics, and fails on a missing or empty metric instead of passing', () => {
+    const m = { successRate: 0.9995, p99: 51, lost: 0, verdict: 'linearizable', empty: NaN }
+    expect(evaluateTolerance(parseTolerance('successRate >= 99.9%'), m).ok).toBe(true)
+    expect(evaluateTolerance(parseTolerance('p99 < 50ms'), m).ok).toBe(false)
+    expect(evaluateTolerance(parseTolerance('lost == 0'), m).ok).toBe(true)
+    expect(evaluateTolerance(parseTolerance('verdict == linearizable'), m).ok).toBe(true)
+    expect(evaluateTolerance(parseTolerance('verdict != linearizable'), m).ok).toBe(false)
+    const missing = evaluateTolerance(parseTolerance('p999 < 1s'), m)
+    expect(missing.ok).toBe(false)
+    expect(missing.reason).toMatch(/was not reported/)
+    expect(evaluateTolerance(parseTolerance('empty < 1'), m).ok).toBe(false)
+    expect(evaluateTolerance(parseTolerance('verdict > 3'), m).ok).toBe(false)
+  })
+})
