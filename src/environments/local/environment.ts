@@ -24,7 +24,7 @@ import { nodeCommand, REPO_ROOT } from '../../util/node-entry.ts'
 import { natsServerConfig } from '../nats-config.ts'
 import { observeCluster } from '../../nats/monitor.ts'
 import type { LocalConfig } from './config.ts'
-import { isAlive, isStopped, killHard, readPid, removePidFile, signal, spawnDetached, terminate, waitForExit } from './processes.ts'
+import { isAlive, isStopped, killHard, processesOf, readPid, removePidFile, signal, spawnDetached, terminate, waitForExit } from './processes.ts'
 import { readState, readTasks, stateFile, writeJsonAtomic, type LocalState, type NodeState, type TaskRecord } from './state.ts'
 
 const NATS_BIN = process.env.GAMEDAY_NATS_SERVER ?? 'nats-server'
@@ -320,6 +320,8 @@ export class LocalEnvironment implements Environment {
         removePidFile(pidFile)
       }
     }
+    // last sweep: anything still alive that belongs to this environment (e.g. after a supervisor crash)
+    for (const pid of processesOf(this.stateDir)) await killHard(pid)
     if (existsSync(this.stateDir)) {
       for (const entry of readdirSync(this.stateDir)) if (entry !== 'logs') rmSync(join(this.stateDir, entry), { recursive: true, force: true })
       log.info(`local environment down (logs kept in ${join(this.stateDir, 'logs')})`)

@@ -5,7 +5,7 @@
  * later session can find and stop everything — even after gameday itself crashed.
  */
 import { spawn } from 'node:child_process'
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { sleep } from '../../util/abort.ts'
 
 export interface DetachedSpec {
@@ -107,4 +107,32 @@ export async function killHard(pid: number | undefined): Promise<void> {
 
 export function removePidFile(pidFile: string): void {
   rmSync(pidFile, { force: true })
+}
+
+/**
+ * Every live process that belongs to an environment: its command line names the state
+ * directory (nats-server configs, redis --dir, the supervisor) or its environment carries
+ * GAMEDAY_STATE_DIR (tasks). The last sweep of `env down`, and what tests check is empty.
+ */
+export function processesOf(stateDir: string): number[] {
+  const found: number[] = []
+  let entries: string[]
+  try {
+    entries = readdirSync('/proc')
+  } catch {
+    return found
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue
+    const pid = Number(entry)
+    if (pid === process.pid) continue
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      const environ = cmdline.includes(stateDir) ? '' : readFileSync(`/proc/${pid}/environ`, 'utf8')
+      if ((cmdline.includes(stateDir) || environ.includes(`GAMEDAY_STATE_DIR=${stateDir}\0`)) && isAlive(pid)) found.push(pid)
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found
 }

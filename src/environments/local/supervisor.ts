@@ -140,6 +140,7 @@ class Supervisor {
       env: {
         ...process.env,
         ...spec.env,
+        GAMEDAY_STATE_DIR: this.state.stateDir,
         SERVICE: service,
         TASK_ID: id,
         AZ: az,
