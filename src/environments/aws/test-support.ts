@@ -56,6 +56,7 @@ process.env.AWS_ACCESS_KEY_ID = 'AKIAFAKEFAKEFAKE'
 process.env.AWS_SECRET_ACCESS_KEY = 'fake-secret-for-tests'
 process.env.AWS_REGION = 'eu-west-1'
 process.env.AWS_EC2_METADATA_DISABLED = 'true'
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 delete process.env.AWS_PROFILE
 
 export const ACCOUNT = '123456789012'
