@@ -2,7 +2,7 @@
  * One named proxy: a listener, the upstream it forwards to, its toxics (a chain per direction)
  * and its live connections. Toxics added or removed apply to live connections at once.
  */
-import { createServer, connect, type Server, type Socket } from 'node:net'
+import { createServer, connect, type NetConnectOpts, type Server, type Socket } from 'node:net'
 import { errors, FaultProxyError } from './errors.ts'
 import { formatHostPort, parseHostPort, type HostPort } from './address.ts'
 import { Connection, type ConnectionInfo } from './link.ts'
@@ -16,6 +16,12 @@ export interface ProxyJson {
   enabled: boolean
   toxics: ToxicJson[]
 }
+
+/**
+ * Socket buffer high-water mark. Node's default (16 KiB) is smaller than one 64 KiB read, so a
+ * pipe would pause and resume the source (two epoll_ctl calls) for every chunk it forwards.
+ */
+const SOCKET_HIGH_WATER = Number(process.env.GAMEDAY_PROXY_HWM ?? 256 * 1024)
 
 export class Proxy {
   /** as requested until the proxy first listens, then the bound address (real port) */
@@ -59,7 +65,7 @@ export class Proxy {
   async start(): Promise<void> {
     if (this.enabled) return
     const { host, port } = parseHostPort(this.listen, 'listen', { allowZeroPort: true })
-    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, this.accept)
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, highWaterMark: SOCKET_HIGH_WATER }, this.accept)
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => reject(new FaultProxyError('listen_failed', `listen tcp ${this.listen}: ${err.message}`, { cause: err }))
       server.once('error', onError)
@@ -96,7 +102,12 @@ export class Proxy {
     }
     this.pending.add(client)
     client.on('error', () => {})
-    const upstream = connect({ host: this.upstreamAddr.host, port: this.upstreamAddr.port, allowHalfOpen: true })
+    const upstream = connect({
+      host: this.upstreamAddr.host,
+      port: this.upstreamAddr.port,
+      allowHalfOpen: true,
+      highWaterMark: SOCKET_HIGH_WATER, // passed on to the Duplex (not in @types/node's connect options)
+    } as NetConnectOpts)
     const fail = () => {
       // Toxiproxy closes the client when it cannot reach the upstream
       this.pending.delete(client)

@@ -14,6 +14,8 @@
  * - slow_close: an end waits `delay` ms.
  * - timeout: data is dropped; after `timeout` ms (0 = never) the connection is closed; removing
  *   the toxic closes the connections it was applied to (the stream lost bytes: Toxiproxy #168).
+ *   `hold: true` (our extension) holds data (and FINs) instead, stops reading so the sender's
+ *   TCP window fills as in a real partition, and lets it all flow again when the toxic goes.
  * - reset_peer: the first data (or end) arms a `timeout` ms timer, then both sockets get a RST.
  * - slicer: chunks are cut in slices of average_size ± size_variation bytes, `delay` µs apart.
  * - limit_data: `bytes` bytes pass, then the connection is closed.
@@ -66,7 +68,7 @@ const SPECS: Record<ToxicType, AttributeSpec> = {
   latency: { ints: ['latency', 'jitter'] },
   bandwidth: { ints: ['rate'], bools: ['shared'] },
   slow_close: { ints: ['delay'] },
-  timeout: { ints: ['timeout'] },
+  timeout: { ints: ['timeout'], bools: ['hold'] },
   reset_peer: { ints: ['timeout'] },
   slicer: { ints: ['average_size', 'size_variation', 'delay'] },
   limit_data: { ints: ['bytes'] },
@@ -175,7 +177,8 @@ export class Toxic {
   toJSON(): ToxicJson {
     const attributes: ToxicAttributes = {}
     for (const key of SPECS[this.type].ints) attributes[key] = this.attributes[key] as number
-    if (this.attributes.shared === true) attributes.shared = true
+    // our boolean extensions (bandwidth `shared`, timeout `hold`) show only when set
+    for (const key of SPECS[this.type].bools ?? []) if (this.attributes[key] === true) attributes[key] = true
     return { attributes, name: this.name, type: this.type, stream: this.stream, toxicity: this.toxicity }
   }
 }
@@ -525,6 +528,11 @@ class SlowCloseStage extends Stage {
 class TimeoutStage extends Stage {
   private timer: NodeJS.Timeout | null = null
   private ended = false
+  /** some bytes were dropped: the stream is corrupt */
+  private dropped = false
+  /** with `hold: true`: what waits for the toxic to go */
+  private held: Chunk[] = []
+  private heldEnd: EndKind | null = null
 
   protected override onStart(): void {
     this.arm()
@@ -541,6 +549,7 @@ class TimeoutStage extends Stage {
     if (timeout > 0 && !this.ended) {
       this.timer = after(timeout, () => {
         this.timer = null
+        this.dropHeld()
         this.close()
       })
     }
@@ -553,30 +562,63 @@ class TimeoutStage extends Stage {
   }
 
   protected onWrite(chunk: Chunk): void {
-    this.host.release(chunk.data.length) // dropped on the floor, as Toxiproxy does
+    if (this.toxic.attributes.hold === true) {
+      this.held.push(chunk) // not released: the link stops reading, the sender's window fills
+    } else {
+      this.dropped = true
+      this.host.release(chunk.data.length) // dropped on the floor, as Toxiproxy does
+    }
   }
 
   protected onEnd(kind: EndKind): void {
+    if (this.ended) return
+    if (this.toxic.attributes.hold === true) {
+      this.heldEnd = kind // a partition holds the FIN too
+      return
+    }
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
-    if (this.ended) return
     this.ended = true
     this.next.end(kind)
   }
 
+  private dropHeld(): void {
+    for (const chunk of this.held) this.host.release(chunk.data.length)
+    this.held = []
+  }
+
+  /** stop the clock; hand on what was held */
   protected onFlush(): void {
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
+    const held = this.held
+    this.held = []
+    for (const chunk of held) {
+      this.next.write(chunk)
+      if (this.dead) return
+    }
+    const end = this.heldEnd
+    this.heldEnd = null
+    if (end && !this.ended) {
+      this.ended = true
+      this.next.end(end)
+    }
   }
 
-  /** bytes were dropped, so the stream is corrupt: close the connection (Toxiproxy's Cleanup) */
+  /**
+   * Removed: if bytes were dropped the stream is corrupt, so the connection is closed
+   * (Toxiproxy's Cleanup); if they were all held (`hold: true`), they flow again.
+   */
   protected override onRemove(): void {
     this.onFlush()
-    this.close()
+    if (this.dropped) this.close()
   }
 
   protected onDestroy(): void {
-    this.onFlush()
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    this.held = []
+    this.heldEnd = null
   }
 }
 

@@ -178,7 +178,7 @@ describe('fault proxy wire format (what Toxiproxy clients in other languages che
       fetch(`${fp.url}${path}`, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } })
     const created = await post('/proxies', { name: 'w', listen: '127.0.0.1:0', upstream: upstream.address })
     expect(created.status).toBe(201)
-    const proxy = await created.json()
+    const proxy = (await created.json()) as object
     expect(Object.keys(proxy)).toEqual(['name', 'listen', 'upstream', 'enabled', 'toxics'])
     const toxic = await post('/proxies/w/toxics', { type: 'slicer', attributes: { average_size: 10 } })
     expect(toxic.status).toBe(200) // Toxiproxy answers 200 here, and its Go client insists on it

@@ -244,6 +244,32 @@ describe('fault proxy toxics on real traffic', () => {
     expect(await oneWay(healed.server, healed.atClient)).toBeLessThan(30)
   })
 
+  it('timeout 0 with hold: true holds data (and FINs) during the partition and lets it flow after', async () => {
+    const { proxy, upstream } = await setup()
+    const old = await pair(proxy, upstream)
+    const cut = { timeout: 0, hold: true }
+    const added = await proxy.addToxic(toxic('cut_up', 'timeout', 'upstream', cut))
+    expect(added.attributes).toEqual(cut)
+    await proxy.addToxic(toxic('cut_down', 'timeout', 'downstream', cut))
+
+    old.client.write('up')
+    old.server.write('down')
+    const fresh = await pair(proxy, upstream)
+    fresh.client.write('fresh up')
+    fresh.client.end()
+    const outcome = await Promise.race([old.atClient.closed, old.atServer.closed, fresh.atServer.ended, quiet(300)])
+    expect(outcome).toBe('timeout')
+    expect([old.atServer.length, old.atClient.length, fresh.atServer.length]).toEqual([0, 0, 0])
+
+    await (await proxy.getToxic('cut_up')).remove()
+    await (await proxy.getToxic('cut_down')).remove()
+    expect((await old.atServer.atLeast(2)).toString()).toBe('up')
+    expect((await old.atClient.atLeast(4)).toString()).toBe('down')
+    await fresh.atServer.ended
+    expect(fresh.atServer.bytes.toString()).toBe('fresh up')
+    expect(await oneWay(old.client, old.atServer)).toBeLessThan(30) // the old connection lives on
+  })
+
   it('reset_peer resets both sides (ECONNRESET), after its timeout', async () => {
     const { proxy, upstream } = await setup()
     await proxy.addToxic(toxic('rst', 'reset_peer', 'upstream', { timeout: 0 }))
