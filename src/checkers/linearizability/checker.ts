@@ -446,8 +446,25 @@ export class WglSearch<S, I, O> {
   }
 }
 
-/** Splits with the model's partition, drops ops the model says constrain nothing. */
+/** An operation the model does not know (e.g. a `get` checked against the cas-register model). */
+export class InvalidOperationError extends Error {
+  override name = 'InvalidOperationError'
+  constructor(
+    readonly op: Operation,
+    readonly reason: string,
+  ) {
+    super(`${op.line !== undefined ? `line ${op.line}: ` : ''}${reason}`)
+  }
+}
+
+/** Validates, splits with the model's partition, drops ops the model says constrain nothing. */
 export function prepare<S, I, O>(model: Model<S, I, O>, ops: readonly Operation<I, O>[]) {
+  if (model.validate) {
+    for (const op of ops) {
+      const problem = model.validate(op)
+      if (problem !== undefined) throw new InvalidOperationError(op as Operation, problem)
+    }
+  }
   const relevant = model.relevant ? ops.filter((op) => model.relevant!(op)) : ops.slice()
   const parts = model.partition ? model.partition(relevant) : [relevant]
   return { relevant, parts: parts.filter((p) => p.length > 0) }
@@ -510,9 +527,10 @@ export async function checkOperations<S, I, O>(
   return { verdict: 'linearizable', ...base }
 }
 
-function describePartition<S, I, O>(model: Model<S, I, O>, ops: readonly Operation<I, O>[]): string {
+function describePartition<S, I, O>(model: Model<S, I, O>, ops: readonly Operation<I, O>[]): string | undefined {
+  if (model.describePartition) return model.describePartition(ops)
   const key = (ops[0]?.input as { key?: unknown } | undefined)?.key
-  return key === undefined ? `partition of ${model.name}` : `key ${JSON.stringify(key)}`
+  return key === undefined ? undefined : `key ${JSON.stringify(key)}`
 }
 
 function formatTime(t: number): string {

@@ -1,5 +1,5 @@
 export * from './model.ts'
-export { checkOperations, formatCounterexample, formatOperation, prepare, WglSearch } from './checker.ts'
+export { checkOperations, formatCounterexample, formatOperation, InvalidOperationError, prepare, WglSearch } from './checker.ts'
 export { casRegister, casRegisterPerKey } from './models/cas-register.ts'
 export { kv } from './models/kv.ts'
 export { formatValue, partitionByKey, type KeyedInput, type KeyedOp, type Value } from './models/values.ts'

@@ -46,6 +46,10 @@ export interface Model<S = unknown, I = unknown, O = unknown> {
   hash?(state: S): number
   /** split a history into independently checkable sub-histories (P-compositionality) */
   partition?(ops: readonly Operation<I, O>[]): Operation<I, O>[][]
+  /** why `op` is not an operation of this model (checked before the search), or undefined */
+  validate?(op: Operation<I, O>): string | undefined
+  /** label of a partition in counterexamples (default: `key "k"` from `input.key`) */
+  describePartition?(ops: readonly Operation<I, O>[]): string | undefined
   /**
    * false for operations that constrain nothing and may be dropped before the search (a read
    * whose outcome is unknown, a write known not to have happened)

@@ -12,7 +12,7 @@
  * registers, one per `input.key`, checked partition by partition.
  */
 import { ILLEGAL, type Illegal, type Model } from '../model.ts'
-import { formatValue, hashValue, keyPrefix, partitionByKey, type KeyedInput, type KeyedOp, type Value } from './values.ts'
+import { formatValue, hashValue, keyPrefix, partitionByKey, validateFunction, type KeyedInput, type KeyedOp, type Value } from './values.ts'
 
 function step(state: Value, op: KeyedOp): Value | Illegal {
   const input = op.input
@@ -68,6 +68,7 @@ export const casRegister: Model<Value, KeyedInput, unknown> = {
   step,
   equal: (a, b) => a === b,
   hash: hashValue,
+  validate: validateFunction('cas-register', ['read', 'write', 'cas']),
   relevant,
   readOnly,
   describeOperation,
@@ -76,6 +77,6 @@ export const casRegister: Model<Value, KeyedInput, unknown> = {
 
 export const casRegisterPerKey: Model<Value, KeyedInput, unknown> = {
   ...casRegister,
-  name: 'cas-register-per-key',
+  name: 'cas-register (per key)',
   partition: partitionByKey,
 }

@@ -7,7 +7,7 @@
  * `info` / `fail` gets constrain nothing: those are dropped before the search.
  */
 import { ILLEGAL, type Illegal, type Model } from '../model.ts'
-import { formatValue, keyPrefix, partitionByKey, type KeyedInput, type KeyedOp } from './values.ts'
+import { formatValue, keyPrefix, partitionByKey, validateFunction, type KeyedInput, type KeyedOp } from './values.ts'
 
 function step(state: string, op: KeyedOp): string | Illegal {
   const input = op.input
@@ -44,6 +44,7 @@ export const kv: Model<string, KeyedInput, unknown> = {
   step,
   equal: (a, b) => a === b,
   partition: partitionByKey,
+  validate: validateFunction('kv', ['get', 'put', 'append']),
   relevant,
   readOnly: (op) => op.input.f === 'get' && op.status === 'ok',
   describeOperation,

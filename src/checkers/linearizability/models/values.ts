@@ -64,3 +64,13 @@ export function partitionByKey<O extends { input: KeyedInput }>(ops: readonly O[
 export function keyPrefix(input: KeyedInput): string {
   return input.key === undefined ? '' : `${JSON.stringify(input.key)}, `
 }
+
+/** A `validate` for models over KeyedInput: the function must be one of `fs`. */
+export function validateFunction(model: string, fs: readonly string[]) {
+  return (op: KeyedOp): string | undefined => {
+    const f = op.input?.f
+    if (!fs.includes(f)) return `operation ${JSON.stringify(f)} is not one of model ${model} (${fs.join(', ')})`
+    if (f === 'cas' && !(Array.isArray(op.input.value) && op.input.value.length === 2)) return `cas needs a [from, to] value`
+    return undefined
+  }
+}
