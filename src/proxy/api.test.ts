@@ -4,8 +4,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Toxiproxy } from 'toxiproxy-node-client'
-import { FaultProxy } from '../../src/proxy/index.ts'
-import { Net, receive } from './net-helpers.ts'
+import { FaultProxy } from './index.ts'
+import { Net, receive } from './test-support.ts'
 
 let fp: FaultProxy
 let toxiproxy: Toxiproxy

@@ -6,8 +6,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Toxiproxy, type Proxy } from 'toxiproxy-node-client'
 import type { Socket } from 'node:net'
-import { FaultProxy } from '../../src/proxy/index.ts'
-import { Net, quiet, receive, type Received, type Upstream } from './net-helpers.ts'
+import { FaultProxy } from './index.ts'
+import { Net, quiet, receive, type Received, type Upstream } from './test-support.ts'
 
 let fp: FaultProxy
 let toxiproxy: Toxiproxy

@@ -1,7 +1,7 @@
 /**
- * Raw TCP on loopback for the fault proxy tests: upstream servers whose accepted sockets the test
- * can reach, clients, and a collector that records what a socket receives and how it ends.
- * Everything made through a `Net` is destroyed by `closeAll()`.
+ * Test support for the fault proxy tests (the proxy itself does not use it): raw TCP on
+ * loopback — upstream servers whose accepted sockets a test can reach, clients, and a collector
+ * that records what a socket receives and how it ends. `Net.closeAll()` destroys everything.
  */
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net'
 
