@@ -18,6 +18,8 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { randomUUID } from 'node:crypto'
+import type { Socket } from 'node:net'
+import { setTimeout as delay } from 'node:timers/promises'
 import { create, fromBinary, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf'
 import { headers as natsHeaders, NoRespondersError, RequestError, TimeoutError, type Msg, type NatsConnection } from '@nats-io/transport-node'
 import { ErrorDetailSchema } from '../gen/gameday/v1/common_pb.ts'
@@ -202,6 +204,16 @@ function send(res: ServerResponse, status: number, body: unknown, closing: boole
   res.end(text)
 }
 
+/**
+ * Resolves on the response's 'close': after its 'finish', once Node has handed the socket to
+ * the next response pipelined behind it. (`writableFinished` turns true earlier, before that
+ * hand-over: ending the socket then would lose the queued response.)
+ */
+function finished(res: ServerResponse): Promise<void> {
+  if (res.destroyed) return Promise.resolve()
+  return new Promise((resolve) => res.once('close', () => resolve()))
+}
+
 async function main(): Promise<void> {
   let env: TaskEnv
   try {
@@ -215,6 +227,7 @@ async function main(): Promise<void> {
   let nc: NatsConnection | undefined
   let connection: ConnectionState = { connected: false }
   let draining = false
+  let rejectedWhileDraining = 0
 
   const ready = () => !draining && nc !== undefined && connection.connected && !nc.isClosed() && !nc.isDraining()
 
@@ -230,6 +243,7 @@ async function main(): Promise<void> {
       return send(res, ok ? 200 : 503, { ready: ok, nats: connection.connected, draining, task: env.taskId }, draining)
     }
     if (draining) {
+      rejectedWhileDraining++
       req.resume()
       return send(res, 503, { error: { code: 503, message: 'draining' }, requestId }, true)
     }
@@ -251,7 +265,10 @@ async function main(): Promise<void> {
       try {
         if (!nc) throw new HttpError(503, 'not connected to NATS yet', { reason: 'starting' })
         const body = await route.handle(req, params, { requestId, env, nc })
-        send(res, 200, body, draining)
+        // In-flight work answers normally even while draining: a request pipelined behind it
+        // on the same socket then gets its own 503 + connection: close instead of being dropped.
+        send(res, 200, body, false)
+        await finished(res)
       } catch (err) {
         const e = err instanceof HttpError ? err : new HttpError(500, err instanceof Error ? err.message : String(err))
         if (e.status >= 500) {
@@ -259,22 +276,36 @@ async function main(): Promise<void> {
             log('upstream-error', { status: e.status, message: e.message, method: req.method, path, requestId, suppressed }),
           )
         }
-        send(res, e.status, { error: { code: e.status, message: e.message }, requestId, ...e.extra }, draining)
+        send(res, e.status, { error: { code: e.status, message: e.message }, requestId, ...e.extra }, false)
+        await finished(res)
       }
     })
+  })
+  const sockets = new Set<Socket>()
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
   })
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n')
     else socket.destroy()
   })
 
+  let serverClosed: Promise<void> = Promise.resolve()
   installGracefulStop(env, log, inFlight, {
     stopAccepting() {
       draining = true
-      server.close()
+      // resolves when every connection has ended; closes idle keep-alive sockets right away
+      serverClosed = new Promise((resolve) => server.close(() => resolve()))
       server.closeIdleConnections()
     },
     async release() {
+      // End the remaining sockets gracefully: `end()` flushes what is queued (a 503 pipelined
+      // behind the last in-flight response) before the FIN, where closeIdleConnections()
+      // would destroy it. Whatever has not closed after a short wait is cut.
+      log('http-closing', { openSockets: sockets.size, rejectedWhileDraining })
+      for (const socket of sockets) socket.end()
+      await Promise.race([serverClosed, delay(500)])
       server.closeAllConnections()
       if (nc && !nc.isClosed()) await nc.drain()
     },
