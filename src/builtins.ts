@@ -2,7 +2,8 @@
 import { Registry } from './api/registry.ts'
 import { builtInProbes } from '../probes/index.ts'
 import { builtInFaults } from './faults/index.ts'
+import { awsFaults } from './faults/aws/index.ts'
 
 export function defaultRegistry(): Registry {
-  return new Registry().register({ probes: builtInProbes, faults: builtInFaults })
+  return new Registry().register({ probes: builtInProbes, faults: [...builtInFaults, ...awsFaults] })
 }

@@ -84,8 +84,8 @@ export interface NodeControl {
 
 export interface TaskControl {
   list(service: string): Promise<TaskInfo[]>
-  /** graceful stop: SIGTERM then SIGKILL after graceMs (ECS StopTask semantics) */
-  stop(task: TaskInfo, opts?: { graceMs?: number }): Promise<void>
+  /** graceful stop: SIGTERM then SIGKILL after graceMs (ECS StopTask semantics); reason names the run */
+  stop(task: TaskInfo, opts?: { graceMs?: number; reason?: string }): Promise<void>
   kill(task: TaskInfo): Promise<void>
   /** wait until the service runs its desired number of ready tasks again */
   waitForDesired(service: string, timeoutMs: number, signal?: AbortSignal): Promise<void>
@@ -100,6 +100,8 @@ export interface PartitionSpec {
   azs?: string[]
   /** cut only traffic from groups[0] to the others (asymmetric partition) */
   oneWay?: boolean
+  /** how long the fault is meant to hold (AWS FIS ends it by itself after this, even if gameday dies) */
+  durationMs?: number
 }
 
 /** A degraded link between services and a Redis cache. */
@@ -113,6 +115,8 @@ export interface CacheDegradation {
   down?: boolean
   /** only these services' links (default: every service using the cache) */
   services?: string[]
+  /** how long the fault is meant to hold (AWS FIS ends it by itself after this) */
+  durationMs?: number
 }
 
 export interface ControlContext {

@@ -41,6 +41,8 @@ export interface FaultSpec<P> {
   type: string
   target: TargetSelector
   params: P
+  /** the step's duration, when it has one: FIS-style backends bound the fault by it */
+  durationMs?: number
 }
 
 export interface FaultType<P = Record<string, unknown>, S extends Json = Json> {
@@ -53,6 +55,8 @@ export interface FaultType<P = Record<string, unknown>, S extends Json = Json> {
   /** what inject would do, one line per action (mutating API calls on AWS); used by `plan` */
   describe(ctx: FaultContext, spec: FaultSpec<P>, targets: ResolvedTarget[]): string[]
   inject(ctx: FaultContext, spec: FaultSpec<P>, targets: ResolvedTarget[]): Promise<S>
+  /** how long one revert attempt may take (default 3 min; AWS recoveries can need more) */
+  revertTimeoutMs?: number
   /**
    * The revert state to assume when a run crashed after journaling the targets but before
    * journaling inject's result (used by `gameday recover`). Without it, revert gets null.

@@ -20,6 +20,9 @@ import type { Logger } from '../api/environment.ts'
 import { GamedayError, ValidationError } from '../api/errors.ts'
 import { randomSeed } from '../util/rng.ts'
 
+// The AWS SDK warns on every start that Node 20 support ends in 2027; once in the README is enough.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+
 const log: Logger = {
   info: (m) => process.stdout.write(m + '\n'),
   warn: (m) => process.stderr.write(m + '\n'),

@@ -8,6 +8,8 @@ import type { LoadedExperiment } from '../experiment/load.ts'
 import type { Step } from '../experiment/schema.ts'
 import { createRng } from '../util/rng.ts'
 import { toleranceList } from '../experiment/tolerance.ts'
+import { GuardrailError } from '../api/errors.ts'
+import { parseDuration } from '../util/duration.ts'
 
 export interface PlanLine {
   depth: number
@@ -36,7 +38,7 @@ export async function planExperiment(loaded: LoadedExperiment, env: Environment,
       const p = `${path}[${i}]`
       if ('fault' in step) {
         const type = loaded.registry.fault(step.fault)!
-        const spec = { type: step.fault, target: step.target, params: type.params.parse(step.with ?? {}) }
+        const spec = { type: step.fault, target: step.target, params: type.params.parse(step.with ?? {}), ...(step.duration ? { durationMs: parseDuration(step.duration) } : {}) }
         say(depth, `${p} fault ${step.fault} ${JSON.stringify(step.target)}${step.duration ? ` for ${step.duration}` : ' until the method ends'}`)
         const ctx = {
           env,
@@ -58,7 +60,11 @@ export async function planExperiment(loaded: LoadedExperiment, env: Environment,
           }
           for (const action of type.describe(ctx, spec, targets)) say(depth + 1, `would: ${action}`)
         } catch (err) {
-          say(depth + 1, `targets: resolved at injection (${(err as Error).message})`)
+          // a guardrail (allow-list, blast radius) refusing is a refusal, not a target to find later
+          if (err instanceof GuardrailError) {
+            refusals.push(`${p}: ${err.message}`)
+            say(depth + 1, `REFUSED: ${err.message}`)
+          } else say(depth + 1, `targets: resolved at injection (${(err as Error).message})`)
         }
       } else if ('wait' in step) say(depth, `${p} wait ${step.wait}`)
       else if ('probe' in step) say(depth, `${p} probe ${step.probe.name}: ${step.probe.probe}`)

@@ -237,7 +237,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
       const body = async (s: AbortSignal) => {
         if ('fault' in step) {
           const type = loaded.registry.fault(step.fault)!
-          const spec = { type: step.fault, target: step.target, params: type.params.parse(step.with ?? {}) }
+          const spec = { type: step.fault, target: step.target, params: type.params.parse(step.with ?? {}), ...(step.duration ? { durationMs: parseDuration(step.duration) } : {}) }
           const stepRng = rng.fork(path)
           const active = await book.inject(type, spec, path, stepRng, s, step.timeout ? parseDuration(step.timeout) : DEFAULT_INJECT_TIMEOUT_MS)
           if (step.duration) {

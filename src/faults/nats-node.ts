@@ -5,6 +5,7 @@
  */
 import { z } from 'zod'
 import { defineFault, type FaultContext, type FaultType } from '../api/fault.ts'
+import type { NodeInfo } from '../api/environment.ts'
 import { TargetError } from '../api/errors.ts'
 import { nodeTargets, nodesFromTargets, resolveNodes } from './select.ts'
 import { sleep } from '../util/abort.ts'
@@ -17,6 +18,7 @@ function nodeFault(opts: {
   type: string
   description: string
   verb: string
+  awsAction?: 'kill' | 'stop'
   act: (ctx: FaultContext, node: import('../api/environment.ts').NodeInfo) => Promise<void>
   undo: (ctx: FaultContext, node: import('../api/environment.ts').NodeInfo) => Promise<void>
 }): FaultType<Record<string, never>, NodesState> {
@@ -25,7 +27,12 @@ function nodeFault(opts: {
     description: opts.description,
     params: z.strictObject({}),
     resolve: async (ctx, spec) => nodeTargets(await resolveNodes(ctx, spec.target), spec.target),
-    describe: (_ctx, _spec, targets) => targets.map((t) => `${opts.verb} NATS node ${t.id} (${t.az})`),
+    describe: (ctx, _spec, targets) => {
+      // environments that make API calls (aws) name the exact calls; others describe the action
+      const aws = ctx.env.extension<{ describeNodeAction(a: string, n: NodeInfo): string[] }>('aws')
+      const nodes = nodesFromTargets(ctx, targets.map((t) => t.id), String(targets[0]?.cluster ?? '') || undefined)
+      return nodes.flatMap((n) => (aws && opts.awsAction ? aws.describeNodeAction(opts.awsAction, n) : [`${opts.verb} NATS node ${n.name} (${n.az})`]))
+    },
     inject: async (ctx, _spec, targets) => {
       const cluster = String(targets[0]?.cluster ?? '')
       const nodes = nodesFromTargets(ctx, targets.map((t) => t.id), cluster)
@@ -50,6 +57,7 @@ export const natsKillNode = nodeFault({
   type: 'nats.kill-node',
   description: 'kill NATS nodes abruptly (SIGKILL); restarted with their stored state on revert',
   verb: 'kill',
+  awsAction: 'kill',
   act: (ctx, node) => ctx.env.nodes.kill(node),
   undo: startNode,
 })
@@ -58,6 +66,7 @@ export const natsStopNode = nodeFault({
   type: 'nats.stop-node',
   description: 'stop NATS nodes gracefully (SIGTERM); started again on revert',
   verb: 'stop',
+  awsAction: 'stop',
   act: (ctx, node) => ctx.env.nodes.stop(node),
   undo: startNode,
 })

@@ -1,0 +1,140 @@
+/**
+ * npm run bench — figures for the spine, all measured in this run on this machine:
+ *  1. `env up` of the local environment: time to a healthy 5-node cluster with a JetStream meta
+ *     leader, and to every service ready;
+ *  2. the request-slo load generator (open loop, HDR histograms, per-second series) against a
+ *     bare @nats-io/transport-node request loop: highest sustained request rate of each, and the ratio;
+ *  3. the p99 the generator reports at a fixed rate.
+ * Prints figures; never fails on a slow machine.
+ */
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { connect } from '@nats-io/transport-node'
+import { startNatsServer } from '../test/support/servers.ts'
+import { OpenLoopLoad } from '../src/load/open-loop.ts'
+import { loadEnvironment } from '../src/environments/load.ts'
+import { observeCluster } from '../src/nats/monitor.ts'
+import { nodeCommand } from '../src/util/node-entry.ts'
+import { sleep } from '../src/util/abort.ts'
+
+const quiet = { info: () => {}, warn: (m: string) => console.error(m) }
+const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`
+
+async function benchEnvUp(): Promise<void> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'gameday-bench-env-'))
+  process.env.GAMEDAY_LOCAL_STATE_DIR = stateDir
+  const env = await loadEnvironment('local')
+  const t0 = performance.now()
+  let clusterReady = NaN
+  let polling = true
+  const poll = (async () => {
+    while (polling) {
+      try {
+        if ((await observeCluster(env, 'core', 500)).healthy) {
+          clusterReady = performance.now() - t0
+          return
+        }
+      } catch {
+        // not up yet
+      }
+      await sleep(50)
+    }
+  })()
+  try {
+    await env.up(quiet)
+    const allReady = performance.now() - t0
+    polling = false
+    await poll
+    console.log(`env up (local): healthy 5-node cluster with JetStream meta leader in ${fmt(clusterReady)}; all services ready in ${fmt(allReady)}`)
+  } finally {
+    polling = false
+    await env.down(quiet)
+    rmSync(stateDir, { recursive: true, force: true })
+    delete process.env.GAMEDAY_LOCAL_STATE_DIR
+  }
+}
+
+async function bareLoop(url: string, concurrency: number, seconds: number): Promise<number> {
+  const nc = await connect({ servers: url })
+  const deadline = performance.now() + seconds * 1000
+  let n = 0
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        await nc.request('bench.echo', 'x', { timeout: 2000 })
+        n++
+      }
+    }),
+  )
+  await nc.close()
+  return n / seconds
+}
+
+async function generator(url: string, rate: number, seconds: number) {
+  const nc = await connect({ servers: url })
+  const load = new OpenLoopLoad({
+    rate,
+    send: async () => {
+      try {
+        await nc.request('bench.echo', 'x', { timeout: 2000 })
+        return { ok: true }
+      } catch (err) {
+        return { ok: false, errorClass: (err as Error).name }
+      }
+    },
+  })
+  load.start()
+  await sleep(seconds * 1000)
+  await load.stop()
+  await nc.close()
+  return load.metrics()
+}
+
+async function benchLoad(): Promise<void> {
+  const server = await startNatsServer({ jetstream: false })
+  const { command, args } = nodeCommand('bench/responder.ts')
+  const responder = spawn(command, [...args, server.url], { stdio: ['ignore', 'pipe', 'inherit'] })
+  await new Promise<void>((resolve) => createInterface({ input: responder.stdout! }).once('line', () => resolve()))
+  try {
+    await bareLoop(server.url, 64, 1) // warm-up
+    const bare = Math.max(await bareLoop(server.url, 64, 3), await bareLoop(server.url, 256, 3))
+    console.log(`bare @nats-io/transport-node request loop (closed loop, 64–256 in flight): ${Math.round(bare)} req/s`)
+    // the generator's highest sustained rate: achieved ≥ 97% of target, ≥ 99.9% ok, p99 < 100 ms
+    let best = 0
+    for (let rate = 2000; rate <= 64000; rate = Math.round(rate * 1.4)) {
+      const m = await generator(server.url, rate, 3)
+      const sustained = (m.achievedRate as number) >= rate * 0.97 && (m.successRate as number) >= 0.999 && (m.p99 as number) < 100
+      console.log(`  generator at ${rate} req/s: achieved ${Math.round(m.achievedRate as number)}, ok ${((m.successRate as number) * 100).toFixed(2)}%, p99 ${(m.p99 as number).toFixed(2)} ms${sustained ? '' : '  ← not sustained'}`)
+      if (!sustained) break
+      best = rate
+    }
+    console.log(`request-slo generator highest sustained rate: ${best} req/s = ${(best / bare).toFixed(2)} × the bare loop`)
+    const fixed = await generator(server.url, 1000, 5)
+    console.log(`request-slo at a fixed 1000 req/s for 5 s: p50 ${(fixed.p50 as number).toFixed(2)} ms, p99 ${(fixed.p99 as number).toFixed(2)} ms, p99.9 ${(fixed.p999 as number).toFixed(2)} ms, ok ${((fixed.successRate as number) * 100).toFixed(2)}%`)
+  } finally {
+    responder.kill('SIGKILL')
+    await server.stop()
+  }
+}
+
+async function benchContainers(): Promise<void> {
+  const mod = await import('../src/environments/containers/index.ts').catch(() => undefined)
+  const time = (mod as { timeContainersUp?: () => Promise<number> } | undefined)?.timeContainersUp
+  if (!time) {
+    console.log('env up (containers): not measured — the containers environment is not in this build')
+    return
+  }
+  try {
+    console.log(`env up (containers): healthy 5-node cluster with JetStream ready in ${fmt(await time())}`)
+  } catch (err) {
+    console.log(`env up (containers): not measured — ${(err as Error).message}`)
+  }
+}
+
+console.log(`gameday bench — ${new Date().toISOString()} — node ${process.version}`)
+await benchEnvUp()
+await benchContainers()
+await benchLoad()
