@@ -171,6 +171,29 @@ describe('fault proxy admin API (toxiproxy-node-client)', () => {
   })
 })
 
+describe('fault proxy embedding', () => {
+  it('refuses a non-loopback admin address unless allowRemote', async () => {
+    await expect(FaultProxy.start({ listen: '0.0.0.0:0' })).rejects.toThrow(/non-loopback/)
+    const remote = await FaultProxy.start({ listen: '0.0.0.0:0', allowRemote: true })
+    await remote.close()
+  })
+
+  it('tells which peer each connection comes from', async () => {
+    const upstream = await net.upstream({ echo: true })
+    const proxy = await toxiproxy.createProxy({ name: 'p', listen: '127.0.0.1:0', upstream: upstream.address })
+    const client = await net.connect(proxy.listen)
+    const server = await upstream.nextAccepted()
+    // the upstream may accept before the proxy hears its connect: wait for the proxy's side
+    while (fp.connections('p').length === 0) await new Promise((r) => setTimeout(r, 5))
+    const [info] = fp.connections('p')
+    expect(info).toMatchObject({
+      client: `${client.localAddress}:${client.localPort}`,
+      upstreamLocal: `${server.remoteAddress}:${server.remotePort}`,
+      upstream: upstream.address,
+    })
+  })
+})
+
 describe('fault proxy wire format (what Toxiproxy clients in other languages check)', () => {
   it('uses Toxiproxy status codes and error bodies', async () => {
     const upstream = await net.upstream()

@@ -304,7 +304,12 @@ export class FaultProxy {
   }
 
   private async route(method: string, path: string, body: string, res: ServerResponse): Promise<void> {
-    const parts = path.split('/').filter((p) => p !== '').map((p) => decodeURIComponent(p))
+    let parts: string[]
+    try {
+      parts = path.split('/').filter((p) => p !== '').map((p) => decodeURIComponent(p))
+    } catch {
+      return send(res, 404, undefined)
+    }
     const [root, proxy, sub, toxic] = parts
     const allow = (...methods: string[]): boolean => {
       if (methods.includes(method)) return true
