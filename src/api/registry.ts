@@ -12,6 +12,8 @@ export interface Extension {
   faults?: FaultType<any, any>[]
 }
 
+let tsxRegistered = false
+
 export class Registry {
   private readonly probes = new Map<string, ProbeType<any>>()
   private readonly faults = new Map<string, FaultType<any, any>>()
@@ -59,6 +61,12 @@ export class Registry {
   }
 
   async loadExtension(modulePath: string): Promise<void> {
+    // Extensions are usually TypeScript: make sure a loader is in place even when gameday itself runs compiled.
+    if (/\.[cm]?ts$/.test(modulePath) && !tsxRegistered) {
+      const { register } = await import('tsx/esm/api')
+      register()
+      tsxRegistered = true
+    }
     const mod = (await import(pathToFileURL(modulePath).href)) as Extension & { default?: Extension }
     const ext: Extension = { probes: mod.probes ?? mod.default?.probes, faults: mod.faults ?? mod.default?.faults }
     if (!ext.probes?.length && !ext.faults?.length) {

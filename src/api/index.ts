@@ -1,0 +1,10 @@
+/** Gameday's public API: what built-in probes and faults use, and what users' extensions use. */
+export * from './environment.ts'
+export * from './fault.ts'
+export * from './probe.ts'
+export * from './selector.ts'
+export * from './errors.ts'
+export { Registry, type Extension } from './registry.ts'
+export type { Rng } from '../util/rng.ts'
+export { parseDuration } from '../util/duration.ts'
+export { OpenLoopLoad, type Outcome } from '../load/open-loop.ts'
