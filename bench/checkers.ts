@@ -63,7 +63,10 @@ async function scenario(name: string, args: string[], note = ''): Promise<void> 
   const last = runs.at(-1)!.stdout.trim().split('\n').at(-1)
   console.log(
     `${name.padEnd(34)} median ${median(ms).toFixed(0).padStart(5)} ms  (min ${Math.min(...ms).toFixed(0)}, max ${Math.max(...ms).toFixed(0)})` +
-      `  cpu ${median(runs.map((r) => r.cpuMs)).toFixed(0).padStart(5)} ms  peak RSS ${median(rss).toFixed(0).padStart(4)} MB  exit ${runs[0].code}` +
+      (runs[0].maxRssKiB > 0
+        ? `  cpu ${median(runs.map((r) => r.cpuMs)).toFixed(0).padStart(5)} ms  peak RSS ${median(rss).toFixed(0).padStart(4)} MB`
+        : '') +
+      `  exit ${runs[0].code}` +
       (note ? `  ${note}` : '') +
       (last ? `\n${''.padEnd(34)} last line: ${last}` : ''),
   )

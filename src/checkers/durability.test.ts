@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createRng } from '../util/rng.ts'
 import {
-  checkDurability,
+  checkDurabilityEvents,
   DurabilityHistory,
   DurabilityHistoryWriter,
   DurabilityParseError,
@@ -29,7 +29,7 @@ const range = (from: number, to: number) => Array.from({ length: to - from }, (_
 
 describe('durability checker', () => {
   it('is valid when every acknowledged value is read', () => {
-    const r = checkDurability(acked(1, 0, 10), range(0, 10))
+    const r = checkDurabilityEvents(acked(1, 0, 10), range(0, 10))
     expect(r).toMatchObject({ valid: true, attempted: 10, acknowledged: 10, read: 10, reads: 10, lost: 0, unexpected: 0 })
     expect(durabilityVerdict(r)).toBe('ok')
   })
@@ -38,7 +38,7 @@ describe('durability checker', () => {
     // writer 1: 0..9, reads 3..8 minus 5 → lost 0,1,2 (prefix), 5 (middle), 9 (postfix)
     // writer 2: 10..14, nothing read → all 5 in its prefix
     const reads = [3, 4, 6, 7, 8]
-    const r = checkDurability([...acked(1, 0, 10), ...acked(2, 10, 15)], reads)
+    const r = checkDurabilityEvents([...acked(1, 0, 10), ...acked(2, 10, 15)], reads)
     expect(r).toMatchObject({ valid: false, lost: 10, lostPrefix: 8, lostMiddle: 1, lostPostfix: 1 })
     expect(r.writers).toEqual([
       { writer: 1, attempted: 10, acknowledged: 10, read: 5, lost: 5, lostPrefix: 3, lostMiddle: 1, lostPostfix: 1 },
@@ -54,7 +54,7 @@ describe('durability checker', () => {
       { writer: 1, value: 2, outcome: 'ack' as const, seq: 4, at: 13 },
       { writer: 3, value: 3, outcome: 'ack' as const, seq: 5, at: 12.25 },
     ]
-    const r = checkDurability(pubs, [], { firstN: 3 })
+    const r = checkDurabilityEvents(pubs, [], { firstN: 3 })
     expect(r.firstLost).toEqual([
       { writer: 1, value: 1, at: 12.25, seq: 3 },
       { writer: 3, value: 3, at: 12.25, seq: 5 },
@@ -65,7 +65,7 @@ describe('durability checker', () => {
   })
 
   it('counts unexpected and duplicated reads', () => {
-    const r = checkDurability(acked(1, 0, 3), [0, 1, 1, 1, 2, 77, 77, { value: 78, seq: 9 }])
+    const r = checkDurabilityEvents(acked(1, 0, 3), [0, 1, 1, 1, 2, 77, 77, { value: 78, seq: 9 }])
     expect(r).toMatchObject({ valid: false, read: 5, reads: 8, lost: 0, unexpected: 2, duplicated: 2 })
     expect(r.firstUnexpected).toEqual([
       { value: 77, seq: NaN },
@@ -81,7 +81,7 @@ describe('durability checker', () => {
       { writer: 1, value: 2, outcome: 'info' as const },
       { writer: 1, value: 3, outcome: 'ack' as const, seq: 3 },
     ]
-    const r = checkDurability(pubs, [0, 1, 3])
+    const r = checkDurabilityEvents(pubs, [0, 1, 3])
     expect(r).toMatchObject({ valid: true, acknowledged: 2, indeterminate: 2, recovered: 1, unknown: 1, lost: 0 })
   })
 
@@ -91,7 +91,7 @@ describe('durability checker', () => {
       { writer: 1, value: 1, outcome: 'fail' as const },
       { writer: 1, value: 2, outcome: 'ack' as const, seq: 1 },
     ]
-    const r = checkDurability(pubs, [1, 2])
+    const r = checkDurabilityEvents(pubs, [1, 2])
     expect(r).toMatchObject({ valid: true, failed: 2, failedButRead: 1, acknowledged: 1, unexpected: 0 })
     expect(formatDurability(r).join('\n')).toContain('failed but read 1')
   })
@@ -105,7 +105,7 @@ describe('durability checker', () => {
       { writer: 1, value: 7, outcome: 'fail' as const, at: 5 },
       { writer: 1, value: 7, outcome: 'fail' as const, at: 6 },
     ]
-    const r = checkDurability(pubs, [])
+    const r = checkDurabilityEvents(pubs, [])
     expect(r).toMatchObject({ attempted: 3, retries: 3, acknowledged: 1, indeterminate: 1, failed: 1, lost: 1, unknown: 1 })
     expect(r.firstLost).toEqual([{ writer: 1, value: 5, at: 1, seq: 9 }])
   })
@@ -113,7 +113,7 @@ describe('durability checker', () => {
   it('orders a writer by publish time when its lines are out of order', () => {
     // completions logged out of order: by time the writer published 0,1,2,3,4; 0 and 4 were read
     const pubs = [3, 0, 4, 1, 2].map((v) => ({ writer: 1, value: v, outcome: 'ack' as const, seq: v, at: v * 10 }))
-    const r = checkDurability(pubs, [0, 4])
+    const r = checkDurabilityEvents(pubs, [0, 4])
     expect(r).toMatchObject({ lost: 3, lostPrefix: 0, lostMiddle: 3, lostPostfix: 0 })
     expect(r.firstLost.map((l) => l.value)).toEqual([1, 2, 3])
   })
@@ -139,7 +139,7 @@ describe('durability checker', () => {
         }
       }
       for (let k = rng.int(3); k > 0; k--) reads.push(sparse ? 99 * 2 ** 32 + k : 10_000_000 + k) // unexpected
-      expect(checkDurability(pubs, reads)).toEqual(reference(pubs, reads))
+      expect(checkDurabilityEvents(pubs, reads)).toEqual(reference(pubs, reads))
     }
   })
 })

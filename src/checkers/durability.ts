@@ -504,8 +504,8 @@ function hashValue(v: number): number {
   return h ^ (h >>> 16)
 }
 
-/** Convenience: check arrays of events. */
-export function checkDurability(
+/** Checks publishes and reads given as arrays (the file-free API; the CLI's checkDurability reads files). */
+export function checkDurabilityEvents(
   publishes: Iterable<{ writer: number; value: number; outcome: PublishOutcome; seq?: number; at?: number }>,
   reads: Iterable<{ value: number; seq?: number } | number>,
   opts?: DurabilityCheckOptions,

@@ -1,0 +1,20 @@
+/** The checkers: pure functions from a recorded history to a verdict. */
+export * from './linearizability/index.ts'
+export {
+  checkDurabilityEvents,
+  DurabilityHistory,
+  DurabilityHistoryWriter,
+  DurabilityParseError,
+  durabilityVerdict,
+  formatDurability,
+  parseDurabilityHistory,
+  readDurabilityFile,
+  DURABILITY_HEADER,
+  type DurabilityResult,
+  type LostValue,
+  type PublishOutcome,
+  type UnexpectedValue,
+  type WriterSummary,
+} from './durability.ts'
+export { detectFormat, formatJsonlEvent, HistoryParseError, parseHistory, readHistoryFile, type JsonlEvent } from './history-formats/index.ts'
+export { checkDurability, checkLinearizability, EXIT_BAD_INPUT, EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATION, runCheckCommand } from './cli.ts'
