@@ -21,7 +21,7 @@ export interface ProxyJson {
  * Socket buffer high-water mark. Node's default (16 KiB) is smaller than one 64 KiB read, so a
  * pipe would pause and resume the source (two epoll_ctl calls) for every chunk it forwards.
  */
-const SOCKET_HIGH_WATER = Number(process.env.GAMEDAY_PROXY_HWM ?? 256 * 1024)
+const SOCKET_HIGH_WATER = 256 * 1024
 
 export class Proxy {
   /** as requested until the proxy first listens, then the bound address (real port) */
