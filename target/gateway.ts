@@ -34,7 +34,7 @@ import { RecommendRequestSchema, RecommendResponseSchema } from '../gen/gameday/
 import { parseTaskEnv, type TaskEnv } from './lib/env.ts'
 import { createLogger, throttled, type Logger } from './lib/log.ts'
 import { connectNats, type ConnectionState } from './lib/nats.ts'
-import { fatal, InFlight, installGracefulStop } from './lib/lifecycle.ts'
+import { fatal, InFlight, installCrashHandlers, installGracefulStop } from './lib/lifecycle.ts'
 import { REQUEST_ID_HEADER } from './lib/service.ts'
 
 const MAX_BODY_BYTES = 128 * 1024
@@ -222,6 +222,7 @@ async function main(): Promise<void> {
     return fatal(createLogger({ service: 'gateway', task: process.env.TASK_ID ?? String(process.pid) }), err)
   }
   const log: Logger = createLogger({ service: env.service, task: env.taskId })
+  installCrashHandlers(log)
   const inFlight = new InFlight()
   const upstreamTrouble = throttled(2_000)
   let nc: NatsConnection | undefined

@@ -1,7 +1,9 @@
 /**
- * JetStream set-up that survives a cluster still electing its meta leader: retried with a
- * short backoff until `deadlineMs`, and a replica count that falls back to 1 when the
- * cluster cannot place more (a single server, or fewer peers than asked for).
+ * JetStream set-up that survives a cluster still forming: retried with a short backoff until
+ * a deadline (no meta leader yet, not every peer known yet, timeouts), and a replica count
+ * that falls back to 1 only on a standalone server, which cannot place more. In a cluster a
+ * placement error is taken as transient: falling back there would leave a durable bucket at
+ * R1 forever because the task started a second before its peers.
  */
 import { setTimeout as delay } from 'node:timers/promises'
 import { jetstreamManager, JetStreamApiError, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream'
@@ -25,20 +27,24 @@ export async function retryJetStream<T>(what: string, log: Logger, deadlineMs: n
     try {
       return await work()
     } catch (err) {
-      const permanent = isJetStreamNotEnabled(err) || isReplicaPlacementError(err)
-      if (permanent || Date.now() > deadline) throw err
+      if (isJetStreamNotEnabled(err) || Date.now() > deadline) throw err
       log.error('jetstream-retry', err, { what, attempt })
       await delay(Math.min(100 * attempt, 1_000))
     }
   }
 }
 
-/** Runs `create(replicas)`, and `create(1)` if that many replicas cannot be placed. */
-export async function withReplicaFallback<T>(what: string, replicas: number, log: Logger, create: (replicas: number) => Promise<T>): Promise<{ value: T; replicas: number }> {
+/** Whether the connected server is part of a cluster (its INFO names one). */
+export function isClustered(nc: NatsConnection): boolean {
+  return Boolean(nc.info?.cluster)
+}
+
+/** Runs `create(replicas)`, and `create(1)` if a standalone server cannot place that many. */
+export async function withReplicaFallback<T>(nc: NatsConnection, what: string, replicas: number, log: Logger, create: (replicas: number) => Promise<T>): Promise<{ value: T; replicas: number }> {
   try {
     return { value: await create(replicas), replicas }
   } catch (err) {
-    if (replicas <= 1 || !isReplicaPlacementError(err)) throw err
+    if (replicas <= 1 || !isReplicaPlacementError(err) || isClustered(nc)) throw err
     log.error('replicas-fallback', err, { what, asked: replicas, using: 1 })
     return { value: await create(1), replicas: 1 }
   }
@@ -54,7 +60,7 @@ export async function ensureStream(nc: NatsConnection, log: Logger, config: Part
     } catch (err) {
       if (!(err instanceof JetStreamApiError) || err.code !== 10059) throw err // 10059: stream not found
     }
-    const { replicas } = await withReplicaFallback(`stream ${config.name}`, config.num_replicas ?? 1, log, async (n) => {
+    const { value: info } = await withReplicaFallback(nc, `stream ${config.name}`, config.num_replicas ?? 1, log, async (n) => {
       try {
         return await jsm.streams.add({ ...config, num_replicas: n })
       } catch (err) {
@@ -63,7 +69,8 @@ export async function ensureStream(nc: NatsConnection, log: Logger, config: Part
         throw err
       }
     })
-    log('stream-created', { stream: config.name, subjects: config.subjects, replicas })
+    const replicas = info.config.num_replicas
+    log('stream-ready', { stream: config.name, subjects: info.config.subjects, replicas })
     return { replicas }
   })
 }

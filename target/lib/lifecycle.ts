@@ -94,6 +94,12 @@ export function installGracefulStop(env: TaskEnv, log: Logger, inFlight: InFligh
   process.on('SIGINT', () => void stop('SIGINT'))
 }
 
+/** Unexpected errors end the task with a JSON `fatal` line and exit code 1 (the supervisor restarts it). */
+export function installCrashHandlers(log: Logger): void {
+  process.on('uncaughtException', (err) => fatal(log, err))
+  process.on('unhandledRejection', (err) => fatal(log, err))
+}
+
 /** Crash loudly on a failure at startup (the supervisor restarts the task). */
 export function fatal(log: Logger, err: unknown): never {
   log.error('fatal', err)

@@ -14,7 +14,7 @@ import { ErrorDetailSchema } from '../../gen/gameday/v1/common_pb.ts'
 import { parseTaskEnv, type TaskEnv } from './env.ts'
 import { createLogger, type Logger } from './log.ts'
 import { connectNats, type ConnectionState } from './nats.ts'
-import { fatal, InFlight, installGracefulStop } from './lifecycle.ts'
+import { fatal, InFlight, installCrashHandlers, installGracefulStop } from './lifecycle.ts'
 import { AppError } from './errors.ts'
 
 export const REQUEST_ID_HEADER = 'X-Request-Id'
@@ -71,6 +71,7 @@ export async function runService(def: ServiceDefinition): Promise<ServiceTask & 
     return fatal(createLogger({ service: def.name, task: process.env.TASK_ID ?? String(process.pid) }), err)
   }
   const log = createLogger({ service: env.service, task: env.taskId })
+  installCrashHandlers(log)
   const inFlight = new InFlight()
   try {
     const { nc, state } = await connectNats(env, log)

@@ -41,7 +41,7 @@ export const KV_BUCKET = 'player-state'
 export async function openKvStore(nc: NatsConnection, log: Logger, opts: { replicas: number; timeoutMs: number }): Promise<StateStore> {
   const kvm = new Kvm(jetstream(nc, { timeout: opts.timeoutMs }))
   const { value: kv } = await retryJetStream(`kv ${KV_BUCKET}`, log, 30_000, () =>
-    withReplicaFallback(`kv ${KV_BUCKET}`, opts.replicas, log, (replicas) =>
+    withReplicaFallback(nc, `kv ${KV_BUCKET}`, opts.replicas, log, (replicas) =>
       kvm.create(KV_BUCKET, { replicas, history: 1, allow_direct: false }),
     ),
   )
