@@ -75,6 +75,7 @@ export class FaultProxy {
   private readonly proxies = new Map<string, Proxy>()
   private queue: Promise<unknown> = Promise.resolve()
   private closed = false
+  private closing: Promise<void> | undefined
   private readonly random: () => number
 
   private constructor(private readonly http: Server, url: string, seed: number | undefined) {
@@ -270,17 +271,19 @@ export class FaultProxy {
     return this.get(proxy).connectionList()
   }
 
-  /** close the admin API, every listener and every connection */
-  async close(): Promise<void> {
-    if (this.closed) return
-    await this.queue
-    this.closed = true
-    const httpClosed = new Promise<void>((resolve) => this.http.close(() => resolve()))
-    this.http.closeAllConnections()
-    const proxies = [...this.proxies.values()]
-    this.proxies.clear()
-    await Promise.all(proxies.map((p) => p.stop()))
-    await httpClosed
+  /** close the admin API, every listener and every connection; idempotent */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.queue
+      this.closed = true
+      const httpClosed = new Promise<void>((resolve) => this.http.close(() => resolve()))
+      this.http.closeAllConnections()
+      const proxies = [...this.proxies.values()]
+      this.proxies.clear()
+      await Promise.all(proxies.map((p) => p.stop()))
+      await httpClosed
+    })()
+    return this.closing
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -261,9 +261,16 @@ describe('fault proxy toxics on real traffic', () => {
     expect(outcome).toBe('timeout')
     expect([old.atServer.length, old.atClient.length, fresh.atServer.length]).toEqual([0, 0, 0])
 
+    // more than the proxy holds in memory (1 MiB): it stops reading, the rest waits in the kernel
+    const bulk = Buffer.alloc(3 << 20, 7)
+    old.client.write(bulk)
+    await quiet(100)
+
     await (await proxy.getToxic('cut_up')).remove()
     await (await proxy.getToxic('cut_down')).remove()
-    expect((await old.atServer.atLeast(2)).toString()).toBe('up')
+    const got = await old.atServer.atLeast(2 + bulk.length)
+    expect(got.subarray(0, 2).toString()).toBe('up')
+    expect(got.subarray(2).equals(bulk)).toBe(true)
     expect((await old.atClient.atLeast(4)).toString()).toBe('down')
     await fresh.atServer.ended
     expect(fresh.atServer.bytes.toString()).toBe('fresh up')
