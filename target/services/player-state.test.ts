@@ -1,9 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { fromBinary } from '@bufbuild/protobuf'
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
 import { startNatsServer, startRedisServer, type TestServer } from '../../test/support/servers.ts'
-import { PlayerStateUpdatedSchema } from '../../gen/gameday/v1/player_state_pb.ts'
+import {
+  GetPlayerStateRequestSchema,
+  GetPlayerStateResponseSchema,
+  PlayerStateUpdatedSchema,
+  UpdatePlayerStateRequestSchema,
+  UpdatePlayerStateResponseSchema,
+} from '../../gen/gameday/v1/player_state_pb.ts'
 import { killAllTasks, spawnGateway, spawnTask, http, type GatewayTask, type Task } from '../testing/tasks.ts'
 
 let nats: TestServer
@@ -142,5 +148,31 @@ describe('player-state broken on purpose: ack-without-store', () => {
     const written = await put('ack-no-store', { state: 'lost', expectedVersion: 0 })
     expect(written.status).toBe(200)
     expect((await get('ack-no-store')).status).toBe(404)
+  })
+})
+
+describe('player-state when the event cannot be published', () => {
+  let bare: TestServer
+  afterAll(async () => {
+    await killAllTasks()
+    await bare?.stop()
+  })
+
+  it('still stores and acknowledges the update, and logs the failed publish', async () => {
+    bare = await startNatsServer({ jetstream: false }) // no JetStream: the EVENTS stream cannot exist
+    const task = await spawnTask('player-state', { NATS_URL: bare.url, REDIS_URL: redis.url, STATE_STORE: 'redis', STORE_TIMEOUT_MS: '500' })
+    expect(task.logs.some((l) => l.event === 'events-unavailable')).toBe(true)
+    const bareNc = await connect({ servers: bare.url })
+    try {
+      const request = create(UpdatePlayerStateRequestSchema, { playerId: 'no-events', state: 'kept', expectedVersion: 0n })
+      const reply = await bareNc.request('player-state.update', toBinary(UpdatePlayerStateRequestSchema, request), { timeout: 3_000 })
+      expect(reply.headers?.get('Nats-Service-Error-Code') ?? '').toBe('')
+      expect(fromBinary(UpdatePlayerStateResponseSchema, reply.data)).toMatchObject({ playerId: 'no-events', version: 1n })
+      await task.waitForLog((l) => l.event === 'event-publish-failed' && l.playerId === 'no-events')
+      const read = await bareNc.request('player-state.get', toBinary(GetPlayerStateRequestSchema, create(GetPlayerStateRequestSchema, { playerId: 'no-events' })))
+      expect(fromBinary(GetPlayerStateResponseSchema, read.data)).toMatchObject({ state: 'kept', version: 1n })
+    } finally {
+      await bareNc.close()
+    }
   })
 })
