@@ -14,7 +14,8 @@
  * Options (env): BREAKER_TIMEOUT_MS 200, BREAKER_ERROR_PERCENT 50, BREAKER_RESET_MS 2000,
  * BREAKER_VOLUME 5, BREAKER_WINDOW_MS 5000, CACHE_TTL_S 60.
  * GAMEDAY_BROKEN=no-breaker: the error threshold is unreachable, so the breaker never opens
- * (every call still waits for Redis to fail or time out).
+ * (every call still waits for Redis to fail or time out). GAMEDAY_BROKEN=ack-without-store:
+ * the cache is never written (every answer is computed).
  */
 import { create } from '@bufbuild/protobuf'
 import { createHash } from 'node:crypto'
@@ -53,6 +54,8 @@ await runService({
     // opossum opens when the error rate is strictly above the threshold: 100 can never be exceeded.
     if (env.broken.has('no-breaker')) options.errorThresholdPercentage = 100
     const ttlSeconds = intFromEnv(env.raw, 'CACHE_TTL_S', 60)
+    // GAMEDAY_BROKEN=ack-without-store: answer as if cached, never write the cache
+    const skipWrites = env.broken.has('ack-without-store')
     const redis = createRedis(env.redisUrl, log, { commandTimeoutMs: options.timeout, connectTimeoutMs: 500 })
 
     const fromCache = async (playerId: string, context: string) => {
@@ -60,7 +63,7 @@ await runService({
       const cached = await redis.get(key)
       if (cached !== null) return { items: JSON.parse(cached) as string[], source: 'cache' }
       const items = computeRecommendation(playerId, context)
-      await redis.set(key, JSON.stringify(items), 'EX', ttlSeconds)
+      if (!skipWrites) await redis.set(key, JSON.stringify(items), 'EX', ttlSeconds)
       return { items, source: 'computed' }
     }
     const breaker = new CircuitBreaker(fromCache, { ...options, name: 'ai-integration-redis' })
