@@ -61,9 +61,9 @@ function isObject(v: unknown): v is Record<string, unknown> {
 function checkProxyInput(input: unknown, where = ''): ProxyInput {
   if (!isObject(input)) throw errors.badBody(`expected a JSON object${where}`)
   for (const key of ['name', 'listen', 'upstream'] as const) {
-    if (input[key] !== undefined && typeof input[key] !== 'string') throw errors.badBody(`${key} must be a string${where}`)
+    if (input[key] != null && typeof input[key] !== 'string') throw errors.badBody(`${key} must be a string${where}`)
   }
-  if (input.enabled !== undefined && typeof input.enabled !== 'boolean') throw errors.badBody(`enabled must be a boolean${where}`)
+  if (input.enabled != null && typeof input.enabled !== 'boolean') throw errors.badBody(`enabled must be a boolean${where}`)
   if (!input.name) throw errors.missingField(`name${where}`)
   if (!input.upstream) throw errors.missingField(`upstream${where}`)
   return input as unknown as ProxyInput
@@ -155,13 +155,13 @@ export class FaultProxy {
       const proxy = this.get(name)
       if (!isObject(input)) throw errors.badBody('expected a JSON object')
       for (const key of ['listen', 'upstream'] as const) {
-        if (input[key] !== undefined && typeof input[key] !== 'string') throw errors.badBody(`${key} must be a string`)
+        if (input[key] != null && typeof input[key] !== 'string') throw errors.badBody(`${key} must be a string`)
       }
-      if (input.enabled !== undefined && typeof input.enabled !== 'boolean') throw errors.badBody('enabled must be a boolean')
+      if (input.enabled != null && typeof input.enabled !== 'boolean') throw errors.badBody('enabled must be a boolean')
       const body = input as ProxyUpdate
       const listen = body.listen || proxy.listen
       const upstream = body.upstream || proxy.upstream
-      const enabled = body.enabled ?? proxy.enabled
+      const enabled = body.enabled ?? proxy.enabled // null too: Go's JSON leaves the field as it was
       if (listen !== proxy.listen || upstream !== proxy.upstream) {
         parseHostPort(listen, 'listen', { allowZeroPort: true })
         parseHostPort(upstream, 'upstream', { allowZeroPort: false })

@@ -85,7 +85,7 @@ function mergeAttributes(type: ToxicType, base: ToxicAttributes, input: unknown)
   const spec = SPECS[type]
   const out: ToxicAttributes = { ...base }
   for (const key of spec.ints) {
-    if (!(key in input)) continue
+    if (input[key] == null) continue // absent or null: unchanged, as Go decodes it
     const v = input[key]
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || !Number.isSafeInteger(v)) {
       throw errors.badBody(`attribute ${key} of a ${type} toxic must be a non-negative integer`)
@@ -93,7 +93,7 @@ function mergeAttributes(type: ToxicType, base: ToxicAttributes, input: unknown)
     out[key] = v
   }
   for (const key of spec.bools ?? []) {
-    if (!(key in input)) continue
+    if (input[key] == null) continue // absent or null: unchanged, as Go decodes it
     const v = input[key]
     if (typeof v !== 'boolean') throw errors.badBody(`attribute ${key} of a ${type} toxic must be a boolean`)
     out[key] = v
@@ -148,14 +148,14 @@ export class Toxic {
    */
   static parse(input: unknown, nameTaken: (name: string) => boolean = () => false): Toxic {
     if (!isObject(input)) throw errors.badBody('expected a JSON object')
-    const stream = input.stream === undefined ? 'downstream' : parseStream(input.stream)
-    if (input.name !== undefined && typeof input.name !== 'string') throw errors.badBody('name must be a string')
-    if (input.type !== undefined && typeof input.type !== 'string') throw errors.badBody('type must be a string')
-    const typeName = (input.type as string | undefined) ?? ''
-    const name = (input.name as string | undefined) || `${typeName}_${stream}`
+    const stream = input.stream == null ? 'downstream' : parseStream(input.stream)
+    if (input.name != null && typeof input.name !== 'string') throw errors.badBody('name must be a string')
+    if (input.type != null && typeof input.type !== 'string') throw errors.badBody('type must be a string')
+    const typeName = (input.type as string | null | undefined) ?? ''
+    const name = (input.name as string | null | undefined) || `${typeName}_${stream}`
     if (!(TOXIC_TYPES as readonly string[]).includes(typeName)) throw errors.invalidToxicType()
     const type = typeName as ToxicType
-    const toxicity = input.toxicity === undefined ? 1 : checkToxicity(input.toxicity)
+    const toxicity = input.toxicity == null ? 1 : checkToxicity(input.toxicity)
     if (nameTaken(name)) throw errors.toxicExists()
     const attributes = mergeAttributes(type, defaultAttributes(type), input.attributes)
     return new Toxic(name, type, stream, toxicity, attributes)
@@ -165,7 +165,7 @@ export class Toxic {
   update(input: unknown): void {
     if (!isObject(input)) throw errors.badBody('expected a JSON object')
     const attributes = mergeAttributes(this.type, this.attributes, input.attributes)
-    const toxicity = input.toxicity === undefined ? this.toxicity : checkToxicity(input.toxicity)
+    const toxicity = input.toxicity == null ? this.toxicity : checkToxicity(input.toxicity)
     this.attributes = attributes
     this.toxicity = toxicity
   }
