@@ -194,7 +194,7 @@ const echo = createServer((s) => {
 
 const fmt = (n: number, digits = 2) => n.toFixed(digits)
 const pad = (s: string, n: number) => s.padEnd(n)
-const line = (cols: string[]) => console.log(cols.map((c, i) => pad(c, [34, 14, 14, 14, 40][i] ?? 14)).join(''))
+const line = (cols: string[]) => console.log(cols.map((c, i) => pad(c, [38, 14, 14, 14][i] ?? 0)).join('').trimEnd())
 
 async function main(): Promise<void> {
   const started = performance.now()
@@ -227,7 +227,7 @@ async function main(): Promise<void> {
     const directRr = merge(directRrs)
     const proxyRr = merge(proxyRrs)
 
-    console.log('no toxic                          direct        proxy         proxy/direct  target')
+    line(['no toxic', 'direct', 'proxy', 'proxy/direct', 'target'])
     line(['bulk throughput (MB/s)', fmt(directBulk / 1e6, 0), fmt(proxyBulk / 1e6, 0), `${fmt((100 * proxyBulk) / directBulk, 0)} %`, '>= 80 % of direct'])
     line([`request-reply ${MESSAGE_BYTES} B (round trips/s)`, fmt(directRr.perSecond, 0), fmt(proxyRr.perSecond, 0), `${fmt((100 * proxyRr.perSecond) / directRr.perSecond, 0)} %`, ''])
     line(['round trip p50 (ms)', fmt(directRr.p50, 3), fmt(proxyRr.p50, 3), `+${fmt(proxyRr.p50 - directRr.p50, 3)} ms`, ''])
@@ -237,7 +237,8 @@ async function main(): Promise<void> {
     // the toxic) − the same without a toxic (median); one hop of processes, not four, so that the
     // machine's scheduling noise weighs less than in a full round trip
     const baseBack = median(proxyRr.back)
-    console.log('\nlatency toxic (downstream)        added p50     added p99     max error     target')
+    console.log()
+    line(['latency toxic (downstream, ms)', 'added p50', 'added p99', 'max error', 'target'])
     for (const [latency, count] of [[5, 200], [20, 60]] as const) {
       const toxic = await rrProxy.addToxic({ name: 'lat', type: 'latency', stream: 'downstream', toxicity: 1, attributes: { latency, jitter: 0 } })
       const r = await pingPong(portOf(rrProxy.listen), { count })
@@ -246,15 +247,16 @@ async function main(): Promise<void> {
       const q = (p: number) => added[Math.min(added.length - 1, Math.floor((p / 100) * added.length))]!
       const maxErr = Math.max(...added.map((a) => Math.abs(a - latency)))
       const within = added.filter((a) => Math.abs(a - latency) <= 2).length
-      line([`latency ${latency} ms (${count} messages)`, fmt(q(50), 3), fmt(q(99), 3), fmt(maxErr, 3), `${latency} ± 2 ms (${fmt((100 * within) / added.length, 1)} % within)`])
+      line([`latency ${latency} (${count} messages)`, fmt(q(50), 3), fmt(q(99), 3), fmt(maxErr, 3), `${latency} ± 2 ms (${fmt((100 * within) / added.length, 1)} % within)`])
     }
 
     // bandwidth toxic on the bulk proxy (upstream: client → sink)
     const rate = 1000
     await bulkProxy.addToxic({ name: 'bw', type: 'bandwidth', stream: 'upstream', toxicity: 1, attributes: { rate } })
     const measured = await bulk(portOf(bulkProxy.listen), 1.5)
-    console.log('\nbandwidth toxic (upstream)        set           measured      error         target')
-    line([`bandwidth over 1.5 s (KB/s)`, String(rate), fmt(measured / 1000, 1), `${fmt((100 * (measured / 1000 - rate)) / rate, 2)} %`, '± 10 %'])
+    console.log()
+    line(['bandwidth toxic (upstream, KB/s)', 'set', 'measured', 'error', 'target'])
+    line([`rate over 1.5 s`, String(rate), fmt(measured / 1000, 1), `${fmt((100 * (measured / 1000 - rate)) / rate, 2)} %`, '± 10 %'])
 
     console.log(`\n(${fmt((performance.now() - started) / 1000, 1)} s, load average now ${loadavg().map((l) => l.toFixed(2)).join(' ')})`)
     await removeAll(toxiproxy)
