@@ -64,6 +64,24 @@ async function oneWay(from: Socket, at: Received, payload = 'x'): Promise<number
   return performance.now() - t0
 }
 
+async function oneWays(from: Socket, at: Received, n = 3): Promise<number[]> {
+  const times: number[] = []
+  for (let i = 0; i < n; i++) times.push(await oneWay(from, at))
+  return times
+}
+
+/** not held back: the quickest of a few tries is fast (one try alone can be slow on a busy machine) */
+async function expectFast(from: Socket, at: Received): Promise<void> {
+  expect(Math.min(...(await oneWays(from, at)))).toBeLessThan(30)
+}
+
+/** delayed by `ms`: every try at least that much, the quickest within 30 ms of it */
+async function expectDelayed(from: Socket, at: Received, ms: number): Promise<void> {
+  const times = await oneWays(from, at)
+  for (const t of times) expect(t).toBeGreaterThanOrEqual(ms - 1)
+  expect(Math.min(...times)).toBeLessThan(ms + 30)
+}
+
 describe('fault proxy toxics on real traffic', () => {
   it('forwards both ways, half-closes, and keeps a long stream intact while toxics come and go', async () => {
     const { proxy, upstream } = await setup({ echo: true })
@@ -96,30 +114,24 @@ describe('fault proxy toxics on real traffic', () => {
     const { proxy, upstream } = await setup()
     const { client, server, atClient, atServer } = await pair(proxy, upstream)
     await proxy.addToxic(toxic('lat', 'latency', 'downstream', { latency: 100, jitter: 0 }))
-    const down = await oneWay(server, atClient)
-    expect(down).toBeGreaterThanOrEqual(99)
-    expect(down).toBeLessThan(130)
-    expect(await oneWay(client, atServer)).toBeLessThan(30)
+    await expectDelayed(server, atClient, 100)
+    await expectFast(client, atServer)
   })
 
   it('latency upstream delays client → server only', async () => {
     const { proxy, upstream } = await setup()
     await proxy.addToxic(toxic('lat', 'latency', 'upstream', { latency: 100, jitter: 0 }))
     const { client, server, atClient, atServer } = await pair(proxy, upstream) // toxic already there
-    const up = await oneWay(client, atServer)
-    expect(up).toBeGreaterThanOrEqual(99)
-    expect(up).toBeLessThan(130)
-    expect(await oneWay(server, atClient)).toBeLessThan(30)
+    await expectDelayed(client, atServer, 100)
+    await expectFast(server, atClient)
   })
 
   it('latency applies to existing connections when added, and stops (flushing held data) when removed', async () => {
     const { proxy, upstream } = await setup({ echo: true })
     const { client, atClient } = await pair(proxy, upstream)
-    expect(await oneWay(client, atClient)).toBeLessThan(30)
+    await expectFast(client, atClient)
     const added = await proxy.addToxic(toxic('lat', 'latency', 'downstream', { latency: 60, jitter: 0 }))
-    const rtt = await oneWay(client, atClient)
-    expect(rtt).toBeGreaterThanOrEqual(59)
-    expect(rtt).toBeLessThan(90)
+    await expectDelayed(client, atClient, 60)
     // data held by the toxic when it goes is delivered at once
     const updated = await added.update({ ...added.toJson(), attributes: { latency: 2000, jitter: 0 } })
     const before = atClient.length
@@ -129,8 +141,8 @@ describe('fault proxy toxics on real traffic', () => {
     const t0 = performance.now()
     await updated.remove()
     await atClient.atLeast(before + 4)
-    expect(performance.now() - t0).toBeLessThan(100)
-    expect(await oneWay(client, atClient)).toBeLessThan(30)
+    expect(performance.now() - t0).toBeLessThan(500) // not the 2 s the toxic asked for
+    await expectFast(client, atClient)
   })
 
   it('jitter spreads latency within latency ± jitter, and two latency toxics add up', async () => {
@@ -139,17 +151,13 @@ describe('fault proxy toxics on real traffic', () => {
     const { client, atClient } = await pair(proxy, upstream)
     const samples: number[] = []
     for (let i = 0; i < 10; i++) samples.push(await oneWay(client, atClient))
-    for (const s of samples) {
-      expect(s).toBeGreaterThanOrEqual(19)
-      expect(s).toBeLessThan(60 + 30)
-    }
+    for (const s of samples) expect(s).toBeGreaterThanOrEqual(19)
+    expect([...samples].sort((a, b) => a - b)[5]).toBeLessThan(60 + 30) // uniform in [20, 60): median ~40
     expect(Math.max(...samples) - Math.min(...samples)).toBeGreaterThan(3)
     await (await proxy.getToxic('lat')).remove()
     await proxy.addToxic(toxic('a', 'latency', 'upstream', { latency: 30, jitter: 0 }))
     await proxy.addToxic(toxic('b', 'latency', 'downstream', { latency: 30, jitter: 0 }))
-    const both = await oneWay(client, atClient)
-    expect(both).toBeGreaterThanOrEqual(59)
-    expect(both).toBeLessThan(90)
+    await expectDelayed(client, atClient, 60)
   })
 
   it('toxicity 0 leaves connections alone', async () => {
@@ -157,7 +165,7 @@ describe('fault proxy toxics on real traffic', () => {
     await proxy.addToxic(toxic('lat', 'latency', 'downstream', { latency: 500, jitter: 0 }, 0))
     await proxy.addToxic(toxic('cut', 'timeout', 'upstream', { timeout: 0 }, 0))
     const { client, atClient } = await pair(proxy, upstream)
-    expect(await oneWay(client, atClient)).toBeLessThan(30)
+    await expectFast(client, atClient)
   })
 
   it('bandwidth holds the rate of a connection', async () => {
@@ -169,7 +177,7 @@ describe('fault proxy toxics on real traffic', () => {
     await atClient.atLeast(50_000)
     const seconds = (performance.now() - t0) / 1000
     expect(seconds).toBeGreaterThanOrEqual(0.45) // ≤ 111 KB/s
-    expect(seconds).toBeLessThan(0.8)
+    expect(seconds).toBeLessThan(1)
   })
 
   it('bandwidth with shared: true paces all connections of the proxy together', async () => {
@@ -184,14 +192,14 @@ describe('fault proxy toxics on real traffic', () => {
     await Promise.all([a.atClient.atLeast(25_000), b.atClient.atLeast(25_000)])
     const seconds = (performance.now() - t0) / 1000
     expect(seconds).toBeGreaterThanOrEqual(0.45) // 50 KB at 100 KB/s in all, not 25 KB each
-    expect(seconds).toBeLessThan(0.8)
+    expect(seconds).toBeLessThan(1)
   })
 
   it('slow_close delays the close, not the data', async () => {
     const { proxy, upstream } = await setup()
     await proxy.addToxic(toxic('sc', 'slow_close', 'downstream', { delay: 150 }))
     const { server, atClient } = await pair(proxy, upstream)
-    expect(await oneWay(server, atClient)).toBeLessThan(30)
+    await expectFast(server, atClient)
     const t0 = performance.now()
     server.end()
     const endedAt = await atClient.ended
@@ -217,7 +225,8 @@ describe('fault proxy toxics on real traffic', () => {
   it('timeout 0 on both streams freezes connections like a partition; removing it closes the frozen ones', async () => {
     const { proxy, upstream } = await setup()
     const old = await pair(proxy, upstream)
-    expect(await oneWay(old.client, old.atServer)).toBeLessThan(30)
+    await expectFast(old.client, old.atServer)
+    const before = old.atServer.length
     await proxy.addToxic(toxic('cut_up', 'timeout', 'upstream', { timeout: 0 }))
     await proxy.addToxic(toxic('cut_down', 'timeout', 'downstream', { timeout: 0 }))
 
@@ -230,7 +239,7 @@ describe('fault proxy toxics on real traffic', () => {
     fresh.server.write('lost as well')
     const outcome = await Promise.race([old.atClient.closed, old.atServer.closed, fresh.atClient.closed, fresh.atServer.closed, quiet(300)])
     expect(outcome).toBe('timeout')
-    expect(old.atServer.length).toBe(1)
+    expect(old.atServer.length).toBe(before)
     expect(old.atClient.length).toBe(0)
     expect(fresh.atServer.length).toBe(0)
     expect(fresh.atClient.length).toBe(0)
@@ -240,8 +249,8 @@ describe('fault proxy toxics on real traffic', () => {
     await (await proxy.getToxic('cut_down')).remove()
     await Promise.all([old.atClient.closed, old.atServer.closed, fresh.atClient.closed, fresh.atServer.closed])
     const healed = await pair(proxy, upstream)
-    expect(await oneWay(healed.client, healed.atServer)).toBeLessThan(30)
-    expect(await oneWay(healed.server, healed.atClient)).toBeLessThan(30)
+    await expectFast(healed.client, healed.atServer)
+    await expectFast(healed.server, healed.atClient)
   })
 
   it('timeout 0 with hold: true holds data (and FINs) during the partition and lets it flow after', async () => {
@@ -274,7 +283,7 @@ describe('fault proxy toxics on real traffic', () => {
     expect((await old.atClient.atLeast(4)).toString()).toBe('down')
     await fresh.atServer.ended
     expect(fresh.atServer.bytes.toString()).toBe('fresh up')
-    expect(await oneWay(old.client, old.atServer)).toBeLessThan(30) // the old connection lives on
+    await expectFast(old.client, old.atServer) // the old connection lives on
   })
 
   it('reset_peer resets both sides (ECONNRESET), after its timeout', async () => {
