@@ -17,6 +17,7 @@ const Params = z.strictObject({
   cluster: z.string().default('core'),
   timeout: Duration.default('60s').describe('one-shot: how long to wait for a healthy cluster'),
   interval: Duration.default('500ms'),
+  recoveryTimeout: Duration.default('60s').describe('continuous: at stop, how long to keep watching for the recovery after the last revert'),
 })
 type P = z.infer<typeof Params>
 
@@ -104,6 +105,9 @@ export const natsClusterHealth = defineProbe<P>({
       },
       snapshot: (): Metrics => (last ? { healthy: last.healthy, healthyNodes: summarize(last).healthyNodes, metaLeader: last.metaLeader ?? 'none' } : {}),
       async stop() {
+        // a recovery still under way is what this probe is for: watch it to its end (bounded)
+        const until = performance.now() + parseDuration(p.recoveryTimeout)
+        while (revertedAt !== undefined && performance.now() < until && !ctx.signal.aborted) await sleep(interval).catch(() => {})
         sampling = false
         await loop
         unsubscribe()

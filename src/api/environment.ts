@@ -44,6 +44,28 @@ export interface TaskInfo {
   startedAt?: string
 }
 
+/**
+ * One task's lifecycle as the environment saw it, stopped tasks included: what timing reports
+ * are made of (how long a stop took, when the replacement was ready). Times are ISO strings.
+ */
+export interface TaskLifecycle {
+  service: string
+  id: string
+  az?: string
+  /** PENDING | RUNNING | DRAINING | STOPPING | STOPPED */
+  state: string
+  startedAt?: string
+  /** when the task said it was ready (local: its `ready` line; ECS: healthy) */
+  readyAt?: string
+  /** when it started draining (stopped taking new work) */
+  drainingAt?: string
+  stoppedAt?: string
+  exitCode?: number | null
+  exitSignal?: string | null
+  /** what the task itself reported when it stopped (in-flight, drained, abandoned, dropped) */
+  stopReport?: Record<string, unknown>
+}
+
 export interface RedisEndpoint {
   host: string
   port: number
@@ -82,6 +104,14 @@ export interface NodeControl {
   storeDir?(node: NodeInfo): string
 }
 
+export interface CacheControl {
+  /** abrupt death of the cache server (SIGKILL, docker kill) */
+  kill(cache: string): Promise<void>
+  /** start it again (empty: the cache is a cache) */
+  start(cache: string): Promise<void>
+  isRunning(cache: string): Promise<boolean>
+}
+
 export interface TaskControl {
   list(service: string): Promise<TaskInfo[]>
   /** graceful stop: SIGTERM then SIGKILL after graceMs (ECS StopTask semantics); reason names the run */
@@ -89,6 +119,8 @@ export interface TaskControl {
   kill(task: TaskInfo): Promise<void>
   /** wait until the service runs its desired number of ready tasks again */
   waitForDesired(service: string, timeoutMs: number, signal?: AbortSignal): Promise<void>
+  /** the service's tasks with their lifecycle times, stopped ones included, where the environment keeps them */
+  history?(service: string): Promise<TaskLifecycle[]>
 }
 
 /** A cut between groups of nodes of one cluster (an AZ against the rest, or explicit groups). */
@@ -132,6 +164,11 @@ export interface ControlContext {
  */
 export interface NetworkControl {
   partition(spec: PartitionSpec, ctx: ControlContext): Promise<Json>
+  /**
+   * Drop the connections still open across a partition, as TCP eventually gives up on a silent
+   * peer; the cut itself stays. Optional: environments whose partition already ends them omit it.
+   */
+  severConnections?(state: Json, ctx: ControlContext): Promise<void>
   heal(state: Json, ctx: ControlContext): Promise<void>
   describePartition(spec: PartitionSpec): string[]
   degradeCache(spec: CacheDegradation, ctx: ControlContext): Promise<Json>
@@ -158,6 +195,8 @@ export interface Environment {
   endpoints: Endpoints
   nodes: NodeControl
   tasks: TaskControl
+  /** cache server controls, where the environment can kill its caches' processes */
+  caches?: CacheControl
   /** network fault controls (partitions, degraded cache links), where the environment offers them */
   network?: NetworkControl
   /** environment-specific extensions faults may look up by name (e.g. 'aws', 'proxy') */

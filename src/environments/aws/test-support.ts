@@ -458,6 +458,7 @@ export function faultContext(env: AwsEnvironment, opts: { seed?: number; runId?:
     log: captureLog(),
     signal: opts.signal ?? new AbortController().signal,
     evidence: (kind, data) => void evidenceLog.push({ kind, data }),
+    checkpoint: () => {},
     dryRun: opts.dryRun ?? false,
     evidenceLog,
   }

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:
 import { connect } from 'node:net'
 import { join, resolve } from 'node:path'
 import type {
+  CacheControl,
   Endpoints,
   Environment,
   EnvironmentStatus,
@@ -18,12 +19,15 @@ import type {
   TaskInfo,
   Topology,
 } from '../../api/environment.ts'
-import { waitFor } from '../../util/abort.ts'
+import { sleep, waitFor } from '../../util/abort.ts'
+import { parseDuration } from '../../util/duration.ts'
 import { freePorts } from '../../util/ports.ts'
 import { nodeCommand, REPO_ROOT } from '../../util/node-entry.ts'
 import { natsServerConfig } from '../nats-config.ts'
 import { observeCluster } from '../../nats/monitor.ts'
 import type { LocalConfig } from './config.ts'
+import { gossipLink, linkCount, planLinks, routeLink } from './links.ts'
+import { LocalNetwork } from './network.ts'
 import { isAlive, isStopped, killHard, processesOf, readPid, removePidFile, signal, spawnDetached, terminate, waitForExit } from './processes.ts'
 import { readState, readTasks, stateFile, writeJsonAtomic, type LocalState, type NodeState, type TaskRecord } from './state.ts'
 
@@ -73,6 +77,13 @@ export class LocalEnvironment implements Environment {
 
   extension<T>(name: string): T | undefined {
     return name === 'local' ? (this as unknown as T) : undefined
+  }
+
+  readonly network = new LocalNetwork(() => this.state(), () => this.topology())
+
+  /** the fault proxy's admin URL (Toxiproxy API) while the environment is up */
+  proxyUrl(): string {
+    return this.state().proxy.url
   }
 
   // ---- endpoints -------------------------------------------------------------------------
@@ -159,7 +170,13 @@ export class LocalEnvironment implements Environment {
     stop: async (task, opts) => {
       const rec = this.taskRecords().find((t) => t.id === task.id)
       const grace = opts?.graceMs ?? 10_000
-      if (rec) await terminate(rec.pid, grace)
+      if (!rec) return
+      // as ECS does for a task behind a load balancer: out of the target group first, SIGTERM after the deregistration delay
+      if (rec.port && rec.state !== 'STOPPED') {
+        await this.control(`/tasks/${encodeURIComponent(rec.id)}/deregister`).catch(() => {})
+        await sleep(parseDuration(this.config.services[rec.service]?.deregistrationDelay ?? '0s'))
+      }
+      await terminate(rec.pid, grace)
     },
     kill: async (task) => {
       const rec = this.taskRecords().find((t) => t.id === task.id)
@@ -173,6 +190,23 @@ export class LocalEnvironment implements Environment {
         { timeoutMs, intervalMs: 100, signal: sig },
       )
     },
+    history: async (service) => this.taskRecords().filter((t) => t.service === service),
+  }
+
+  readonly caches: CacheControl = {
+    kill: async (cache) => {
+      const c = this.state().caches[cache]
+      if (!c) throw new Error(`no cache ${cache}`)
+      await killHard(readPid(c.pidFile))
+    },
+    start: async (cache) => {
+      const c = this.state().caches[cache]
+      if (!c) throw new Error(`no cache ${cache}`)
+      if (isAlive(readPid(c.pidFile))) return
+      await this.control(`/caches/${encodeURIComponent(cache)}/start`)
+      await waitFor(`redis ${cache} to listen`, async () => tcpReachable(c.port), { timeoutMs: 10_000, intervalMs: 50 })
+    },
+    isRunning: async (cache) => isAlive(readPid(this.state().caches[cache]?.pidFile ?? '')),
   }
 
   /** Every task record the supervisor kept, stopped ones included (for timing reports). */
@@ -199,7 +233,12 @@ export class LocalEnvironment implements Environment {
     mkdirSync(join(this.stateDir, 'pids'), { recursive: true })
 
     const nodeList = Object.entries(this.config.clusters).flatMap(([cluster, c]) => c.nodes.map((n) => ({ cluster, ...n })))
-    const ports = await freePorts(nodeList.length * 3 + Object.keys(this.config.caches).length + Object.keys(this.config.services).length + 1)
+    const azList = [...new Set(nodeList.map((n) => n.az))].sort()
+    const cacheUses = Object.values(this.config.services).reduce((n, s) => n + s.caches.length, 0)
+    const ports = await freePorts(
+      nodeList.length * 3 + Object.keys(this.config.caches).length + Object.keys(this.config.services).length + 2 +
+        linkCount({ nodes: nodeList.length, azs: azList, services: [], cacheUses }),
+    )
     const take = () => ports.shift()!
     const nodes: Record<string, NodeState> = {}
     for (const n of nodeList) {
@@ -226,6 +265,17 @@ export class LocalEnvironment implements Environment {
     }
     const lbPorts: Record<string, number> = {}
     for (const [name, s] of Object.entries(this.config.services)) if (s.http) lbPorts[name] = take()
+    const links = planLinks(
+      {
+        nodes: Object.values(nodes),
+        azs: azList,
+        caches: Object.values(caches).map((c) => ({ name: c.name, port: c.port })),
+        services: Object.entries(this.config.services).map(([name, s]) => ({ name, caches: s.caches })),
+      },
+      take,
+    )
+    const proxyAdminPort = take()
+    const external = process.env.TOXIPROXY_URL
 
     const state: LocalState = {
       version: 1,
@@ -235,6 +285,8 @@ export class LocalEnvironment implements Environment {
       caches,
       services: this.config.services,
       lbPorts,
+      proxy: { url: external ?? `http://127.0.0.1:${proxyAdminPort}`, embedded: !external, adminPort: proxyAdminPort },
+      links,
       supervisorPidFile: join(this.stateDir, 'pids', 'supervisor.pid'),
       controlPort: take(),
       tasksFile: join(this.stateDir, 'tasks.json'),
@@ -256,7 +308,10 @@ export class LocalEnvironment implements Environment {
               clientListen: `127.0.0.1:${n.clientPort}`,
               httpListen: `127.0.0.1:${n.httpPort}`,
               clusterListen: `127.0.0.1:${n.clusterPort}`,
-              routes: members.filter((m) => m !== n).map((m) => `nats-route://127.0.0.1:${m.clusterPort}`),
+              // every route through its own proxy; the gossiped address is a disabled proxy, so no direct path exists
+              routes: members.filter((m) => m !== n).map((m) => `nats-route://127.0.0.1:${links.find((l) => l.name === routeLink(n.name, m.name))!.listenPort}`),
+              clusterAdvertise: `127.0.0.1:${links.find((l) => l.name === gossipLink(n.name))!.listenPort}`,
+              noClientAdvertise: true,
               storeDir: n.storeDir,
               maxMemoryStore: c.maxMemoryStore,
               maxFileStore: c.maxFileStore,

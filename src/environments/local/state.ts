@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { LocalService } from './config.ts'
+import type { Link } from './links.ts'
 
 export interface NodeState {
   cluster: string
@@ -25,6 +26,9 @@ export interface LocalState {
   services: Record<string, LocalService>
   /** the load balancer in front of the HTTP services (one port per http service) */
   lbPorts: Record<string, number>
+  /** the fault proxy every internal path goes through: embedded in the supervisor, or TOXIPROXY_URL */
+  proxy: { url: string; embedded: boolean; adminPort: number }
+  links: Link[]
   supervisorPidFile: string
   /** the supervisor's loopback control API (starts processes it then owns and reaps) */
   controlPort: number

@@ -23,6 +23,8 @@ import { createInterface } from 'node:readline'
 import { nodeCommand, REPO_ROOT } from '../../util/node-entry.ts'
 import { freePort } from '../../util/ports.ts'
 import { parseDuration } from '../../util/duration.ts'
+import { Toxiproxy } from 'toxiproxy-node-client'
+import { FaultProxy } from '../../proxy/index.ts'
 import { readState, writeJsonAtomic, type LocalState, type TaskRecord } from './state.ts'
 
 const RESTART_DELAY_MS = 500
@@ -82,6 +84,11 @@ class Supervisor {
 
   private async startControl(): Promise<void> {
     const server = createHttpServer((req, res) => {
+      const d = /^\/tasks\/([^/]+)\/deregister$/.exec(req.url ?? '')
+      if (req.method === 'POST' && d) {
+        res.writeHead(this.deregister(decodeURIComponent(d[1])) ? 200 : 404).end()
+        return
+      }
       const m = /^\/(nodes|caches)\/([^/]+)\/start$/.exec(req.url ?? '')
       if (req.method !== 'POST' || !m) {
         res.writeHead(404).end()
@@ -101,7 +108,29 @@ class Supervisor {
     this.lbServers.push(server as unknown as Server)
   }
 
+  /** Takes a task out of its load balancer before it is stopped, as ECS deregisters a task (DEACTIVATING) before its SIGTERM. */
+  private deregister(id: string): boolean {
+    const task = this.tasks.find((t) => t.id === id && t.state !== 'STOPPED')
+    if (!task) return false
+    if (task.state !== 'DRAINING') {
+      task.state = 'DRAINING' // the task's own `draining` line sets drainingAt
+      this.flush()
+    }
+    return true
+  }
+
+  private proxy: FaultProxy | undefined
+
+  /** The fault proxy with every link of the environment, before anything tries to use one. */
+  private async startProxy(): Promise<void> {
+    if (this.state.proxy.embedded) this.proxy = await FaultProxy.start({ listen: `127.0.0.1:${this.state.proxy.adminPort}` })
+    const client = new Toxiproxy(this.state.proxy.url)
+    await client.populate(this.state.links.map((l) => ({ name: l.name, listen: `127.0.0.1:${l.listenPort}`, upstream: `127.0.0.1:${l.upstreamPort}`, enabled: l.enabled })) as never)
+    for (const l of this.state.links.filter((x) => !x.enabled)) await (await client.get(l.name)).update({ enabled: false } as never)
+  }
+
   async start(): Promise<void> {
+    await this.startProxy()
     await this.startControl()
     for (const name of Object.keys(this.state.nodes)) this.startInfra('node', name)
     for (const name of Object.keys(this.state.caches)) this.startInfra('cache', name)
@@ -131,8 +160,9 @@ class Supervisor {
     const id = `${service}-${n}`
     const port = spec.http ? await freePort() : undefined
     const az = this.azFor(service)
-    const natsUrls = Object.values(this.state.nodes).map((node) => `nats://127.0.0.1:${node.clientPort}`)
-    const cache = spec.caches[0] ? this.state.caches[spec.caches[0]] : undefined
+    // a task reaches NATS and Redis only through the proxied paths of its AZ and service
+    const natsUrls = this.state.links.filter((l) => l.kind === 'client' && l.from === az).map((l) => `nats://127.0.0.1:${l.listenPort}`)
+    const cacheLink = spec.caches[0] ? this.state.links.find((l) => l.kind === 'cache' && l.from === service && l.to === spec.caches[0]) : undefined
     const { command, args } = nodeCommand(spec.entry)
     const child = spawn(command, args, {
       cwd: REPO_ROOT,
@@ -145,7 +175,7 @@ class Supervisor {
         TASK_ID: id,
         AZ: az,
         NATS_URL: natsUrls.join(','),
-        ...(cache ? { REDIS_URL: `redis://127.0.0.1:${cache.port}` } : {}),
+        ...(cacheLink ? { REDIS_URL: `redis://127.0.0.1:${cacheLink.listenPort}` } : {}),
         ...(port ? { PORT: String(port) } : {}),
         STOP_GRACE_MS: String(parseDuration(spec.stopGrace)),
       },
@@ -268,6 +298,7 @@ class Supervisor {
           }),
       ),
     )
+    await this.proxy?.close()
   }
 }
 

@@ -1,0 +1,58 @@
+/** environments/containers.yaml: the same topology as the local environment, as containers. */
+import { z } from 'zod'
+import { LocalServiceSchema } from '../local/config.ts'
+
+const Node = z.strictObject({ name: z.string().regex(/^[a-z0-9-]+$/), az: z.string() })
+
+const ImageSet = z.strictObject({
+  nats: z.string().describe('a nats-server image whose entrypoint is nats-server (the official `nats` image is)'),
+  redis: z.string().describe('a redis image that runs the `redis-server ...` command it is given'),
+  node: z.string().describe('a Node.js >= 20 image with `node` on PATH; the services run from the bind-mounted repository'),
+})
+
+export const OFFICIAL_IMAGES = { nats: 'nats:2.9', redis: 'redis:7', node: 'node:20' } as const
+/** what scripts/build-images.sh (`npm run images`) builds from this machine's own binaries */
+export const LOCAL_IMAGES = { nats: 'gameday/nats-server:local', redis: 'gameday/redis-server:local', node: 'gameday/node:local' } as const
+
+export const ImageChoice = z.enum(['auto', 'official', 'local'])
+
+export const ContainersConfigSchema = z.strictObject({
+  kind: z.literal('containers'),
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,40}$/)
+    .default('gameday')
+    .describe('environment id: every container and network carries the label gameday.env=<name> (GAMEDAY_CONTAINERS_ENV overrides)'),
+  images: z
+    .strictObject({
+      use: ImageChoice.default('auto').describe(
+        'official | local | auto: per image, the local build when the engine has it, else the official one (GAMEDAY_IMAGES overrides)',
+      ),
+      official: ImageSet.default(OFFICIAL_IMAGES),
+      local: ImageSet.default(LOCAL_IMAGES),
+    })
+    .default({ use: 'auto', official: OFFICIAL_IMAGES, local: LOCAL_IMAGES }),
+  partitions: z
+    .strictObject({
+      breakEstablished: z
+        .boolean()
+        .default(true)
+        .describe(
+          'abort TCP connections already open across a cut (new ones time out on dropped packets); false: a purely silent cut, which nats-server 2.9 notices on one side only',
+        ),
+    })
+    .default({ breakEstablished: true }),
+  clusters: z.record(
+    z.string().regex(/^[a-z0-9-]+$/),
+    z.strictObject({
+      nodes: z.array(Node).min(1),
+      maxMemoryStore: z.string().default('256MB'),
+      maxFileStore: z.string().default('2GB'),
+    }),
+  ),
+  caches: z.record(z.string().regex(/^[a-z0-9-]+$/), z.strictObject({ az: z.string().optional() })).default({}),
+  services: z.record(z.string().regex(/^[a-z0-9-]+$/), LocalServiceSchema).default({}),
+})
+
+export type ContainersConfig = z.infer<typeof ContainersConfigSchema>
+export type ImageName = keyof z.infer<typeof ImageSet>
