@@ -60,6 +60,8 @@ export interface ProbeContext {
   artifactPath(fileName: string): string
   /** record a notable observation in the journal */
   evidence(kind: string, data: Json): void
+  /** the run's clock: ms since the run started, the same clock as fault events and the journal's `t` */
+  now(): number
   /** subscribe to the fault timeline (returns an unsubscribe function) */
   onFault(listener: (event: FaultEvent) => void): () => void
 }

@@ -50,6 +50,7 @@ export async function createProbe(host: ProbeHost, spec: ProbeSpec, phase: Phase
     },
     evidence: (kind, data) => host.journal.append({ type: 'evidence', kind, source: `probe:${spec.name}`, data }),
     onFault: host.onFault,
+    now: () => host.journal.now(),
   }
   const probe = await type.create(ctx, params)
   host.journal.append({ type: 'probe.started', probe: spec.name, probeType: spec.probe, phase })

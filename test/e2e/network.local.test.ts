@@ -1,0 +1,65 @@
+/**
+ * Network chaos end to end on the local environment: the AZ partition with its /routez proof,
+ * the Redis throttle with the circuit breaker judged, and a breaker that never opens caught.
+ */
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { parse, stringify } from 'yaml'
+import { gameday, sandbox } from './cli.ts'
+import { processesOf, killHard } from '../../src/environments/local/processes.ts'
+import type { RunResult } from '../../src/reports/result.ts'
+import { REPO_ROOT } from '../../src/util/node-entry.ts'
+
+const boxes: string[] = []
+afterEach(async () => {
+  for (const stateDir of boxes.splice(0)) for (const pid of processesOf(stateDir)) await killHard(pid)
+})
+
+async function run(experiment: string, extra: string[] = []): Promise<{ code: number | null; result: RunResult; output: string }> {
+  const { stateDir, reportsDir } = sandbox()
+  boxes.push(stateDir)
+  const r = gameday(['run', experiment, '--reports', reportsDir, '--no-live', ...extra], stateDir)
+  const code = await r.exit
+  const [dir] = readdirSync(reportsDir)
+  const result = JSON.parse(readFileSync(join(reportsDir, dir, 'result.json'), 'utf8')) as RunResult
+  expect(processesOf(stateDir)).toEqual([])
+  return { code, result, output: r.output() }
+}
+
+describe('network faults on the local environment', () => {
+  it('partitions az-c: /routez on each side lists no route across the cut, and the mesh is whole after healing', async () => {
+    const { code, result, output } = await run('experiments/nats-az-partition.yaml')
+    expect(code, output).toBe(0)
+    const during = result.evidence.find((e) => e.kind === 'routez-during-partition')!.data as { routes: Record<string, string[]>; metaLeader: string }
+    expect(during.routes.n5).toEqual([])
+    for (const n of ['n1', 'n2', 'n3', 'n4']) expect(during.routes[n]).not.toContain('n5')
+    expect(['n1', 'n2', 'n3', 'n4']).toContain(during.metaLeader) // JetStream kept a leader on the majority side
+    const after = result.evidence.find((e) => e.kind === 'routez-after-heal')!.data as { fullMesh: boolean; metaLeader: string | null }
+    expect(after.fullMesh).toBe(true)
+    expect(after.metaLeader).toBeTruthy()
+  })
+
+  it('throttles Redis: the breaker opens, fails fast, closes after, and the other routes keep their SLO', async () => {
+    const { code, result, output } = await run('experiments/redis-throttle.yaml')
+    expect(code, output).toBe(0)
+    const breaker = result.probes.find((p) => p.name === 'breaker')!
+    expect(breaker.metrics.tasksOpened).toBe(2)
+    const timeline = (breaker.details as { timeline: { event: string }[] }).timeline.map((e) => e.event)
+    expect(timeline.indexOf('fault redis.throttle injected')).toBeLessThan(timeline.findIndex((e) => e.endsWith('→ open')))
+  })
+
+  it('fails the circuit-breaker probe when the breaker never opens (misconfigured threshold)', async () => {
+    const { dir } = sandbox()
+    const env = parse(readFileSync(join(REPO_ROOT, 'environments/local.yaml'), 'utf8'))
+    env.services['ai-integration'].env = { GAMEDAY_BROKEN: 'no-breaker' }
+    const envFile = join(dir, 'broken-breaker.yaml')
+    writeFileSync(envFile, stringify(env))
+    const { code, result, output } = await run('experiments/redis-throttle.yaml', ['--env', envFile])
+    expect(code, output).toBe(1)
+    const breaker = result.probes.find((p) => p.name === 'breaker')!
+    expect(breaker.verdict).toBe('fail')
+    expect(breaker.metrics.opens).toBe(0)
+    expect(breaker.tolerances.find((t) => t.tolerance.startsWith('opensWithinMs'))!.ok).toBe(false)
+  })
+})
