@@ -26,6 +26,11 @@ export interface FaultContext {
   evidence(kind: string, data: Json): void
   /** true at plan time: resolve targets and describe actions, mutate nothing */
   dryRun: boolean
+  /**
+   * Journal the revert state reached so far, before inject returns: if inject then fails (or
+   * the process dies), the revert — by the engine or by `gameday recover` — gets this state.
+   */
+  checkpoint(state: Json): void
 }
 
 /** One resolved target, as it appears in the journal and reports. */

@@ -43,8 +43,12 @@ export class FaultBook {
     for (const l of this.listeners) l({ ...e, at: this.journal.now() })
   }
 
-  context(rng: Rng, signal: AbortSignal, dryRun = false): FaultContext {
+  context(rng: Rng, signal: AbortSignal, dryRun = false, onCheckpoint?: (state: Json) => void): FaultContext {
     return {
+      checkpoint: (state) => {
+        if (!onCheckpoint) throw new Error('checkpoint() is only meaningful during inject')
+        onCheckpoint(state)
+      },
       env: this.env,
       runId: this.runId,
       rng,
@@ -57,13 +61,17 @@ export class FaultBook {
 
   async inject(type: FaultType<any, any>, spec: FaultSpec<any>, path: string, rng: Rng, signal: AbortSignal, timeoutMs: number): Promise<ActiveFault> {
     const faultId = `f${++this.counter}`
-    const ctx = this.context(rng, signal)
+    let active: ActiveFault | undefined
+    const ctx = this.context(rng, signal, false, (state) => {
+      if (active) active.state = state
+      this.journal.append({ type: 'fault.checkpoint', faultId, revert: state })
+    })
     const targets = await type.resolve(ctx, spec)
     await this.env.checkBlastRadius?.(spec.type, targets, 'inject')
     this.journal.append({ type: 'fault.injecting', faultId, fault: spec.type, path, selector: spec.target, params: spec.params as Json, targets })
     const started = this.journal.now()
     // Registered before inject: if inject fails half-way, rollback still tries the revert.
-    const active: ActiveFault = { faultId, type, spec, targets, state: type.stateFromTargets?.(targets) ?? null }
+    active = { faultId, type, spec, targets, state: type.stateFromTargets?.(targets) ?? null }
     this.active.push(active)
     try {
       active.state = await withTimeout(`inject ${spec.type}`, timeoutMs, (s) => type.inject({ ...ctx, signal: s }, spec, targets), signal)

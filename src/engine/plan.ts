@@ -48,6 +48,7 @@ export async function planExperiment(loaded: LoadedExperiment, env: Environment,
           signal: new AbortController().signal,
           dryRun: true,
           evidence: () => {},
+          checkpoint: () => {},
         }
         try {
           const targets = await type.resolve(ctx, spec)

@@ -12,6 +12,7 @@ const ctx = (seed = 1): FaultContext => ({
   log: { info() {}, warn() {} },
   signal: new AbortController().signal,
   evidence() {},
+  checkpoint() {},
   dryRun: true,
 })
 const names = (nodes: { name: string }[]) => nodes.map((n) => n.name)

@@ -45,6 +45,7 @@ export type JournalEvent = Base &
         params: Json
         targets: ResolvedTarget[]
       }
+    | { type: 'fault.checkpoint'; faultId: string; revert: Json }
     | { type: 'fault.injected'; faultId: string; revert: Json; tookMs: number }
     | { type: 'fault.inject-failed'; faultId: string; error: string }
     | { type: 'fault.reverting'; faultId: string; reason: string }

@@ -10,7 +10,7 @@ import type { JournalEvent } from './events.ts'
 type Distribute<T> = T extends unknown ? Omit<T, 'at' | 't'> : never
 export type NewEvent = Distribute<JournalEvent>
 
-const DURABLE = new Set(['fault.injecting', 'fault.injected', 'fault.reverted', 'run.ended'])
+const DURABLE = new Set(['fault.injecting', 'fault.checkpoint', 'fault.injected', 'fault.reverted', 'run.ended'])
 
 export class JournalWriter {
   private fd: number | null
