@@ -27,7 +27,7 @@ export async function recoverRun(runDir: string, env: Environment, registry: Reg
   const book = new FaultBook(env, journal, start.runId, log)
   journal.append({ type: 'log', level: 'info', message: `gameday recover: reverting ${open.length} fault(s)` })
   let failed = 0
-  for (const f of [...open].reverse()) {
+  for (const f of open) {
     const type = registry.fault(f.fault)
     if (!type) {
       log.warn(`cannot revert ${f.faultId}: unknown fault type ${f.fault} (load the experiment's extensions)`)
