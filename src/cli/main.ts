@@ -205,6 +205,17 @@ program
   })
 
 program
+  .command('proxy')
+  .description('run the Toxiproxy-compatible fault proxy standalone (admin API on loopback unless --allow-remote)')
+  .option('--listen <host:port>', 'admin API address', '127.0.0.1:8474')
+  .option('--allow-remote', 'allow a non-loopback admin address')
+  .option('--seed <n>', 'seed for toxicity rolls, jitter and slicing', (v) => Number.parseInt(v, 10))
+  .action(async (opts: { listen: string; allowRemote?: boolean; seed?: number }) => {
+    const { runProxyCommand } = await import('../proxy/index.ts')
+    await runProxyCommand(opts)
+  })
+
+program
   .command('list')
   .description('the probe and fault types available')
   .action(() => {
@@ -216,7 +227,8 @@ program
   })
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof GamedayError) log.warn(err.message)
-  else log.warn(`gameday: ${(err as Error).stack ?? err}`)
+  // a typed error is a message for the user; anything else is a bug, and its stack helps report it
+  const typed = err instanceof GamedayError || (err instanceof Error && err.name !== 'Error' && err.name !== 'TypeError')
+  log.warn(typed && !process.env.GAMEDAY_DEBUG ? `gameday: ${(err as Error).message}` : `gameday: ${(err as Error).stack ?? err}`)
   process.exit(2)
 })
