@@ -32,16 +32,6 @@ export const ContainersConfigSchema = z.strictObject({
       local: ImageSet.default(LOCAL_IMAGES),
     })
     .default({ use: 'auto', official: OFFICIAL_IMAGES, local: LOCAL_IMAGES }),
-  partitions: z
-    .strictObject({
-      breakEstablished: z
-        .boolean()
-        .default(true)
-        .describe(
-          'abort TCP connections already open across a cut (new ones time out on dropped packets); false: a purely silent cut, which nats-server 2.9 notices on one side only',
-        ),
-    })
-    .default({ breakEstablished: true }),
   clusters: z.record(
     z.string().regex(/^[a-z0-9-]+$/),
     z.strictObject({

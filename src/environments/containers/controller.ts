@@ -175,7 +175,7 @@ class Controller {
 
   private onTaskLine(task: TaskRecord, line: string): void {
     if (!line.startsWith('{')) return
-    let event: { event?: string; at?: string }
+    let event: { event?: string; at?: string } & Record<string, unknown>
     try {
       event = JSON.parse(line)
     } catch {
@@ -188,6 +188,8 @@ class Controller {
     } else if (event.event === 'draining' && task.state !== 'STOPPED') {
       task.state = 'DRAINING'
       task.drainingAt = at
+    } else if (event.event === 'stopped') {
+      task.stopReport = event
     } else {
       return
     }

@@ -10,6 +10,7 @@
  * host ports, so a node stopped and started keeps its endpoints.
  */
 import { execFileSync } from 'node:child_process'
+import { connect } from 'node:net'
 import type Dockerode from 'dockerode'
 import type { ContainerInfo } from 'dockerode'
 import type {
@@ -36,7 +37,7 @@ import { natsServerConfig } from '../nats-config.ts'
 import { OFFICIAL_IMAGES, type ContainersConfig, type ImageName } from './config.ts'
 import { baseLabels, dockerClient, ignoreGone, LABEL, listContainers, removeLabelled } from './docker.ts'
 import { PORTS, startContainer } from './builder.ts'
-import { cut, describeCut, heal, rulesIn, type Member, type PartitionState } from './partition.ts'
+import { cut, describeCut, heal, rulesIn, sever, type Member, type PartitionState } from './partition.ts'
 import { CONTROLLER_ENV, CONTROLLER_READY, containerName, type ControllerSpec, type TaskRecord, type TasksResponse } from './protocol.ts'
 
 /** What the labels of the environment's containers say: enough for every endpoint. */
@@ -72,6 +73,26 @@ function discoveryFrom(containers: { name: string; state: string; labels: Record
     }
   }
   return d
+}
+
+/** Redis answers PING (a published port accepts connections before the server behind it does). */
+function redisPing(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port })
+    let reply = ''
+    const done = (ok: boolean) => {
+      socket.destroy()
+      resolve(ok)
+    }
+    socket.setTimeout(1000, () => done(false))
+    socket.once('connect', () => socket.write('PING\r\n'))
+    socket.on('data', (d) => {
+      reply += d
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'))
+    })
+    socket.once('error', () => done(false))
+    socket.once('close', () => done(false))
+  })
 }
 
 const nameOf = (c: ContainerInfo) => c.Names?.[0]?.replace(/^\//, '') ?? c.Id
@@ -259,6 +280,10 @@ export class ContainersEnvironment implements Environment {
       const c = await this.taskContainer(task)
       if (c) await ignoreGone(c.kill())
     },
+    history: async (service) =>
+      (await this.taskRecords())
+        .filter((t) => t.service === service)
+        .map(({ container: _c, ip: _ip, ...t }) => t),
     waitForDesired: async (service, timeoutMs, signal) => {
       const desired = this.config.services[service]?.instances ?? 0
       await waitFor(
@@ -267,6 +292,27 @@ export class ContainersEnvironment implements Environment {
         { timeoutMs, intervalMs: 200, signal },
       )
     },
+  }
+
+  // ---- caches ----------------------------------------------------------------------------
+
+  private async cacheContainer(cache: string): Promise<Dockerode.Container> {
+    if (!this.config.caches[cache]) throw new TargetError(`no cache "${cache}" in ${this.source}`)
+    return (await this.docker()).getContainer(this.name(cache))
+  }
+
+  readonly caches = {
+    kill: async (cache: string) => {
+      await ignoreGone((await this.cacheContainer(cache)).kill())
+    },
+    start: async (cache: string) => {
+      const c = await this.cacheContainer(cache)
+      const info = await c.inspect()
+      if (!info.State.Running) await ignoreGone(c.start())
+      const { host, port } = this.endpoints.redis(cache)
+      await waitFor(`redis ${cache} to answer`, () => redisPing(host, port), { timeoutMs: 10_000, intervalMs: 100 })
+    },
+    isRunning: async (cache: string) => (await ignoreGone((await this.cacheContainer(cache)).inspect()))?.State.Running ?? false,
   }
 
   // ---- network ---------------------------------------------------------------------------
@@ -311,7 +357,10 @@ export class ContainersEnvironment implements Environment {
     partition: async (spec: PartitionSpec, ctx: ControlContext): Promise<Json> => {
       const members = await this.partitionMembers(spec)
       for (const line of describeCut(spec, members)) ctx.log.info(`  ${line}`)
-      return (await cut(await this.docker(), this.networkName, spec, members, { breakEstablished: this.config.partitions.breakEstablished })) as unknown as Json
+      return (await cut(await this.docker(), this.networkName, spec, members)) as unknown as Json
+    },
+    severConnections: async (state: Json) => {
+      await sever(await this.docker(), this.networkName, state as unknown as PartitionState)
     },
     heal: async (state: Json) => {
       await heal(await this.docker(), this.networkName, state as unknown as PartitionState)

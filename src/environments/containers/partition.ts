@@ -28,8 +28,10 @@ export interface Member {
 
 export interface PartitionState {
   network: string
+  /** every container that got DROP rules */
   containers: string[]
-  [key: string]: string | string[]
+  /** container → the addresses on the other side of the cut (what `sever` aborts connections to) */
+  across: Record<string, string[]>
 }
 
 function run(cmd: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -84,14 +86,10 @@ export function describeCut(spec: PartitionSpec, members: Member[]): string[] {
  * Cuts the network between the groups of members. Symmetric: each member drops what comes from
  * and goes to every member of another group. One way: only what groups[0] sends to the others
  * is dropped (on both ends, so a restarted container on one side does not reopen the path).
- *
- * `breakEstablished` then aborts the TCP connections already open across the cut, on both ends
- * (`ss -K`, the kernel's socket destroy): new ones still time out on dropped SYNs. Without it
- * the cut is purely silent, and nats-server 2.9 keeps a route it keeps writing to — a leader's
- * — for minutes: it only pings a route it has not been active on, so only the side that stops
- * hearing notices. That is worth seeing once; as a partition fault it leaves /routez half-cut.
+ * Connections already open across the cut stay open, silent, until their ends give up on them
+ * (or `sever` ends them).
  */
-export async function cut(docker: Dockerode, network: string, spec: PartitionSpec, members: Member[], opts: { breakEstablished?: boolean } = {}): Promise<PartitionState> {
+export async function cut(docker: Dockerode, network: string, spec: PartitionSpec, members: Member[]): Promise<PartitionState> {
   checkCanPartition()
   const live = new Map<string, { pid: number; ip: string }>()
   await Promise.all(
@@ -101,46 +99,57 @@ export async function cut(docker: Dockerode, network: string, spec: PartitionSpe
     }),
   )
   const touched: string[] = []
-  const across = new Map<string, string[]>() // member → peer IPs on the other side of the cut
+  const across = new Map<string, string[]>()
   try {
     for (const m of members) {
       const ns = live.get(m.container)
       if (!ns) continue // not running: no namespace to cut
       const rules: string[] = []
+      const peers: string[] = []
       for (const peer of members) {
         const peerNs = live.get(peer.container)
         if (!peerNs || peer.group === m.group) continue
         if (spec.oneWay) {
           if (m.group === 0) rules.push(`-A ${OUT} -d ${peerNs.ip}/32 -j DROP`)
           else if (peer.group === 0) rules.push(`-A ${IN} -s ${peerNs.ip}/32 -j DROP`)
+          else continue
         } else {
           rules.push(`-A ${IN} -s ${peerNs.ip}/32 -j DROP`, `-A ${OUT} -d ${peerNs.ip}/32 -j DROP`)
         }
+        peers.push(peerNs.ip)
       }
       if (!rules.length) continue
       touched.push(m.container)
-      across.set(m.container, members.filter((p) => p.group !== m.group && live.has(p.container)).map((p) => live.get(p.container)!.ip))
+      across.set(m.container, peers)
       await removeRules(ns.pid) // idempotent: a repeated cut replaces the rules
       const script = ['*filter', `:${IN} - [0:0]`, `:${OUT} - [0:0]`, `-I INPUT 1 -j ${IN}`, `-I OUTPUT 1 -j ${OUT}`, ...rules, 'COMMIT', ''].join('\n')
       const res = await run('nsenter', ['-t', String(ns.pid), '-n', 'iptables-restore', '-w', '5', '--noflush'], script)
       if (res.code !== 0) throw new GamedayError(`cannot add DROP rules in ${m.label}'s network namespace: ${res.stderr.trim() || `exit ${res.code}`}`)
     }
-    if (opts.breakEstablished) {
-      // after every rule is in place, so no reconnection slips through in between
-      await Promise.all(
-        [...across].map(async ([container, ips]) => {
-          const ns = live.get(container)!
-          const filter = ['(', ...ips.flatMap((ip, i) => (i ? ['or', 'dst', ip] : ['dst', ip])), ')']
-          const res = await run('nsenter', ['-t', String(ns.pid), '-n', 'ss', '-K', '-t', '-n', ...filter])
-          if (res.code !== 0) throw new GamedayError(`cannot abort the connections across the cut in ${container}: ${res.stderr.trim() || `exit ${res.code}`}`)
-        }),
-      )
-    }
   } catch (err) {
-    await heal(docker, network, { network, containers: touched })
+    await heal(docker, network, { network, containers: touched, across: {} })
     throw err
   }
-  return { network, containers: touched }
+  return { network, containers: touched, across: Object.fromEntries(across) }
+}
+
+/**
+ * Aborts the TCP connections still open across a cut, on both ends (`ss -K`: the kernel's
+ * socket destroy), as TCP eventually gives up on a silent peer; the DROP rules stay, so new
+ * connections time out. nats-server before 2.9.16 needs it: it delays route pings while it keeps
+ * writing (nats-server#4014), so the side that keeps sending — a leader — never notices the cut.
+ */
+export async function sever(docker: Dockerode, network: string, state: PartitionState): Promise<void> {
+  checkCanPartition()
+  await Promise.all(
+    Object.entries(state.across ?? {}).map(async ([container, ips]) => {
+      const ns = await netns(docker, container, state.network ?? network)
+      if (!ns || !ips.length) return
+      const filter = ['(', ...ips.flatMap((ip, i) => (i ? ['or', 'dst', ip] : ['dst', ip])), ')']
+      const res = await run('nsenter', ['-t', String(ns.pid), '-n', 'ss', '-K', '-t', '-n', ...filter])
+      if (res.code !== 0) throw new GamedayError(`cannot abort the connections across the cut in ${container}: ${res.stderr.trim() || `exit ${res.code}`}`)
+    }),
+  )
 }
 
 /** Removes our rules from every container the cut touched; containers gone or restarted have none. */

@@ -37,6 +37,8 @@ export interface TaskRecord {
   drainingAt?: string
   stoppedAt?: string
   exitCode?: number | null
+  /** what the task itself reported when it stopped (its `stopped` line) */
+  stopReport?: Record<string, unknown>
 }
 
 export interface TasksResponse {
