@@ -26,6 +26,7 @@ const Params = z.strictObject({
   cluster: z.string().default('core'),
   rate: z.number().positive().default(50).describe('requests per second (open loop)'),
   duration: Duration.default('5s').describe('how long a one-shot run lasts (steady-state checks)'),
+  warmup: Duration.default('1s').describe('one-shot: requests sent before the measurement starts (fresh connections, cold code paths), not counted'),
   timeout: Duration.default('2s').describe('the caller budget per request'),
 })
 
@@ -98,10 +99,14 @@ export const requestSlo = defineProbe<P>({
       }
     }
 
+    // one sender for warm-up and measurement: the warmed connections are the point of warming up
+    let sender: Promise<(seq: number) => Promise<Outcome>> | undefined
+    const getSender = () => (sender ??= makeSender())
+
     const result = (): ProbeResult => ({ metrics: load!.metrics(), series: load!.series() })
 
     const start = async () => {
-      load = new OpenLoopLoad({ rate: p.rate, send: await makeSender() })
+      load = new OpenLoopLoad({ rate: p.rate, send: await getSender() })
       load.start()
     }
     const stop = async () => {
@@ -113,6 +118,13 @@ export const requestSlo = defineProbe<P>({
       stop,
       snapshot: () => (load ? load.lastSecond() : {}),
       async run() {
+        const warmup = parseDuration(p.warmup)
+        if (warmup > 0) {
+          const warm = new OpenLoopLoad({ rate: p.rate, send: await getSender() })
+          warm.start()
+          await sleep(warmup, ctx.signal).catch(() => {})
+          await warm.stop()
+        }
         await start()
         await sleep(parseDuration(p.duration), ctx.signal).catch(() => {})
         return stop()

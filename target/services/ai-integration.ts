@@ -52,7 +52,8 @@ await runService({
       rollingCountBuckets: 10,
     }
     // opossum opens when the error rate is strictly above the threshold: 100 can never be exceeded.
-    if (env.broken.has('no-breaker')) options.errorThresholdPercentage = 100
+    // opossum opens at a 100 % error rate too: only an unreachable volume threshold keeps it shut
+    if (env.broken.has('no-breaker')) Object.assign(options, { errorThresholdPercentage: 100, volumeThreshold: Number.MAX_SAFE_INTEGER })
     const ttlSeconds = intFromEnv(env.raw, 'CACHE_TTL_S', 60)
     // GAMEDAY_BROKEN=ack-without-store: answer as if cached, never write the cache
     const skipWrites = env.broken.has('ack-without-store')
