@@ -3,5 +3,7 @@ import { requestSlo } from './request-slo.ts'
 import { natsClusterHealth } from './nats-cluster-health.ts'
 import { circuitBreaker } from './circuit-breaker.ts'
 import { drain } from './drain.ts'
+import { jetstreamDurability } from './jetstream-durability.ts'
+import { casCorrectness } from './cas-correctness.ts'
 
-export const builtInProbes = [requestSlo, natsClusterHealth, circuitBreaker, drain]
+export const builtInProbes = [requestSlo, natsClusterHealth, circuitBreaker, drain, jetstreamDurability, casCorrectness]

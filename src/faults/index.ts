@@ -4,5 +4,6 @@ import { serviceTaskFaults } from './service-task.ts'
 import { natsLameDuck } from './nats-lame-duck.ts'
 import { networkPartition } from './network.ts'
 import { redisFaults } from './redis.ts'
+import { natsCorruptStore } from './nats-store.ts'
 
-export const builtInFaults = [...natsNodeFaults, networkPartition, ...redisFaults, ...serviceTaskFaults, natsLameDuck]
+export const builtInFaults = [...natsNodeFaults, networkPartition, ...redisFaults, ...serviceTaskFaults, natsLameDuck, natsCorruptStore]
