@@ -215,6 +215,46 @@ program
     await runProxyCommand(opts)
   })
 
+const checkCmd = program.command('check').description('check a recorded history; exit 0 ok, 1 violation, 3 unknown, 2 bad input (several files: the worst)')
+// usage errors are bad input (2), not a violation (1)
+const badUsage = (err: { exitCode: number; code: string }) => process.exit(err.code === 'commander.helpDisplayed' || err.code === 'commander.help' ? 0 : 2)
+checkCmd
+  .command('linearizability')
+  .exitOverride(badUsage)
+  .description('linearizability of a history (our JSONL, Jepsen etcd logs or EDN maps); the verdict on the last line')
+  .option('-m, --model <model>', 'cas-register | kv (required)')
+  .option('--budget <duration>', 'search time budget per file (10s, 500ms; a bare number is ms); spent = unknown')
+  .argument('<files...>')
+  .action(async (files: string[], opts: { model?: string; budget?: string }) => {
+    const { checkLinearizability, EXIT_BAD_INPUT } = await import('../checkers/cli.ts')
+    if (!opts.model) {
+      log.warn('--model is required (cas-register or kv)')
+      process.exit(EXIT_BAD_INPUT)
+    }
+    const { parseDuration } = await import('../util/duration.ts')
+    let budgetMs: number | undefined
+    try {
+      budgetMs = opts.budget === undefined ? undefined : /^\d+(\.\d+)?$/.test(opts.budget) ? Number(opts.budget) : parseDuration(opts.budget)
+    } catch (err) {
+      log.warn((err as Error).message)
+      process.exit(EXIT_BAD_INPUT)
+    }
+    const controller = new AbortController()
+    process.once('SIGINT', () => controller.abort(new Error('SIGINT')))
+    const code = await checkLinearizability(files, { model: opts.model as 'cas-register' | 'kv', budgetMs, signal: controller.signal, out: (l) => process.stdout.write(l + '\n') })
+    process.exit(code)
+  })
+checkCmd
+  .command('durability')
+  .exitOverride(badUsage)
+  .description('durability of a publish/read history: lost, unexpected, duplicated, recovered, unknown')
+  .option('--first <n>', 'how many lost / unexpected values to list', (v) => Number.parseInt(v, 10))
+  .argument('<files...>')
+  .action(async (files: string[], opts: { first?: number }) => {
+    const { checkDurability } = await import('../checkers/cli.ts')
+    process.exit(await checkDurability(files, { firstN: opts.first, out: (l) => process.stdout.write(l + '\n') }))
+  })
+
 program
   .command('list')
   .description('the probe and fault types available')
