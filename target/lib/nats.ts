@@ -25,6 +25,8 @@ export async function connectNats(env: TaskEnv, log: Logger): Promise<{ nc: Nats
     reconnectJitter: 100,
     waitOnFirstConnect: true,
     ignoreClusterUpdates: true,
+    // NATS_URL lists this task's own AZ first: prefer it, as an AZ-aware deployment does
+    noRandomize: true,
     pingInterval: 5_000,
     maxPingOut: 2,
     timeout: 2_000,

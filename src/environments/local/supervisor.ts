@@ -26,6 +26,7 @@ import { parseDuration } from '../../util/duration.ts'
 import { Toxiproxy } from 'toxiproxy-node-client'
 import { FaultProxy } from '../../proxy/index.ts'
 import { readState, writeJsonAtomic, type LocalState, type TaskRecord } from './state.ts'
+import { isAlive } from './processes.ts'
 
 const RESTART_DELAY_MS = 500
 const NATS_BIN = process.env.GAMEDAY_NATS_SERVER ?? 'nats-server'
@@ -58,7 +59,8 @@ class Supervisor {
   /** Starts a nats-server node or redis-server as our child; its pid file is what faults signal. */
   startInfra(kind: 'node' | 'cache', name: string): number {
     const existing = this.infra.get(`${kind}:${name}`)
-    if (existing && existing.exitCode === null && existing.signalCode === null) return existing.pid!
+    // a process that has exited but whose exit event is still queued (not yet reaped) is not running
+    if (existing && existing.exitCode === null && existing.signalCode === null && isAlive(existing.pid)) return existing.pid!
     let command: string
     let args: string[]
     let pidFile: string
@@ -161,7 +163,11 @@ class Supervisor {
     const port = spec.http ? await freePort() : undefined
     const az = this.azFor(service)
     // a task reaches NATS and Redis only through the proxied paths of its AZ and service
-    const natsUrls = this.state.links.filter((l) => l.kind === 'client' && l.from === az).map((l) => `nats://127.0.0.1:${l.listenPort}`)
+    // nodes of the task's own AZ first (the task connects in order): AZ affinity, as deployed
+    const natsUrls = this.state.links
+      .filter((l) => l.kind === 'client' && l.from === az)
+      .sort((a, b) => Number(this.state.nodes[b.to]?.az === az) - Number(this.state.nodes[a.to]?.az === az))
+      .map((l) => `nats://127.0.0.1:${l.listenPort}`)
     const cacheLink = spec.caches[0] ? this.state.links.find((l) => l.kind === 'cache' && l.from === service && l.to === spec.caches[0]) : undefined
     const { command, args } = nodeCommand(spec.entry)
     const child = spawn(command, args, {
