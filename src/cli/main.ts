@@ -179,12 +179,12 @@ envCmd
 
 program
   .command('report')
-  .description('regenerate result.json, junit.xml and summary.md from a run directory’s journal')
+  .description('regenerate result.json, junit.xml, summary.md and report.html from a run directory’s journal')
   .argument('<run-dir>')
   .action(async (dir: string) => {
     if (!existsSync(join(dir, 'journal.jsonl'))) throw new ValidationError(`${dir}: no journal.jsonl`)
     const r = writeReports(dir)
-    log.info(`${r.experiment} ${r.status}: ${dir}/result.json, junit.xml, summary.md`)
+    log.info(`${r.experiment} ${r.status}: ${dir}/result.json, junit.xml, summary.md, report.html`)
   })
 
 program

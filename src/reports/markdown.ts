@@ -24,6 +24,13 @@ export function markdownSummary(r: RunResult): string {
     }
     out.push('')
   }
+  // evidence that carries a one-line `summary` for humans (stop and replacement timings, reconnections)
+  const notes = r.evidence.filter((e) => typeof (e.data as { summary?: unknown } | null)?.summary === 'string')
+  if (notes.length) {
+    out.push('## Evidence', '', '| t | source | kind | what |', '|---|---|---|---|')
+    for (const e of notes) out.push(`| ${formatDuration(e.t)} | ${e.source} | ${e.kind} | ${(e.data as { summary: string }).summary} |`)
+    out.push('')
+  }
   out.push('## Probes', '', '| phase | probe | verdict | tolerances | key figures |', '|---|---|---|---|---|')
   for (const p of r.probes) {
     const tol = p.tolerances.map((t) => `${t.ok ? '✓' : '✗'} \`${t.tolerance}\` (${formatMetric(t.metric, t.actual)})`).join('<br>')

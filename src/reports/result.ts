@@ -30,6 +30,8 @@ export interface ProbeVerdict {
   tolerances: ToleranceResult[]
   violations: string[]
   series?: SeriesPoint[]
+  /** run-clock ms when the probe started: series point t (s) is relative to it */
+  startedT?: number
   details?: Json
   error?: string
 }
@@ -60,6 +62,7 @@ export function buildResult(events: JournalEvent[]): RunResult {
   if (!start) throw new Error('journal has no run.started event')
   const end = events.find((e): e is EventOf<'run.ended'> => e.type === 'run.ended')
   const faults = new Map<string, FaultResult & { t0: number }>()
+  const probeStarts = new Map<string, number>()
   const result: RunResult = {
     runId: start.runId,
     experiment: start.experiment,
@@ -117,8 +120,12 @@ export function buildResult(events: JournalEvent[]): RunResult {
         if (f) Object.assign(f, { state: 'revert-failed', error: e.error })
         break
       }
+      case 'probe.started':
+        probeStarts.set(`${e.probe}/${e.phase}`, e.t)
+        break
       case 'probe.verdict':
         result.probes.push({
+          ...(probeStarts.has(`${e.probe}/${e.phase}`) ? { startedT: probeStarts.get(`${e.probe}/${e.phase}`) } : {}),
           name: e.probe,
           type: e.probeType,
           phase: e.phase,

@@ -1,0 +1,63 @@
+/** Reports are derived from the journal alone, and say what a crashed run left. */
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { JournalWriter } from '../journal/journal.ts'
+import { writeReports } from './write.ts'
+
+function journal(write: (j: JournalWriter) => void): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gameday-reports-'))
+  const j = new JournalWriter(join(dir, 'journal.jsonl'))
+  j.append({ type: 'run.started', runId: 'r', experiment: 'exp<1>', experimentFile: 'x.yaml', environment: 'local', environmentFile: 'l.yaml', seed: 9, gameday: '0', host: 'h', pid: 1 })
+  write(j)
+  j.close()
+  return dir
+}
+
+const verdict = (verdict: 'pass' | 'fail') => ({
+  type: 'probe.verdict' as const,
+  probe: 'slo',
+  probeType: 'request-slo',
+  phase: 'during' as const,
+  verdict,
+  metrics: { successRate: 0.97, p99: 12 },
+  tolerances: [{ tolerance: 'successRate >= 99%', metric: 'successRate', ok: verdict === 'pass', actual: 0.97, expected: 0.99 }],
+  violations: [],
+  series: [{ t: 0, successRate: 1, p99: 3, requests: 10 }, { t: 1, successRate: 0.9, p99: 20, requests: 10 }],
+})
+
+describe('reports', () => {
+  it('writes result.json, junit.xml (one case per verdict), summary.md and report.html from the journal', () => {
+    const dir = journal((j) => {
+      j.append({ type: 'probe.started', probe: 'slo', probeType: 'request-slo', phase: 'during' })
+      j.append({ type: 'fault.injecting', faultId: 'f1', fault: 'nats.kill-node', path: 'method[0]', selector: { role: 'jetstream-meta-leader' }, params: {}, targets: [{ kind: 'node', id: 'n3', az: 'az-b' }] })
+      j.append({ type: 'fault.injected', faultId: 'f1', revert: null, tookMs: 1 })
+      j.append({ type: 'fault.reverted', faultId: 'f1', tookMs: 2 })
+      j.append(verdict('fail'))
+      j.append({ type: 'run.ended', status: 'deviated', tookMs: 100 })
+    })
+    const result = writeReports(dir)
+    expect(result).toMatchObject({ status: 'deviated', seed: 9, faults: [{ type: 'nats.kill-node', state: 'reverted', targets: [{ id: 'n3' }] }] })
+    expect(result.probes[0].startedT).toBeGreaterThanOrEqual(0)
+    const junit = readFileSync(join(dir, 'junit.xml'), 'utf8')
+    expect(junit).toContain('tests="1" failures="1"')
+    expect(junit).toContain('<failure message="successRate &gt;= 99%: actual 97.00%')
+    expect(junit).toContain('name="exp&lt;1&gt;"')
+    expect(readFileSync(join(dir, 'summary.md'), 'utf8')).toContain('| nats.kill-node | method[0] | n3 (az-b) |')
+    const html = readFileSync(join(dir, 'report.html'), 'utf8')
+    expect(html).toContain('<h1>exp&lt;1&gt; — <span>deviated</span></h1>')
+    expect(html).toContain('<polyline')
+  })
+
+  it('says a run without run.ended is incomplete, and points at recover', () => {
+    const dir = journal((j) => {
+      j.append({ type: 'fault.injecting', faultId: 'f1', fault: 'nats.kill-node', path: 'method[0]', selector: {}, params: {}, targets: [{ kind: 'node', id: 'n1' }] })
+    })
+    const result = writeReports(dir)
+    expect(result.status).toBe('incomplete')
+    expect(result.reason).toMatch(/gameday recover/)
+    expect(result.faults[0].state).toBe('injecting')
+    expect(readFileSync(join(dir, 'junit.xml'), 'utf8')).toContain('<error message="incomplete')
+  })
+})
