@@ -60,6 +60,11 @@ export interface FaultType<P = Record<string, unknown>, S extends Json = Json> {
   /** what inject would do, one line per action (mutating API calls on AWS); used by `plan` */
   describe(ctx: FaultContext, spec: FaultSpec<P>, targets: ResolvedTarget[]): string[]
   inject(ctx: FaultContext, spec: FaultSpec<P>, targets: ResolvedTarget[]): Promise<S>
+  /**
+   * The fault acts on its targets one at a time (a rolling restart, lame duck in turn), so its
+   * blast radius at any moment is one target: guardrails count one, not all.
+   */
+  oneAtATime?: boolean
   /** how long one revert attempt may take (default 3 min; AWS recoveries can need more) */
   revertTimeoutMs?: number
   /**
