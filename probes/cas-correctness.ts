@@ -44,6 +44,7 @@ const Params = z.strictObject({
   cache: z.string().optional().describe('redis: the cache (default: the only one)'),
   bucket: z.string().regex(/^[A-Za-z0-9_-]+$/).default('gameday-cas').describe('nats-kv: the bucket, created if missing (allow_direct: false)'),
   replicas: z.int().min(1).max(5).default(3).describe('nats-kv: replicas of the bucket when the probe creates it'),
+  history: z.int().min(1).max(64).default(16).describe('nats-kv: revisions kept per key when the probe creates the bucket (shown with a counterexample)'),
   keys: z.int().min(1).max(32).default(3).describe('register keys (reads, writes, cas)'),
   counter: z.boolean().default(true).describe('also increment a counter key by CAS (the no-lost-update invariant)'),
   clients: z.int().min(1).max(64).default(6),
@@ -84,6 +85,8 @@ export const casCorrectness = defineProbe<P>({
     let workload: CasWorkload | undefined
     const faults: (FaultEvent & { wall: string })[] = []
     let unsubscribe = () => {}
+    /** the run clock (ctx.now(), the journal's `t`) and the wall clock when the history's time was 0 */
+    let origin = { t: 0, at: '' }
 
     const openStore = async (): Promise<CasStore> => {
       if (p.store === 'redis') {
@@ -94,7 +97,7 @@ export const casCorrectness = defineProbe<P>({
       }
       nc = await connectProbe(ctx.env, p.cluster, `gameday-probe-${ctx.name}`)
       if (p.store === 'player-state') return openPlayerStateStore(nc, { timeoutMs, prefix: `cas-${token}` })
-      return openNatsKvStore(nc, { bucket: p.bucket, replicas: p.replicas, timeoutMs, prefix: token })
+      return openNatsKvStore(nc, { bucket: p.bucket, replicas: p.replicas, history: p.history, timeoutMs, prefix: token })
     }
 
     const start = async () => {
@@ -111,7 +114,9 @@ export const casCorrectness = defineProbe<P>({
         maxInFlightPerKey: p.maxInFlightPerKey,
         rng: ctx.rng,
       })
-      history.comment(`gameday cas-correctness history: store ${store.kind}, keys ${workload.allKeys.join(' ')}; time = ms since ${new Date(Date.now() - (performance.now() - workload.originPerf)).toISOString()}`)
+      const sinceOrigin = performance.now() - workload.originPerf
+      origin = { t: ctx.now() - sinceOrigin, at: new Date(Date.now() - sinceOrigin).toISOString() }
+      history.comment(`gameday cas-correctness history: store ${store.kind}, keys ${workload.allKeys.join(' ')}; time = ms since ${origin.at} (run clock t=${(origin.t / 1000).toFixed(1)}s)`)
       history.comment(`check: gameday check linearizability --model cas-register ${historyPath}`)
       ctx.evidence('cas-start', { store: store.describe as Json, history: historyPath })
       workload.start()
@@ -146,6 +151,15 @@ export const casCorrectness = defineProbe<P>({
       }
       const counterexample = check.counterexample ? formatCounterexample(check.counterexample) : undefined
       if (counterexample) ctx.evidence('cas-counterexample', { lines: counterexample })
+      // what the store itself still holds for that key: tells "both writes stored" from "acked, never stored"
+      let storedRevisions: Json | undefined
+      const badKey = (check.counterexample?.blocked.op.input as { key?: string } | undefined)?.key
+      if (badKey !== undefined && store.revisions) {
+        storedRevisions = await store
+          .revisions(badKey)
+          .then((r) => r.slice(-40) as unknown as Json)
+          .catch((err: Error) => `unavailable: ${err.message}`)
+      }
       const metrics: Metrics = {
         ops: c.ops,
         ok: c.ok,
@@ -156,16 +170,27 @@ export const casCorrectness = defineProbe<P>({
         lostUpdates: invariant.lostUpdates,
         counterAcked: c.counterAcked,
         counterFinal: counterFinal === undefined ? NaN : (counterFinal ?? 0),
+        sameVersionCas: workload.sameVersionCas.length,
         checkMs: Math.round(check.elapsedMs),
       }
       const details: Json = {
         history: historyPath,
+        historyOrigin: origin,
         store: store.describe as Json,
         verdict: VERDICT[check.verdict],
         ...(counterexample ? { counterexample } : {}),
+        ...(storedRevisions !== undefined ? { storedRevisions: { key: badKey!, revisions: storedRevisions } } : {}),
         check: { operations: check.operations, partitions: check.partitions, undecided: check.undecided, steps: check.steps, elapsedMs: Math.round(check.elapsedMs), budget: String(p.budget) },
         counter: p.counter ? { final: counterFinal ?? null, acknowledged: c.counterAcked, indeterminate: c.counterIndeterminate, ...invariant } : null,
         compareFailed: c.compareFailed,
+        ...(workload.sameVersionCas.length
+          ? {
+              sameVersionCas: workload.sameVersionCas.slice(0, 10).map(
+                (d) =>
+                  `key ${d.key}: two cas acknowledged from version ${d.expected} — ${d.values[0]} (stored as version ${d.versions[0]}) and ${d.values[1]} (as version ${d.versions[1]}), completed at history t=${d.times[0]}ms and ${d.times[1]}ms (run clock ${((origin.t + d.times[1]) / 1000).toFixed(1)}s)`,
+              ),
+            }
+          : {}),
         errors: c.causes,
         finalRead: final.values as Json,
         recovery: { ok: recovery.ok, waitedMs: Math.round(recovery.waitedMs) },

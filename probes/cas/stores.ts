@@ -45,6 +45,8 @@ export interface CasStore {
   cas(key: string, expected: Versioned, to: number): Promise<CasAnswer>
   /** whether the store answers at all (used before the final read) */
   ready(): Promise<string | undefined>
+  /** the versions the store still holds for a key, oldest first (forensics for a counterexample) */
+  revisions?(key: string): Promise<{ version: number; value: CasValue }[]>
   close(): Promise<void>
 }
 
@@ -90,7 +92,7 @@ const parseValue = (s: string): CasValue => {
  * leader answers. (That makes reads as fresh as the leader believes itself to be — a deposed
  * leader that does not know it yet is exactly what this probe is there to catch.)
  */
-export async function openNatsKvStore(nc: NatsConnection, opts: { bucket: string; replicas: number; timeoutMs: number; prefix: string; deadlineMs?: number }): Promise<CasStore> {
+export async function openNatsKvStore(nc: NatsConnection, opts: { bucket: string; replicas: number; history?: number; timeoutMs: number; prefix: string; deadlineMs?: number }): Promise<CasStore> {
   const js = jetstream(nc, { timeout: opts.timeoutMs })
   const kvm = new Kvm(js)
   const jsm = await jetstreamManager(nc, { timeout: 5_000, checkAPI: false })
@@ -99,7 +101,7 @@ export async function openNatsKvStore(nc: NatsConnection, opts: { bucket: string
   let lastError: unknown
   while (!kv && performance.now() < deadline) {
     try {
-      kv = await kvm.create(opts.bucket, { replicas: opts.replicas, history: 1, allow_direct: false })
+      kv = await kvm.create(opts.bucket, { replicas: opts.replicas, history: opts.history ?? 16, allow_direct: false })
     } catch (err) {
       lastError = err // a fresh cluster still placing its meta group: try again
       await new Promise((r) => setTimeout(r, 500))
@@ -145,6 +147,12 @@ export async function openNatsKvStore(nc: NatsConnection, opts: { bucket: string
       const s = await jsm.streams.info(`KV_${opts.bucket}`)
       return s.cluster && !s.cluster.leader ? `bucket ${opts.bucket} has no leader` : undefined
     },
+    async revisions(key) {
+      const out: { version: number; value: CasValue }[] = []
+      const it = await bucket.history({ key: full(key) })
+      for await (const e of it) out.push({ version: e.revision, value: e.operation === 'PUT' ? parseValue(e.string()) : null })
+      return out
+    },
     async close() {},
   }
 }
@@ -171,8 +179,10 @@ export function redisStoreError(err: unknown): StoreError {
   // Redis answered with an error (LOADING, a script error…): nothing was written
   if ((err as Error)?.name === 'ReplyError') return new StoreError(message, true, `redis-${message.split(' ')[0]}`)
   if (/Command timed out/.test(message)) return new StoreError(message, false, 'timeout')
-  // "Connection is closed.": the socket dropped with the command in flight
+  // "Connection is closed." / "Reached the max retries per request limit": the socket dropped
+  // with the command in flight (the client never re-sends it)
   if (/Connection is closed/.test(message)) return new StoreError(message, false, 'connection-closed')
+  if ((err as Error)?.name === 'MaxRetriesPerRequestError') return new StoreError(message, false, 'connection-lost')
   return new StoreError(message, false, (err as Error)?.name || 'error')
 }
 
@@ -324,6 +334,7 @@ export function brokenStore(store: CasStore, mode: BrokenMode): CasStore {
       return store.cas(key, expected, to)
     },
     ready: () => store.ready(),
+    ...(store.revisions ? { revisions: (key: string) => store.revisions!(key) } : {}),
     close: () => store.close(),
   }
 }

@@ -33,7 +33,7 @@ export class CasHistoryWriter {
     this.fd = openSync(path, 'w')
   }
 
-  event(e: JsonlEvent & { error?: string }): void {
+  event(e: JsonlEvent & { error?: string; version?: number }): void {
     this.append(formatJsonlEvent(e) + '\n')
   }
 
@@ -94,6 +94,18 @@ export interface WorkloadCounters {
   counterIndeterminate: number
 }
 
+/** Two compare-and-sets acknowledged from the same version of a key: the plainest lost update. */
+export interface SameVersionCas {
+  key: string
+  /** the version both expected */
+  expected: number
+  /** the versions the store answered for each, in completion order */
+  versions: [number, number]
+  values: [number, number]
+  /** completion times (history ms) */
+  times: [number, number]
+}
+
 type Op = { f: 'read'; key: string } | { f: 'write'; key: string; value: number } | { f: 'cas'; key: string; expected: Versioned; to: number }
 
 export class CasWorkload {
@@ -104,6 +116,9 @@ export class CasWorkload {
   private running = false
   private loops: Promise<void>[] = []
   private readonly inFlight = new Map<string, number>()
+  /** key → expected version → the first cas acknowledged from it */
+  private readonly casFrom = new Map<string, Map<number, { version: number; value: number; time: number }>>()
+  readonly sameVersionCas: SameVersionCas[] = []
   readonly allKeys: string[]
 
   constructor(
@@ -198,25 +213,28 @@ export class CasWorkload {
     this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1)
     this.counters.ops++
     this.history.event({ process, type: 'invoke', f: op.f, key, value, time: this.now() })
-    const done = (type: 'ok' | 'fail' | 'info', v: unknown, error?: string) =>
-      this.history.event({ process, type, f: op.f, key, value: v, time: this.now(), ...(error ? { error } : {}) })
+    // `version` (the store's, for forensics) and `error` are extra fields the checker ignores
+    const done = (type: 'ok' | 'fail' | 'info', v: unknown, extra?: { error?: string; version?: number }) =>
+      this.history.event({ process, type, f: op.f, key, value: v, time: this.now(), ...extra })
     try {
       if (op.f === 'read') {
         const read = await this.store.read(key)
-        done('ok', read.value)
+        done('ok', read.value, { version: read.version })
         this.counters.ok++
         return { status: 'ok', read }
       }
       if (op.f === 'write') {
         const { version } = await this.store.write(key, op.value)
-        done('ok', value)
+        done('ok', value, { version })
         this.counters.ok++
         return { status: 'ok', version }
       }
       const answer = await this.store.cas(key, op.expected, op.to)
       if (answer.ok) {
-        done('ok', value)
+        const time = this.now()
+        done('ok', value, { version: answer.version })
         this.counters.ok++
+        this.noteCas(key, op.expected.version, answer.version, op.to, time)
         if (key === COUNTER_KEY) this.counters.counterAcked++
         return { status: 'ok', version: answer.version }
       }
@@ -231,17 +249,33 @@ export class CasWorkload {
       // cas is recorded `info`, never `fail`: in the model a failed cas means "the value was not
       // `from`", which a refusal does not say.
       if (e.definite && op.f !== 'cas') {
-        done('fail', value, e.errorClass)
+        done('fail', value, { error: e.errorClass })
         this.counters.failed++
         return { status: 'fail' }
       }
-      done('info', value, e.errorClass)
+      done('info', value, { error: e.errorClass })
       this.counters.indeterminate++
       if (key === COUNTER_KEY && op.f === 'cas') this.counters.counterIndeterminate++
       return { status: 'info' }
     } finally {
       this.inFlight.set(key, this.inFlight.get(key)! - 1)
     }
+  }
+
+  /**
+   * Remembers which cas was acknowledged from which version. Versions identify one write each
+   * (a KV revision, a Redis counter while the server keeps its data), so a second cas
+   * acknowledged from the same version overwrote the first without seeing it.
+   */
+  private noteCas(key: string, expected: number, version: number, value: number, time: number): void {
+    let byVersion = this.casFrom.get(key)
+    if (!byVersion) this.casFrom.set(key, (byVersion = new Map()))
+    const first = byVersion.get(expected)
+    if (!first) {
+      byVersion.set(expected, { version, value, time })
+      return
+    }
+    if (this.sameVersionCas.length < 100) this.sameVersionCas.push({ key, expected, versions: [first.version, version], values: [first.value, value], times: [first.time, time] })
   }
 
   /**
