@@ -12,6 +12,7 @@ import { TimeoutError } from '@nats-io/transport-node'
 import { JetStreamApiError } from '@nats-io/jetstream'
 import { probeContext, singleNodeEnv, startMonitoredNats, type MonitoredNats } from '../test/correctness/support.ts'
 import { startRedisServer, type TestServer } from '../test/support/servers.ts'
+import { spawnTask, type Task } from '../target/testing/tasks.ts'
 
 /**
  * An in-memory store that is linearizable by construction: each operation takes effect at one
@@ -216,6 +217,23 @@ describe('cas-correctness against real servers', () => {
     expect(result.metrics.indeterminate).toBeGreaterThan(0)
     expect(result.metrics).toMatchObject({ linearizable: true, lostUpdates: 0 })
     expect(result.violations).toEqual([])
+  })
+
+  it.each([
+    ['as built', '', 'linearizable'],
+    ['GAMEDAY_BROKEN=skip-cas', 'skip-cas', 'not linearizable'],
+    ['GAMEDAY_BROKEN=ack-without-store', 'ack-without-store', 'not linearizable'],
+  ])('the player-state service (its own CAS path over KV), %s: %s', async (_what, broken, verdict) => {
+    const task: Task = await spawnTask('player-state', { NATS_URL: nats.url, REDIS_URL: redis.url, ...(broken ? { GAMEDAY_BROKEN: broken } : {}) })
+    try {
+      const { result } = await run({ store: 'player-state', rate: 100 })
+      expect(result.metrics.verdict, JSON.stringify(result.details)).toBe(verdict)
+      expect(result.metrics.ok).toBeGreaterThan(50)
+      if (broken) expect(result.metrics.lostUpdates).toBeGreaterThan(0)
+      else expect(result.metrics).toMatchObject({ lostUpdates: 0, indeterminate: 0 })
+    } finally {
+      await task.kill()
+    }
   })
 
   it('refuses a KV bucket with direct gets on (any replica could answer a read, stale)', async () => {
