@@ -92,6 +92,19 @@ export interface Sweep {
  * with endpoints cannot go). Never throws for things already gone.
  */
 export async function removeLabelled(docker: Dockerode, match: (labels: Record<string, string>) => boolean, opts: { graceful?: boolean } = {}): Promise<Sweep> {
+  const removed: Sweep = { containers: [], networks: [] }
+  // again while something turns up: a container whose creation was in flight when its creator
+  // (a killed process, the controller we just removed) went is listed only once it exists
+  for (let pass = 0; pass < 5; pass++) {
+    const sweep = await removeOnce(docker, match, { graceful: opts.graceful && pass === 0 })
+    removed.containers.push(...sweep.containers)
+    removed.networks.push(...sweep.networks)
+    if (!sweep.containers.length && !sweep.networks.length) break
+  }
+  return removed
+}
+
+async function removeOnce(docker: Dockerode, match: (labels: Record<string, string>) => boolean, opts: { graceful?: boolean }): Promise<Sweep> {
   const containers = (await docker.listContainers({ all: true, filters: { label: [LABEL.env] } })).filter((c) => match(c.Labels ?? {}))
   // the controller first, so that it does not replace the tasks we are removing
   const controllers = containers.filter((c) => c.Labels[LABEL.role] === 'controller')

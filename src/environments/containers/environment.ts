@@ -178,8 +178,8 @@ export class ContainersEnvironment implements Environment {
 
   readonly endpoints: Endpoints = {
     natsServers: (cluster) =>
-      Object.entries(this.config.clusters[cluster]?.nodes ?? [])
-        .map(([, n]) => this.discovered().nodes[n.name])
+      (this.config.clusters[cluster]?.nodes ?? [])
+        .map((n) => this.discovered().nodes[n.name])
         .filter(Boolean)
         .map((n) => `nats://127.0.0.1:${n.clientPort}`),
     natsMonitor: (cluster, node) => {
@@ -408,10 +408,14 @@ export class ContainersEnvironment implements Environment {
         out[key] = local
       } else {
         out[key] = official // pulled by testcontainers when missing
+        if (!(await exists(official))) this.pulls.push(official)
       }
     }
     return out
   }
+
+  /** official images resolveImages() found missing: testcontainers pulls them */
+  private pulls: string[] = []
 
   async up(log: Logger, abort?: AbortSignal): Promise<void> {
     if (await this.isUp()) {
@@ -420,7 +424,9 @@ export class ContainersEnvironment implements Environment {
     }
     const docker = await this.docker()
     await this.down(log) // leftovers of a crashed run, if any
+    this.pulls = []
     const images = await this.resolveImages()
+    if (this.pulls.length) log.info(`pulling ${this.pulls.join(', ')} (a host that cannot pull builds local images instead: npm run images)`)
     const { socketPath } = await this.dockerPromise!
     const labels = baseLabels(this.envId)
 
@@ -571,6 +577,9 @@ export class ContainersEnvironment implements Environment {
     } catch (err) {
       log.warn(`env up failed: ${(err as Error).message}; removing what was started`)
       await this.down(log)
+      if (this.pulls.length && /pull|registry|manifest|no such image/i.test(String((err as Error).message))) {
+        throw new GamedayError(`${(err as Error).message}\n(could not get ${this.pulls.join(', ')}: on a host that cannot pull, build local images with \`npm run images\`)`)
+      }
       throw err
     }
   }
