@@ -52,9 +52,9 @@ export async function planExperiment(loaded: LoadedExperiment, env: Environment,
         }
         try {
           const targets = await type.resolve(ctx, spec)
-          say(depth + 1, `targets now: ${targets.map((t) => `${t.id}${t.az ? ` (${t.az})` : ''}`).join(', ')}${step.target.role || step.target.count || step.target.percent ? ' (picked again at injection)' : ''}${type.oneAtATime ? ' — one at a time' : ''}`)
+          say(depth + 1, `targets now: ${targets.map((t) => `${t.id}${t.az ? ` (${t.az})` : ''}`).join(', ')}${step.target.role || step.target.count || step.target.percent ? ' (picked again at injection)' : ''}${targets.some((t) => t.wave !== undefined) ? ' — in waves, one after another' : ''}`)
           try {
-            await env.checkBlastRadius?.(step.fault, type.oneAtATime ? targets.slice(0, 1) : targets, 'plan')
+            await env.checkBlastRadius?.(step.fault, targets, 'plan')
           } catch (err) {
             refusals.push(`${p}: ${(err as Error).message}`)
             say(depth + 1, `REFUSED: ${(err as Error).message}`)
