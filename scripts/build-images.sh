@@ -82,4 +82,6 @@ started=$(date +%s%N)
 build nats-server "${GAMEDAY_NATS_SERVER:-nats-server}" /nats-server gameday/nats-server:local
 build redis-server "${GAMEDAY_REDIS_SERVER:-redis-server}" /usr/local/bin/redis-server gameday/redis-server:local
 build node "${GAMEDAY_NODE:-node}" /usr/local/bin/node gameday/node:local
+# the images these builds replaced, now untagged
+docker image prune -f --filter label=gameday.fingerprint >/dev/null
 say "images ready in $(( ($(date +%s%N) - started) / 1000000 )) ms"
