@@ -15,6 +15,7 @@
  *
  * SIGTERM: not ready at once, no new connections, requests arriving on kept-alive sockets get
  * 503 + `connection: close`, in-flight requests finish, then `nc.drain()`, within STOP_GRACE_MS.
+ * NATS lame duck: new requests move to a new connection at once, the old one is drained.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { randomUUID } from 'node:crypto'
@@ -292,6 +293,29 @@ async function main(): Promise<void> {
     else socket.destroy()
   })
 
+  /**
+   * Lame duck: the server has said it will close this connection after its grace period, and
+   * replies in flight on it when it does are lost. Make before break: a new connection takes
+   * the new requests at once, and the old one is drained once the requests it carries have had
+   * their time (the request timeout, shorter than the server's grace).
+   */
+  const handOverOnLameDuck = (current: NatsConnection): void => {
+    void (async () => {
+      for await (const s of current.status()) {
+        if (s.type !== 'ldm' || draining || current !== nc) continue
+        log('nats-handover', { from: s.server })
+        const next = await connectNats(env, log)
+        if (draining) return void (await next.nc.close())
+        nc = next.nc
+        connection = next.state
+        handOverOnLameDuck(next.nc)
+        await delay(env.requestTimeoutMs + 100)
+        await current.drain()
+        return
+      }
+    })().catch((err) => log.error('nats-handover-failed', err))
+  }
+
   let serverClosed: Promise<void> = Promise.resolve()
   installGracefulStop(env, log, inFlight, {
     stopAccepting() {
@@ -324,6 +348,7 @@ async function main(): Promise<void> {
     const connected = await connectNats(env, log)
     nc = connected.nc
     connection = connected.state
+    handOverOnLameDuck(connected.nc)
     if (draining) return
     log('ready', { port: env.port, requestTimeoutMs: env.requestTimeoutMs, az: env.az, ...(env.broken.size ? { broken: [...env.broken] } : {}) })
   } catch (err) {

@@ -77,35 +77,70 @@ export async function runService(def: ServiceDefinition): Promise<ServiceTask & 
     const { nc, state } = await connectNats(env, log)
     const task: ServiceTask = { env, log, nc, connection: state, inFlight }
     const built = await def.setup(task)
-    // @nats-io/services 3.0.0-25 types pin an older nats-core: the connection is the same thing.
-    const svcm = new Svcm(nc as unknown as ConstructorParameters<typeof Svcm>[0])
-    const service = await svcm.add({
-      name: def.name,
-      version: def.version,
-      description: def.description,
-      metadata: { task: env.taskId, az: env.az },
-      queue: 'q',
-      ...(built.statsData ? { statsHandler: async () => built.statsData!() } : {}),
-    })
-    const group = service.addGroup(def.name)
-    for (const spec of built.endpoints) {
-      group.addEndpoint(spec.name, {
-        metadata: { input: spec.input.typeName, output: spec.output.typeName },
-        handler: (err, msg) => {
-          if (err) {
-            log.error('endpoint-error', err, { endpoint: spec.name })
-            return
-          }
-          void inFlight.track(() => serve(spec, msg, env, log))
-        },
+    /** Adds the service and its endpoints (queue group `q`) on a connection. */
+    const serveOn = async (conn: NatsConnection): Promise<Service> => {
+      // @nats-io/services 3.0.0-25 types pin an older nats-core: the connection is the same thing.
+      const svcm = new Svcm(conn as unknown as ConstructorParameters<typeof Svcm>[0])
+      const svc = await svcm.add({
+        name: def.name,
+        version: def.version,
+        description: def.description,
+        metadata: { task: env.taskId, az: env.az },
+        queue: 'q',
+        ...(built.statsData ? { statsHandler: async () => built.statsData!() } : {}),
       })
+      const group = svc.addGroup(def.name)
+      for (const spec of built.endpoints) {
+        group.addEndpoint(spec.name, {
+          metadata: { input: spec.input.typeName, output: spec.output.typeName },
+          handler: (err, msg) => {
+            if (err) {
+              log.error('endpoint-error', err, { endpoint: spec.name })
+              return
+            }
+            void inFlight.track(() => serve(spec, msg, env, log))
+          },
+        })
+      }
+      return svc
     }
+    const service = await serveOn(nc)
+    // the endpoints' current home: the task's connection, or a newer one after a lame duck
+    let endpoints = { nc, service }
+    let stopping = false
+    /**
+     * NATS lame duck: the server will close the connection after its grace period, and a request
+     * routed to it at that moment is lost. Make before break: the endpoints start on a new
+     * connection, then the old ones stop (their subscriptions drain: what was delivered is
+     * answered on the old connection, still open). The task's own connection stays for what
+     * else uses it (stores, publishers) and reconnects by itself when it is closed.
+     */
+    const moveOnLameDuck = (home: typeof endpoints): void => {
+      void (async () => {
+        for await (const s of home.nc.status()) {
+          if (s.type !== 'ldm' || stopping || endpoints !== home) continue
+          log('nats-handover', { from: s.server })
+          const next = await connectNats(env, log)
+          const moved = { nc: next.nc, service: await serveOn(next.nc) }
+          await next.nc.flush()
+          endpoints = moved
+          moveOnLameDuck(moved)
+          await home.service.stop()
+          if (home.nc !== nc) await home.nc.drain()
+          if (stopping) await moved.service.stop()
+          return
+        }
+      })().catch((err) => log.error('nats-handover-failed', err))
+    }
+    moveOnLameDuck(endpoints)
     installGracefulStop(env, log, inFlight, {
       stopAccepting: async () => {
-        await service.stop()
+        stopping = true
+        await endpoints.service.stop()
       },
       release: async () => {
         await built.release?.()
+        if (endpoints.nc !== nc) await endpoints.nc.drain()
         await nc.drain()
       },
     })

@@ -1,0 +1,68 @@
+/**
+ * The reference target under NATS lame duck: the gateway (a requester) and a service (a
+ * responder) move to a new connection as soon as their server announces lame duck, before it
+ * evicts them, so no request in flight is lost when it does. Real nats-servers and real tasks.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { drain } from '../../probes/drain.ts'
+import { killAllTasks, spawnGateway, spawnTask, type LogLine, type Task } from '../../target/testing/tasks.ts'
+import { sleep } from '../../src/util/abort.ts'
+import { lameDuckableCluster, probeContext, waitForResponder, type Cluster } from './support.ts'
+
+let cluster: Cluster | undefined
+let dir: string | undefined
+afterEach(async () => {
+  await killAllTasks()
+  await cluster?.stop()
+  if (dir) rmSync(dir, { recursive: true, force: true })
+  cluster = dir = undefined
+})
+
+/** The port of the server a task is connected to now (its last nats-connected / nats-reconnected line). */
+function serverOf(task: Task): string {
+  const last = [...task.logs].reverse().find((l) => l.event === 'nats-connected' || l.event === 'nats-reconnected')
+  return String(last?.server ?? '').split(':').pop()!
+}
+
+describe('the target under NATS lame duck', () => {
+  it('gateway and service hand over to a new connection on the notice: no request through them is lost', async () => {
+    cluster = await lameDuckableCluster(3, { grace: '2s' })
+    const urls = cluster.servers.map((s) => s.url).join(',')
+    const inventory = await spawnTask('inventory', { NATS_URL: urls })
+    const gateway = await spawnGateway({ NATS_URL: urls })
+    // GetInventoryRequest { player_id: "p" }
+    for (const s of cluster.servers) await waitForResponder(s.url, 'inventory.get', Buffer.from('0a0170', 'hex'))
+
+    dir = mkdtempSync(join(tmpdir(), 'gameday-handover-'))
+    const ctx = probeContext({ gateway: () => gateway.url }, dir)
+    const probe = await drain.create(ctx, drain.params.parse({ via: 'gateway', path: '/v1/inventory/p-{seq}', rate: 60, timeout: '3s' }))
+    await probe.start!()
+    await sleep(500)
+    // the service's server first, then the gateway's if it is another one: one server always stays
+    const done = new Set<string>()
+    for (const task of [inventory, gateway]) {
+      const port = serverOf(task)
+      if (done.has(port)) continue
+      done.add(port)
+      const server = cluster.servers.find((s) => String(s.port) === port)!
+      await server.lameDuck()
+      await sleep(300)
+    }
+    await sleep(500)
+    const result = await probe.stop!()
+    await probe.close!()
+
+    const handovers = (t: Task) => t.logs.filter((l: LogLine) => l.event === 'nats-handover')
+    expect(handovers(inventory).length).toBeGreaterThanOrEqual(1)
+    expect(handovers(gateway).length + handovers(inventory).length).toBeGreaterThanOrEqual(done.size)
+    expect(result.metrics, JSON.stringify(result.details)).toMatchObject({ lost: 0, hung: 0, failed: 0, retryable: 0 })
+    expect(result.metrics.ok).toBe(result.metrics.requests)
+    expect(Number(result.metrics.requests)).toBeGreaterThan(60)
+    // both keep serving after the roll
+    expect(inventory.logs.some((l) => l.event === 'fatal')).toBe(false)
+    expect(gateway.logs.some((l) => l.event === 'fatal')).toBe(false)
+  })
+})
