@@ -38,6 +38,11 @@ export interface ResolvedTarget {
   kind: 'node' | 'task' | 'cache' | 'az' | 'link' | 'service' | 'other'
   /** stable id: node name, task id, AZ name, ... */
   id: string
+  /**
+   * Targets of different waves are hit one after another, never together (a rolling restart,
+   * servers in lame duck in turn): blast-radius guardrails count the largest wave. Absent: all at once.
+   */
+  wave?: number
   /** extra facts worth journaling: az, role at pick time, ... */
   [key: string]: Json | undefined
 }
@@ -60,11 +65,6 @@ export interface FaultType<P = Record<string, unknown>, S extends Json = Json> {
   /** what inject would do, one line per action (mutating API calls on AWS); used by `plan` */
   describe(ctx: FaultContext, spec: FaultSpec<P>, targets: ResolvedTarget[]): string[]
   inject(ctx: FaultContext, spec: FaultSpec<P>, targets: ResolvedTarget[]): Promise<S>
-  /**
-   * The fault acts on its targets one at a time (a rolling restart, lame duck in turn), so its
-   * blast radius at any moment is one target: guardrails count one, not all.
-   */
-  oneAtATime?: boolean
   /** how long one revert attempt may take (default 3 min; AWS recoveries can need more) */
   revertTimeoutMs?: number
   /**

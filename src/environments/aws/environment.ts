@@ -217,6 +217,13 @@ export class AwsEnvironment implements Environment {
   }
 
   async checkBlastRadius(faultType: string, targets: ResolvedTarget[], when: 'plan' | 'inject'): Promise<void> {
+    // targets in different waves are hit one after another (a rolling restart): each wave is checked alone
+    const waves = new Map<number, ResolvedTarget[]>()
+    for (const t of targets) waves.set(t.wave ?? 0, [...(waves.get(t.wave ?? 0) ?? []), t])
+    if (waves.size > 1) {
+      for (const wave of waves.values()) await this.checkBlastRadius(faultType, wave, when)
+      return
+    }
     const limits = limitsFor(this.config, faultType)
     const at = when === 'plan' ? 'at plan' : 'at injection'
     const azTargets = targets.filter((t) => t.kind === 'az')
