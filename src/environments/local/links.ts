@@ -11,6 +11,8 @@
  * the cluster does not advertise client URLs, so clients only use the proxied URLs they were given.
  * Probes that stand for users outside the system connect to the nodes directly.
  */
+import { cacheLink } from '../fault-proxy.ts'
+
 export type LinkKind = 'route' | 'client' | 'cache' | 'gossip'
 
 export interface Link {
@@ -28,7 +30,6 @@ export interface Link {
 
 export const routeLink = (from: string, to: string) => `route-${from}-${to}`
 export const clientLink = (az: string, node: string) => `client-${az}-${node}`
-export const cacheLink = (service: string, cache: string) => `cache-${service}-${cache}`
 export const gossipLink = (node: string) => `gossip-${node}`
 
 export interface LinkPlanInput {

@@ -2,25 +2,16 @@
  * Network faults of the local environment, as toxics on the fault proxy through its Toxiproxy
  * API (toxiproxy-node-client): our embedded proxy by default, a real Toxiproxy with
  * TOXIPROXY_URL. Revert states list the exact toxics and proxies touched, so a heal after a
- * crash removes just those.
+ * crash removes just those. The cache links' part is ../fault-proxy.ts, shared with the
+ * containers environment.
  */
 import { Toxiproxy } from 'toxiproxy-node-client'
 import type { CacheDegradation, ControlContext, NetworkControl, PartitionSpec, Topology } from '../../api/environment.ts'
 import type { Json } from '../../api/fault.ts'
 import { TargetError } from '../../api/errors.ts'
+import { CacheLinks, toxicName, undoProxyFaults, type ProxyRevert } from '../fault-proxy.ts'
 import { linksAcross, type Link } from './links.ts'
 import type { LocalState } from './state.ts'
-
-interface ToxicRef {
-  proxy: string
-  toxic: string
-}
-interface NetworkRevert {
-  toxics: ToxicRef[]
-  disabled: string[]
-}
-
-const toxicName = (kind: string, runId: string, stream: string) => `gameday-${kind}-${runId}-${stream}`.slice(0, 120)
 
 export class LocalNetwork implements NetworkControl {
   constructor(
@@ -64,7 +55,7 @@ export class LocalNetwork implements NetworkControl {
   async partition(spec: PartitionSpec, ctx: ControlContext): Promise<Json> {
     const cut = this.partitionCut(spec)
     const client = this.client()
-    const revert: NetworkRevert = { toxics: [], disabled: [] }
+    const revert: ProxyRevert = { toxics: [], disabled: [] }
     for (const { link, streams } of cut) {
       const proxy = await client.get(link.name)
       for (const stream of streams) {
@@ -79,7 +70,7 @@ export class LocalNetwork implements NetworkControl {
   /** disable and re-enable each cut proxy: its open connections close; new ones meet the held cut */
   async severConnections(state: Json, _ctx: ControlContext): Promise<void> {
     const client = this.client()
-    const proxies = [...new Set(((state as unknown as NetworkRevert | null)?.toxics ?? []).map((t) => t.proxy))]
+    const proxies = [...new Set(((state as unknown as ProxyRevert | null)?.toxics ?? []).map((t) => t.proxy))]
     for (const name of proxies) {
       const proxy = await client.get(name)
       await proxy.update({ enabled: false } as never)
@@ -88,64 +79,21 @@ export class LocalNetwork implements NetworkControl {
   }
 
   async heal(state: Json, _ctx: ControlContext): Promise<void> {
-    await this.undo(state as unknown as NetworkRevert | null)
+    await undoProxyFaults(this.state().proxy.url, state as unknown as ProxyRevert | null)
   }
 
-  private async undo(state: NetworkRevert | null): Promise<void> {
-    const client = this.client()
-    for (const ref of state?.toxics ?? []) {
-      try {
-        const proxy = await client.get(ref.proxy)
-        await (await proxy.getToxic(ref.toxic)).remove()
-      } catch (err) {
-        if (!/not found|404/i.test((err as Error).message)) throw err // already gone: idempotent
-      }
-    }
-    for (const name of state?.disabled ?? []) await (await client.get(name)).update({ enabled: true } as never)
-  }
-
-  private cacheLinks(spec: CacheDegradation): Link[] {
-    if (!this.topology().caches[spec.cache]) throw new TargetError(`no cache "${spec.cache}" (has: ${Object.keys(this.topology().caches).join(', ')})`)
-    const links = this.state().links.filter((l) => l.kind === 'cache' && l.to === spec.cache && (!spec.services || spec.services.includes(l.from)))
-    if (!links.length) throw new TargetError(`no service${spec.services ? ` of ${spec.services.join(', ')}` : ''} uses cache ${spec.cache}`)
-    return links
-  }
+  // the services' Redis links: shared with the containers environment
+  private readonly caches = new CacheLinks(() => this.state().proxy.url, () => this.state().links, () => this.topology())
 
   describeCacheDegradation(spec: CacheDegradation): string[] {
-    const what = spec.down
-      ? 'refuse connections (proxy disabled)'
-      : [spec.latencyMs !== undefined ? `latency ${spec.latencyMs}ms±${spec.jitterMs ?? 0}` : '', spec.rateKBps !== undefined ? `bandwidth ${spec.rateKBps}KB/s` : ''].filter(Boolean).join(', ')
-    return this.cacheLinks(spec).map((l) => `${l.name}: ${what}`)
+    return this.caches.describeCacheDegradation(spec)
   }
 
-  async degradeCache(spec: CacheDegradation, ctx: ControlContext): Promise<Json> {
-    const client = this.client()
-    const revert: NetworkRevert = { toxics: [], disabled: [] }
-    for (const link of this.cacheLinks(spec)) {
-      const proxy = await client.get(link.name)
-      if (spec.down) {
-        await proxy.update({ enabled: false } as never)
-        revert.disabled.push(link.name)
-        continue
-      }
-      for (const stream of ['downstream', 'upstream'] as const) {
-        if (spec.latencyMs !== undefined) {
-          // half the delay each way: a round trip pays latencyMs, as a request to a slow cache would
-          const name = toxicName('latency', ctx.runId, stream)
-          await proxy.addToxic({ name, type: 'latency', stream, toxicity: 1, attributes: { latency: Math.round(spec.latencyMs / 2), jitter: Math.round((spec.jitterMs ?? 0) / 2) } } as never)
-          revert.toxics.push({ proxy: link.name, toxic: name })
-        }
-        if (spec.rateKBps !== undefined) {
-          const name = toxicName('bandwidth', ctx.runId, stream)
-          await proxy.addToxic({ name, type: 'bandwidth', stream, toxicity: 1, attributes: { rate: spec.rateKBps } } as never)
-          revert.toxics.push({ proxy: link.name, toxic: name })
-        }
-      }
-    }
-    return revert as unknown as Json
+  degradeCache(spec: CacheDegradation, ctx: ControlContext): Promise<Json> {
+    return this.caches.degradeCache(spec, ctx)
   }
 
-  async restoreCache(state: Json, _ctx: ControlContext): Promise<void> {
-    await this.undo(state as unknown as NetworkRevert | null)
+  restoreCache(state: Json, ctx: ControlContext): Promise<void> {
+    return this.caches.restoreCache(state, ctx)
   }
 }

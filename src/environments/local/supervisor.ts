@@ -23,8 +23,8 @@ import { createInterface } from 'node:readline'
 import { nodeCommand, REPO_ROOT } from '../../util/node-entry.ts'
 import { freePort } from '../../util/ports.ts'
 import { parseDuration } from '../../util/duration.ts'
-import { Toxiproxy } from 'toxiproxy-node-client'
 import { FaultProxy } from '../../proxy/index.ts'
+import { populateProxies } from '../fault-proxy.ts'
 import { readState, writeJsonAtomic, type LocalState, type TaskRecord } from './state.ts'
 import { isAlive } from './processes.ts'
 
@@ -126,9 +126,7 @@ class Supervisor {
   /** The fault proxy with every link of the environment, before anything tries to use one. */
   private async startProxy(): Promise<void> {
     if (this.state.proxy.embedded) this.proxy = await FaultProxy.start({ listen: `127.0.0.1:${this.state.proxy.adminPort}` })
-    const client = new Toxiproxy(this.state.proxy.url)
-    await client.populate(this.state.links.map((l) => ({ name: l.name, listen: `127.0.0.1:${l.listenPort}`, upstream: `127.0.0.1:${l.upstreamPort}`, enabled: l.enabled })) as never)
-    for (const l of this.state.links.filter((x) => !x.enabled)) await (await client.get(l.name)).update({ enabled: false } as never)
+    await populateProxies(this.state.proxy.url, this.state.links.map((l) => ({ name: l.name, listen: `127.0.0.1:${l.listenPort}`, upstream: `127.0.0.1:${l.upstreamPort}`, enabled: l.enabled })))
   }
 
   async start(): Promise<void> {
