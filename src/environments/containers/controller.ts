@@ -9,18 +9,19 @@
  *   reason (docker stop, docker kill, a crash) is replaced 500 ms later, as ECS replaces a
  *   stopped task. Task state comes from the task's own stdout ({"event":"ready"}, "draining"),
  *   read from the container's log — which Docker keeps, so a restarted controller replays it.
- * - Fronts each HTTP service with a round-robin TCP load balancer that routes only to tasks that
- *   said they are ready and have not started draining, as an ALB target group does.
+ * - Fronts each HTTP service with a round-robin TCP load balancer (../balancer.ts) that routes
+ *   only to tasks that said they are ready and have not started draining, as an ALB target group does.
  * - Answers GET /tasks on its control port, for the environment's TaskControl.
  *
  *   node --import tsx src/environments/containers/controller.ts   (spec in $GAMEDAY_CONTROLLER)
  */
-import { connect, createServer, type Server, type Socket } from 'node:net'
+import { connect, type Server } from 'node:net'
 import { createServer as createHttpServer } from 'node:http'
 import { createInterface } from 'node:readline'
 import type Dockerode from 'dockerode'
 import { parseDuration } from '../../util/duration.ts'
 import { sleep } from '../../util/abort.ts'
+import { Balancer } from '../balancer.ts'
 import { dockerClient, ignoreGone, LABEL, listContainers, testcontainers } from './docker.ts'
 import { PORTS, startContainer } from './builder.ts'
 import { CONTROLLER_ENV, CONTROLLER_READY, containerName, type ControllerSpec, type TaskRecord, type TasksResponse } from './protocol.ts'
@@ -50,7 +51,6 @@ function listening(hostPort: string, timeoutMs = 1000): Promise<boolean> {
 class Controller {
   private readonly tasks: TaskRecord[] = []
   private readonly counters = new Map<string, number>()
-  private readonly rr = new Map<string, number>()
   private readonly servers: Server[] = []
   private readonly following = new Set<string>()
   private docker!: Dockerode
@@ -286,28 +286,6 @@ class Controller {
     this.servers.push(server)
   }
 
-  private balance(service: string, client: Socket): void {
-    const ready = this.tasks.filter((t) => t.service === service && t.state === 'RUNNING' && t.ip)
-    if (ready.length === 0) {
-      client.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n')
-      return
-    }
-    const i = (this.rr.get(service) ?? 0) % ready.length
-    this.rr.set(service, i + 1)
-    const upstream = connect({ host: ready[i].ip!, port: PORTS.task })
-    upstream.setNoDelay(true)
-    client.setNoDelay(true)
-    client.pipe(upstream).pipe(client)
-    const close = () => {
-      client.destroy()
-      upstream.destroy()
-    }
-    client.on('error', close)
-    upstream.on('error', close)
-    client.on('close', close)
-    upstream.on('close', close)
-  }
-
   private async serve(): Promise<void> {
     const api = createHttpServer((req, res) => {
       if (req.method === 'GET' && req.url === '/tasks') {
@@ -321,7 +299,8 @@ class Controller {
     })
     await this.listen(api as unknown as Server, this.spec.controlPort)
     for (const [service, port] of Object.entries(this.spec.lbPorts)) {
-      await this.listen(createServer((client) => this.balance(service, client)), port)
+      const balancer = new Balancer({ tasks: () => this.tasks.filter((t) => t.service === service), address: (t) => (t.ip ? { host: t.ip, port: PORTS.task } : undefined) })
+      this.servers.push(await balancer.listen(port, '0.0.0.0'))
     }
   }
 

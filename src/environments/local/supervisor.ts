@@ -8,15 +8,16 @@
  *
  * It keeps each service at its desired count of tasks (child processes), replacing a task that
  * exits for any reason, as ECS replaces a stopped task; and it fronts each HTTP service with a
- * round-robin TCP load balancer that only routes to tasks that said they are ready and have not
- * started draining, as an ALB target group does. Task lifecycle is written to tasks.json.
+ * round-robin TCP load balancer (../balancer.ts) that only routes to tasks that said they are
+ * ready and have not started draining, as an ALB target group does. Task lifecycle is written
+ * to tasks.json.
  *
  * Started detached by `LocalEnvironment.up()`; SIGTERM stops every task gracefully, then exits.
  *   node supervisor.ts <stateDir>
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream, writeFileSync } from 'node:fs'
-import { createServer, connect, type Server, type Socket } from 'node:net'
+import { connect, type Server } from 'node:net'
 import { createServer as createHttpServer } from 'node:http'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -24,6 +25,7 @@ import { nodeCommand, REPO_ROOT } from '../../util/node-entry.ts'
 import { freePort } from '../../util/ports.ts'
 import { parseDuration } from '../../util/duration.ts'
 import { FaultProxy } from '../../proxy/index.ts'
+import { Balancer } from '../balancer.ts'
 import { populateProxies } from '../fault-proxy.ts'
 import { readState, writeJsonAtomic, type LocalState, type TaskRecord } from './state.ts'
 import { isAlive } from './processes.ts'
@@ -49,7 +51,6 @@ class Supervisor {
   private readonly children = new Map<string, ChildProcess>()
   private readonly counters = new Map<string, number>()
   private readonly lbServers: Server[] = []
-  private readonly rr = new Map<string, number>()
   private shuttingDown = false
 
   constructor(private readonly state: LocalState) {}
@@ -231,34 +232,8 @@ class Supervisor {
   }
 
   private async startBalancer(service: string, port: number): Promise<void> {
-    const server = createServer((client) => this.balance(service, client))
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(port, '127.0.0.1', () => resolve())
-    })
-    this.lbServers.push(server)
-  }
-
-  private balance(service: string, client: Socket): void {
-    const ready = this.tasks.filter((t) => t.service === service && t.state === 'RUNNING' && t.port)
-    if (ready.length === 0) {
-      client.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n')
-      return
-    }
-    const i = (this.rr.get(service) ?? 0) % ready.length
-    this.rr.set(service, i + 1)
-    const upstream = connect({ host: '127.0.0.1', port: ready[i].port! })
-    upstream.setNoDelay(true)
-    client.setNoDelay(true)
-    client.pipe(upstream).pipe(client)
-    const close = () => {
-      client.destroy()
-      upstream.destroy()
-    }
-    client.on('error', close)
-    upstream.on('error', close)
-    client.on('close', close)
-    upstream.on('close', close)
+    const balancer = new Balancer({ tasks: () => this.tasks.filter((t) => t.service === service), address: (t) => (t.port ? { host: '127.0.0.1', port: t.port } : undefined) })
+    this.lbServers.push(await balancer.listen(port, '127.0.0.1'))
   }
 
   private flush(): void {
