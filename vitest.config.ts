@@ -30,6 +30,7 @@ export default defineConfig({
         test: {
           name: 'containers',
           include: ['{src,probes,target,test}/**/*.containers.test.ts'],
+          globalSetup: ['test/containers/global-setup.ts'],
           testTimeout: 600_000,
           hookTimeout: 300_000,
           fileParallelism: false,
