@@ -1,15 +1,16 @@
 /**
  * The containers environment itself, on one environment for the file: up to a healthy cluster,
- * found again from a fresh object (by label), node and task controls, a partition proved by
- * /routez, and down leaving nothing behind.
+ * tasks wired with AZ affinity and through the fault proxy, a Redis throttle on it, found again
+ * from a fresh object (by label), node and task controls, a partition proved by /routez, and down
+ * leaving nothing behind.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { NodeInfo, PartitionSpec } from '../../src/api/environment.ts'
 import { observeCluster, fetchJson } from '../../src/nats/monitor.ts'
 import { waitFor } from '../../src/util/abort.ts'
-import type { ContainersEnvironment } from '../../src/environments/containers/environment.ts'
 import { dockerClient } from '../../src/environments/containers/docker.ts'
-import { leftovers, quiet, sweepEnv, sweepTestLeftovers, testEnvId, testEnvironment } from './support.ts'
+import { planCacheLinks, type ContainersEnvironment } from '../../src/environments/containers/environment.ts'
+import { leftovers, quiet, shippedConfig, sweepEnv, sweepTestLeftovers, testEnvId, testEnvironment } from './support.ts'
 
 const envId = testEnvId()
 let env: ContainersEnvironment
@@ -46,6 +47,51 @@ describe('the containers environment', () => {
     const res = await fetch(`${env.endpoints.gateway()}/v1/inventory/player-1`, { signal: AbortSignal.timeout(5000) })
     expect(res.status).toBe(200)
     expect(await res.json()).toMatchObject({ playerId: 'player-1', servedBy: expect.stringMatching(/^inventory-\d+$/) })
+  })
+
+  it('gives each task its own AZ’s NATS nodes first — its connections go to a node of its AZ — and Redis only through its service’s link on the controller’s fault proxy', async () => {
+    const { docker } = await dockerClient()
+    const azOf = Object.fromEntries(env.topology().clusters.core.nodes.map((n) => [n.name, n.az]))
+    const links = planCacheLinks(shippedConfig().config)
+    const running = (await env.taskRecords()).filter((t) => t.state === 'RUNNING')
+    expect(new Set(running.map((t) => t.az))).toEqual(new Set(['az-a', 'az-b']))
+    // who is connected where, by the tasks' addresses on the network
+    const connectedTo = new Map<string, string[]>()
+    for (const n of Object.keys(azOf)) {
+      const connz = await fetchJson<{ connections?: { ip: string }[] }>(`${env.endpoints.natsMonitor('core', n)}/connz?limit=1024`)
+      for (const c of connz.connections ?? []) connectedTo.set(c.ip, [...(connectedTo.get(c.ip) ?? []), n])
+    }
+    for (const t of running) {
+      const vars = Object.fromEntries(((await docker.getContainer(t.container).inspect()).Config.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]))
+      const urls = vars.NATS_URL.split(',').map((u) => new URL(u).hostname)
+      expect(urls, t.id).toHaveLength(5)
+      const own = urls.filter((n) => azOf[n] === t.az)
+      expect(urls.slice(0, own.length), t.id).toEqual(own)
+      expect(connectedTo.get(t.ip!)?.length, t.id).toBeGreaterThan(0)
+      expect(connectedTo.get(t.ip!)!.map((n) => azOf[n]), t.id).toEqual(connectedTo.get(t.ip!)!.map(() => t.az))
+      const link = links.find((l) => l.from === t.service)
+      expect(vars.REDIS_URL, t.id).toBe(link ? `redis://controller:${link.listenPort}` : undefined)
+    }
+    const proxies = await fetchJson<Record<string, { listen: string; upstream: string; enabled: boolean }>>(`${env.proxyUrl()}/proxies`)
+    expect(Object.keys(proxies).sort()).toEqual(['cache-ai-integration-cache', 'cache-player-state-cache'])
+    expect(proxies['cache-player-state-cache']).toMatchObject({ upstream: 'cache:6379', enabled: true })
+  })
+
+  it('throttles the link of the named service to Redis on the fault proxy, and restores exactly that', async () => {
+    const spec = { cache: 'cache', latencyMs: 300, services: ['player-state'] }
+    expect(env.network!.describeCacheDegradation(spec)).toEqual(['cache-player-state-cache: latency 300ms±0'])
+    const state = await env.network!.degradeCache(spec, ctx)
+    const toxics = async (name: string) => (await fetchJson<{ toxics: { type: string; attributes: { latency?: number } }[] }>(`${env.proxyUrl()}/proxies/${name}`)).toxics
+    try {
+      expect((await toxics('cache-player-state-cache')).map((t) => [t.type, t.attributes.latency])).toEqual([
+        ['latency', 150],
+        ['latency', 150],
+      ])
+      expect(await toxics('cache-ai-integration-cache')).toEqual([])
+    } finally {
+      await env.network!.restoreCache(state, ctx)
+    }
+    expect(await toxics('cache-player-state-cache')).toEqual([])
   })
 
   it('is found again by label from a fresh object, as another process would; up() is then a no-op', async () => {

@@ -62,6 +62,16 @@ describe('shipped experiments with --env containers', () => {
     expect(await leftovers(envId)).toEqual({ containers: [], networks: [] })
   })
 
+  it('redis-throttle: 500 ms on the services’ links to Redis through the controller’s fault proxy opens the breaker, which closes after; passes, and leaves nothing behind', async () => {
+    const { result, envId } = await run('experiments/redis-throttle.yaml')
+    expect(result.status).toBe('passed')
+    expect(result.faults).toMatchObject([{ type: 'redis.throttle', state: 'reverted', targets: [{ kind: 'cache', id: 'cache' }] }])
+    const breaker = result.probes.find((p) => p.name === 'breaker')!
+    expect(breaker.verdict).toBe('pass')
+    expect(breaker.metrics).toMatchObject({ tasksOpened: 2, stuckOpen: 0 })
+    expect(await leftovers(envId)).toEqual({ containers: [], networks: [] })
+  })
+
   it('nats-az-loss (through gameday/vitest): loses both nodes of az-b, keeps quorum and the SLO, passes, and leaves nothing behind', async () => {
     const envId = testEnvId()
     used.push(envId)

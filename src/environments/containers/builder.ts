@@ -13,7 +13,8 @@ import type { HostConfig } from 'dockerode'
 import type { GenericContainer as GenericContainerType } from 'testcontainers'
 import { testcontainers } from './docker.ts'
 
-export const PORTS = { client: 4222, cluster: 6222, monitor: 8222, redis: 6379, control: 8001, lbBase: 8100, task: 8080 } as const
+/** container-side ports; the controller's fault proxy: admin API on `proxy`, cache links from `cacheLinkBase` */
+export const PORTS = { client: 4222, cluster: 6222, monitor: 8222, redis: 6379, control: 8001, lbBase: 8100, task: 8080, proxy: 8474, cacheLinkBase: 7000 } as const
 
 export interface ContainerOptions {
   image: string

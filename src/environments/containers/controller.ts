@@ -11,6 +11,10 @@
  *   read from the container's log — which Docker keeps, so a restarted controller replays it.
  * - Fronts each HTTP service with a round-robin TCP load balancer (../balancer.ts) that routes
  *   only to tasks that said they are ready and have not started draining, as an ALB target group does.
+ * - Runs the fault proxy (src/proxy, embedded) with one proxy per (service, cache): a service's
+ *   tasks reach Redis only through their link, so `redis.throttle` is a toxic on it, driven from
+ *   the host through the admin API (published on 127.0.0.1), as on the local environment.
+ * - Gives each task the NATS nodes of its own AZ first (NATS_URL; the target connects in order).
  * - Answers GET /tasks on its control port, for the environment's TaskControl.
  *
  *   node --import tsx src/environments/containers/controller.ts   (spec in $GAMEDAY_CONTROLLER)
@@ -21,7 +25,9 @@ import { createInterface } from 'node:readline'
 import type Dockerode from 'dockerode'
 import { parseDuration } from '../../util/duration.ts'
 import { sleep } from '../../util/abort.ts'
+import { FaultProxy } from '../../proxy/index.ts'
 import { Balancer } from '../balancer.ts'
+import { populateProxies } from '../fault-proxy.ts'
 import { dockerClient, ignoreGone, LABEL, listContainers, testcontainers } from './docker.ts'
 import { PORTS, startContainer } from './builder.ts'
 import { CONTROLLER_ENV, CONTROLLER_READY, containerName, type ControllerSpec, type TaskRecord, type TasksResponse } from './protocol.ts'
@@ -113,7 +119,9 @@ class Controller {
     this.tasks.push(record)
     this.touch()
     const graceMs = parseDuration(svc.stopGrace)
-    const cache = svc.caches[0]
+    const cache = svc.caches[0] ? this.spec.cacheLinks.find((l) => l.from === service && l.to === svc.caches[0]) : undefined
+    // nodes of the task's own AZ first (the task connects in order): AZ affinity, as deployed
+    const natsUrls = [...this.spec.nats].sort((a, b) => Number(b.az === az) - Number(a.az === az)).map((n) => n.url)
     try {
       const started = await startContainer({
         image: this.spec.nodeImage,
@@ -129,8 +137,9 @@ class Controller {
           SERVICE: service,
           TASK_ID: id,
           AZ: az,
-          NATS_URL: this.spec.natsUrls.join(','),
-          ...(cache && this.spec.redisUrls[cache] ? { REDIS_URL: this.spec.redisUrls[cache] } : {}),
+          NATS_URL: natsUrls.join(','),
+          // Redis only through the fault proxy: a throttle is a toxic on this service's link
+          ...(cache ? { REDIS_URL: `redis://${this.spec.proxy.linkHost}:${cache.listenPort}` } : {}),
           // an HTTP task listens on the network (the load balancer is another container)
           ...(svc.http ? { PORT: String(PORTS.task), HOST: '0.0.0.0' } : {}),
           STOP_GRACE_MS: String(graceMs),
@@ -304,11 +313,29 @@ class Controller {
     }
   }
 
+  // ---- fault proxy -------------------------------------------------------------------------
+
+  private proxy: FaultProxy | undefined
+
+  /**
+   * The fault proxy with one proxy per (service, cache), before any task uses one: embedded (its
+   * admin API published on the host's loopback), or the Toxiproxy at TOXIPROXY_URL. A restarted
+   * controller starts a fresh one: toxics do not survive it, as they would not survive Toxiproxy's.
+   */
+  private async startProxy(): Promise<void> {
+    const { proxy, cacheLinks } = this.spec
+    // on the container's interfaces: the port Docker publishes on the host's 127.0.0.1 forwards
+    // there; besides the host, only the environment's own network reaches it
+    if (proxy.embedded) this.proxy = await FaultProxy.start({ listen: `0.0.0.0:${proxy.adminPort}`, allowRemote: true })
+    await populateProxies(proxy.url, cacheLinks.map((l) => ({ name: l.name, listen: `0.0.0.0:${l.listenPort}`, upstream: l.upstream, enabled: true })))
+  }
+
   // ---- lifecycle ---------------------------------------------------------------------------
 
   async start(): Promise<void> {
     this.docker = (await dockerClient()).docker
     await this.adopt()
+    await this.startProxy()
     await this.serve()
     this.watchEvents()
     say(CONTROLLER_READY, { services: Object.keys(this.spec.services), lb: this.spec.lbPorts })

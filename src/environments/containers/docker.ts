@@ -49,6 +49,8 @@ export const LABEL = {
   portMonitor: 'gameday.port.monitor',
   portRedis: 'gameday.port.redis',
   portControl: 'gameday.port.control',
+  /** the fault proxy's admin API as the host reaches it (the controller's published port, or TOXIPROXY_URL) */
+  proxyUrl: 'gameday.proxy.url',
   /** lb ports: gameday.port.lb.<service>=<host port> */
   portLbPrefix: 'gameday.port.lb.',
 } as const

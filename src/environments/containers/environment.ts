@@ -34,17 +34,18 @@ import { freePorts } from '../../util/ports.ts'
 import { REPO_ROOT } from '../../util/node-entry.ts'
 import { fetchJson, observeCluster } from '../../nats/monitor.ts'
 import { natsServerConfig } from '../nats-config.ts'
+import { cacheLink, CacheLinks } from '../fault-proxy.ts'
 import { OFFICIAL_IMAGES, type ContainersConfig, type ImageName } from './config.ts'
 import { baseLabels, dockerClient, ignoreGone, LABEL, listContainers, removeLabelled } from './docker.ts'
 import { PORTS, startContainer } from './builder.ts'
 import { cut, describeCut, heal, rulesIn, sever, type Member, type PartitionState } from './partition.ts'
-import { CONTROLLER_ENV, CONTROLLER_READY, containerName, type ControllerSpec, type TaskRecord, type TasksResponse } from './protocol.ts'
+import { CONTROLLER_ENV, CONTROLLER_READY, containerName, type CacheLinkSpec, type ControllerSpec, type TaskRecord, type TasksResponse } from './protocol.ts'
 
 /** What the labels of the environment's containers say: enough for every endpoint. */
 interface Discovery {
   nodes: Record<string, { container: string; cluster: string; az: string; clientPort: number; monitorPort: number; state: string }>
   caches: Record<string, { container: string; port: number; state: string }>
-  controller?: { container: string; controlPort: number; lbPorts: Record<string, number>; state: string }
+  controller?: { container: string; controlPort: number; lbPorts: Record<string, number>; proxyUrl?: string; state: string }
   tasks: { container: string; service: string; id: string; az: string; state: string }[]
 }
 
@@ -64,7 +65,7 @@ function discoveryFrom(containers: { name: string; state: string; labels: Record
       case 'controller': {
         const lbPorts: Record<string, number> = {}
         for (const [k, v] of Object.entries(l)) if (k.startsWith(LABEL.portLbPrefix)) lbPorts[k.slice(LABEL.portLbPrefix.length)] = Number(v)
-        d.controller = { container: c.name, controlPort: Number(l[LABEL.portControl]), lbPorts, state: c.state }
+        d.controller = { container: c.name, controlPort: Number(l[LABEL.portControl]), lbPorts, proxyUrl: l[LABEL.proxyUrl], state: c.state }
         break
       }
       case 'task':
@@ -93,6 +94,18 @@ function redisPing(host: string, port: number): Promise<boolean> {
     socket.once('error', () => done(false))
     socket.once('close', () => done(false))
   })
+}
+
+/** One proxy per (service, cache), in config order, each at its own port of the fault proxy. */
+export function planCacheLinks(config: ContainersConfig): CacheLinkSpec[] {
+  const links: CacheLinkSpec[] = []
+  for (const [service, s] of Object.entries(config.services)) {
+    for (const cache of s.caches) {
+      if (!config.caches[cache]) throw new GamedayError(`service ${service} uses unknown cache ${cache}`)
+      links.push({ name: cacheLink(service, cache), kind: 'cache', from: service, to: cache, listenPort: PORTS.cacheLinkBase + links.length, upstream: `${cache}:${PORTS.redis}` })
+    }
+  }
+  return links
 }
 
 const nameOf = (c: ContainerInfo) => c.Names?.[0]?.replace(/^\//, '') ?? c.Id
@@ -319,9 +332,10 @@ export class ContainersEnvironment implements Environment {
 
   /**
    * Who is on which side of a cut: the nodes of each group; and when the cut is by AZ, also the
-   * tasks and caches of an AZ whose nodes all sit on one side (a real AZ partition cuts every
-   * instance in it). The controller (the load balancer, cross-AZ like an ALB) and the host
-   * (the observer) are on no side.
+   * tasks of an AZ whose nodes all sit on one side (a real AZ partition cuts every instance in
+   * it). The controller (the load balancer, cross-AZ like an ALB; the fault proxy every Redis
+   * link goes through) and the host (the observer) are on no side: as on the local environment,
+   * a partition cuts NATS routes and client paths, not the services' links to Redis.
    */
   async partitionMembers(spec: PartitionSpec): Promise<Member[]> {
     const cluster = this.config.clusters[spec.cluster]
@@ -345,10 +359,6 @@ export class ContainersEnvironment implements Environment {
         const g = groupOfAz.get(t.az)
         if (g !== undefined && t.state === 'running') members.push({ container: t.container, label: t.id, group: g })
       }
-      for (const [name, c] of Object.entries(this.config.caches)) {
-        const g = c.az ? groupOfAz.get(c.az) : undefined
-        if (g !== undefined) members.push({ container: this.name(name), label: name, group: g })
-      }
     }
     return members
   }
@@ -368,13 +378,21 @@ export class ContainersEnvironment implements Environment {
     describePartition: (spec) => {
       const members = spec.groups.flatMap((g, i) => g.map((n) => ({ container: this.name(n), label: n, group: i })))
       const lines = describeCut(spec, members)
-      return spec.azs?.length ? lines.map((l) => `${l}; with the tasks and caches of ${spec.azs!.join(', ')} on their side`) : lines
+      return spec.azs?.length ? lines.map((l) => `${l}; with the tasks of ${spec.azs!.join(', ')} on their side`) : lines
     },
-    degradeCache: async () => {
-      throw new GamedayError('degrading a cache link is not supported yet on the containers environment (it needs the fault proxy in front of Redis)')
-    },
-    restoreCache: async () => {},
-    describeCacheDegradation: (spec) => [`degrade the link to cache ${spec.cache}: not supported yet on the containers environment`],
+    degradeCache: (spec, ctx) => this.cacheLinks.degradeCache(spec, ctx),
+    restoreCache: (state, ctx) => this.cacheLinks.restoreCache(state, ctx),
+    describeCacheDegradation: (spec) => this.cacheLinks.describeCacheDegradation(spec),
+  }
+
+  /** The services' Redis links through the controller's fault proxy, as on the local environment. */
+  private readonly cacheLinks = new CacheLinks(() => this.proxyUrl(), () => planCacheLinks(this.config), () => this.topology())
+
+  /** The fault proxy's admin API (Toxiproxy's), as this host reaches it. */
+  proxyUrl(): string {
+    const url = this.discovered().controller?.proxyUrl
+    if (!url) throw new GamedayError(`the containers environment ${this.envId} has no fault proxy: run \`gameday env up --env containers\``)
+    return url
   }
 
   /** The DROP rules in force in a node's or task's namespace (evidence, tests). */
@@ -432,13 +450,13 @@ export class ContainersEnvironment implements Environment {
 
     const nodeList = Object.entries(this.config.clusters).flatMap(([cluster, c]) => c.nodes.map((n) => ({ cluster, ...n, c })))
     const httpServices = Object.entries(this.config.services).filter(([, s]) => s.http).map(([name]) => name)
-    const ports = await freePorts(nodeList.length * 2 + Object.keys(this.config.caches).length + httpServices.length + 1)
+    const ports = await freePorts(nodeList.length * 2 + Object.keys(this.config.caches).length + httpServices.length + 2)
     const take = () => ports.shift()!
 
     try {
       await docker.createNetwork({ Name: this.networkName, Driver: 'bridge', CheckDuplicate: true, Labels: labels })
       log.info(`starting ${nodeList.length} NATS nodes, ${Object.keys(this.config.caches).length} Redis and the controller (${images.nats}, ${images.redis}, ${images.node})`)
-      const natsUrls = nodeList.map((n) => `nats://${n.name}:${PORTS.client}`)
+      const nats = nodeList.map((n) => ({ url: `nats://${n.name}:${PORTS.client}`, az: n.az }))
       const starts: Promise<unknown>[] = []
       for (const n of nodeList) {
         const clientPort = take()
@@ -481,10 +499,8 @@ export class ContainersEnvironment implements Environment {
           }),
         )
       }
-      const redisUrls: Record<string, string> = {}
       for (const [name, c] of Object.entries(this.config.caches)) {
         const port = take()
-        redisUrls[name] = `redis://${name}:${PORTS.redis}`
         starts.push(
           startContainer({
             image: images.redis,
@@ -509,6 +525,13 @@ export class ContainersEnvironment implements Environment {
       })
       const controlPort = take()
       publish[PORTS.control] = controlPort
+      // the fault proxy: embedded in the controller, its admin API published on 127.0.0.1; or a
+      // Toxiproxy at TOXIPROXY_URL, which this host and the containers both reach at that URL and
+      // which reaches the caches by their names on the network (its links listen on its host)
+      const external = process.env.TOXIPROXY_URL
+      const proxyHostPort = take()
+      if (!external) publish[PORTS.proxy] = proxyHostPort
+      const proxyUrl = external ?? `http://127.0.0.1:${proxyHostPort}`
       const spec: ControllerSpec = {
         envId: this.envId,
         network: this.networkName,
@@ -517,9 +540,12 @@ export class ContainersEnvironment implements Environment {
         labels,
         services: this.config.services,
         azs: this.topology().azs,
-        natsUrls,
-        redisUrls,
-        dependencies: [...nodeList.map((n) => `${n.name}:${PORTS.client}`), ...Object.keys(redisUrls).map((c) => `${c}:${PORTS.redis}`)],
+        nats,
+        proxy: external
+          ? { embedded: false, url: external, adminPort: PORTS.proxy, linkHost: new URL(external).hostname }
+          : { embedded: true, url: `http://127.0.0.1:${PORTS.proxy}`, adminPort: PORTS.proxy, linkHost: 'controller' },
+        cacheLinks: planCacheLinks(this.config),
+        dependencies: [...nodeList.map((n) => `${n.name}:${PORTS.client}`), ...Object.keys(this.config.caches).map((c) => `${c}:${PORTS.redis}`)],
         lbPorts,
         controlPort: PORTS.control,
       }
@@ -529,7 +555,7 @@ export class ContainersEnvironment implements Environment {
           name: this.name('controller'),
           network: this.networkName,
           alias: 'controller',
-          labels: { ...labels, [LABEL.role]: 'controller', [LABEL.portControl]: String(controlPort), ...lbLabels },
+          labels: { ...labels, [LABEL.role]: 'controller', [LABEL.portControl]: String(controlPort), [LABEL.proxyUrl]: proxyUrl, ...lbLabels },
           command: ['node', '--import', 'tsx', 'src/environments/containers/controller.ts'],
           env: { [CONTROLLER_ENV]: JSON.stringify(spec), TESTCONTAINERS_RYUK_DISABLED: 'true', DOCKER_HOST: 'unix:///var/run/docker.sock' },
           init: true,
@@ -614,6 +640,7 @@ export class ContainersEnvironment implements Environment {
     }
     for (const [name, c] of Object.entries(d.caches)) lines.push({ what: `redis ${name}`, state: c.state, detail: `${c.container} :${c.port}` })
     lines.push({ what: 'controller', state: d.controller?.state ?? 'missing', detail: d.controller ? `${d.controller.container} :${d.controller.controlPort}` : undefined })
+    if (d.controller?.proxyUrl) lines.push({ what: 'fault proxy', state: d.controller.state, detail: `${d.controller.proxyUrl} (${planCacheLinks(this.config).map((l) => l.name).join(', ') || 'no cache links'})` })
     let records: TaskRecord[] = []
     try {
       records = await this.taskRecords()
