@@ -80,7 +80,7 @@ export class FaultBook {
       throw err
     }
     this.journal.append({ type: 'fault.injected', faultId, revert: active.state, tookMs: Math.round(this.journal.now() - started) })
-    this.log.info(`  ✗ injected ${spec.type} into ${targets.map((t) => t.id).join(', ')}`)
+    this.log.info(`  ⚡ injected ${spec.type} into ${targets.map((t) => t.id).join(', ')}`)
     this.emit({ kind: 'injected', faultId, type: spec.type })
     return active
   }
