@@ -8,25 +8,13 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { connect } from 'node:net'
 import type { Environment, NodeInfo, TaskInfo, Topology } from '../../src/api/environment.ts'
 import type { FaultContext, Json } from '../../src/api/fault.ts'
 import type { FaultEvent, ProbeContext } from '../../src/api/probe.ts'
 import { createRng } from '../../src/util/rng.ts'
-import { freePort } from '../../src/util/ports.ts'
+import { canConnect, freePort } from '../../src/util/ports.ts'
 import { waitFor } from '../../src/util/abort.ts'
 import type { TestServer } from '../support/servers.ts'
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port })
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-  })
-}
 
 export interface MonitoredNats {
   url: string

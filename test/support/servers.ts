@@ -7,8 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { connect } from 'node:net'
-import { freePort } from '../../src/util/ports.ts'
+import { canConnect, freePort } from '../../src/util/ports.ts'
 import { waitFor } from '../../src/util/abort.ts'
 
 export interface TestServer {
@@ -19,14 +18,6 @@ export interface TestServer {
   process: ChildProcess
   stop(): Promise<void>
   [Symbol.asyncDispose](): Promise<void>
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port })
-    socket.once('connect', () => { socket.destroy(); resolve(true) })
-    socket.once('error', () => resolve(false))
-  })
 }
 
 async function startProcess(name: string, cmd: string, args: (dir: string, port: number) => string[], scheme: string): Promise<TestServer> {

@@ -19,12 +19,13 @@
  *
  *   node --import tsx src/environments/containers/controller.ts   (spec in $GAMEDAY_CONTROLLER)
  */
-import { connect, type Server } from 'node:net'
+import type { Server } from 'node:net'
 import { createServer as createHttpServer } from 'node:http'
 import { createInterface } from 'node:readline'
 import type Dockerode from 'dockerode'
 import { parseDuration } from '../../util/duration.ts'
 import { sleep } from '../../util/abort.ts'
+import { canConnect } from '../../util/ports.ts'
 import { FaultProxy } from '../../proxy/index.ts'
 import { Balancer } from '../balancer.ts'
 import { populateProxies } from '../fault-proxy.ts'
@@ -39,20 +40,6 @@ const HISTORY = 20
 
 const say = (event: string, fields: Record<string, unknown> = {}) =>
   process.stdout.write(JSON.stringify({ at: new Date().toISOString(), event, ...fields }) + '\n')
-
-function listening(hostPort: string, timeoutMs = 1000): Promise<boolean> {
-  const [host, port] = hostPort.split(':')
-  return new Promise((resolve) => {
-    const socket = connect({ host, port: Number(port) })
-    const done = (ok: boolean) => {
-      socket.destroy()
-      resolve(ok)
-    }
-    socket.setTimeout(timeoutMs, () => done(false))
-    socket.once('connect', () => done(true))
-    socket.once('error', () => done(false))
-  })
-}
 
 class Controller {
   private readonly tasks: TaskRecord[] = []
@@ -341,7 +328,7 @@ class Controller {
     say(CONTROLLER_READY, { services: Object.keys(this.spec.services), lb: this.spec.lbPorts })
     // tasks connect at start: let NATS and Redis listen first, as ECS would start them after the cluster
     const deadline = Date.now() + 60_000
-    while (Date.now() < deadline && !(await Promise.all(this.spec.dependencies.map((d) => listening(d)))).every(Boolean)) await sleep(100)
+    while (Date.now() < deadline && !(await Promise.all(this.spec.dependencies.map((d) => canConnect(Number(d.split(':')[1]), d.split(':')[0])))).every(Boolean)) await sleep(100)
     this.started = true
     await this.reconcile()
     const loop = async () => {

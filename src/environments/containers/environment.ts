@@ -9,6 +9,7 @@
  * process, also after the one that ran `up()` crashed. Published ports bind 127.0.0.1 at fixed
  * host ports, so a node stopped and started keeps its endpoints.
  */
+import { topologyOf } from '../topology.ts'
 import { execFileSync } from 'node:child_process'
 import { connect } from 'node:net'
 import type Dockerode from 'dockerode'
@@ -172,15 +173,7 @@ export class ContainersEnvironment implements Environment {
   }
 
   topology(): Topology {
-    const azs = new Set<string>()
-    const clusters: Topology['clusters'] = {}
-    for (const [name, c] of Object.entries(this.config.clusters)) {
-      clusters[name] = { name, nodes: c.nodes.map((n) => ({ cluster: name, name: n.name, az: n.az })) }
-      c.nodes.forEach((n) => azs.add(n.az))
-    }
-    const caches = Object.fromEntries(Object.entries(this.config.caches).map(([name, c]) => [name, { name, az: c.az }]))
-    const services = Object.fromEntries(Object.entries(this.config.services).map(([name, s]) => [name, { name, desired: s.instances }]))
-    return { azs: [...azs].sort(), clusters, caches, services }
+    return topologyOf(this.config)
   }
 
   extension<T>(name: string): T | undefined {

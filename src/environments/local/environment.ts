@@ -4,8 +4,8 @@
  * loopback, no Docker, no cloud. Every process is tracked by a pid file under the state
  * directory so `env down`, Ctrl-C or a later session can remove everything.
  */
+import { topologyOf } from '../topology.ts'
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { connect } from 'node:net'
 import { join, resolve } from 'node:path'
 import type {
   CacheControl,
@@ -21,7 +21,7 @@ import type {
 } from '../../api/environment.ts'
 import { sleep, waitFor } from '../../util/abort.ts'
 import { parseDuration } from '../../util/duration.ts'
-import { freePorts } from '../../util/ports.ts'
+import { canConnect, freePorts } from '../../util/ports.ts'
 import { nodeCommand, REPO_ROOT } from '../../util/node-entry.ts'
 import { natsServerConfig } from '../nats-config.ts'
 import { observeCluster } from '../../nats/monitor.ts'
@@ -32,19 +32,6 @@ import { isAlive, isStopped, killHard, processesOf, readPid, removePidFile, sign
 import { readState, readTasks, stateFile, writeJsonAtomic, type LocalState, type NodeState, type TaskRecord } from './state.ts'
 
 const NATS_BIN = process.env.GAMEDAY_NATS_SERVER ?? 'nats-server'
-
-function tcpReachable(port: number, timeoutMs = 500): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = connect({ host: '127.0.0.1', port })
-    const finish = (ok: boolean) => {
-      socket.destroy()
-      done(ok)
-    }
-    socket.setTimeout(timeoutMs, () => finish(false))
-    socket.once('connect', () => finish(true))
-    socket.once('error', () => finish(false))
-  })
-}
 
 export class LocalEnvironment implements Environment {
   readonly kind = 'local' as const
@@ -64,15 +51,7 @@ export class LocalEnvironment implements Environment {
   }
 
   topology(): Topology {
-    const azs = new Set<string>()
-    const clusters: Topology['clusters'] = {}
-    for (const [name, c] of Object.entries(this.config.clusters)) {
-      clusters[name] = { name, nodes: c.nodes.map((n) => ({ cluster: name, name: n.name, az: n.az })) }
-      c.nodes.forEach((n) => azs.add(n.az))
-    }
-    const caches = Object.fromEntries(Object.entries(this.config.caches).map(([name, c]) => [name, { name, az: c.az }]))
-    const services = Object.fromEntries(Object.entries(this.config.services).map(([name, s]) => [name, { name, desired: s.instances }]))
-    return { azs: [...azs].sort(), clusters, caches, services }
+    return topologyOf(this.config)
   }
 
   extension<T>(name: string): T | undefined {
@@ -141,7 +120,7 @@ export class LocalEnvironment implements Environment {
         return
       }
       await this.control(`/nodes/${encodeURIComponent(n.name)}/start`)
-      await waitFor(`node ${n.name} to listen`, async () => tcpReachable(n.clientPort), { timeoutMs: 20_000, intervalMs: 50 })
+      await waitFor(`node ${n.name} to listen`, async () => canConnect(n.clientPort, '127.0.0.1', 500), { timeoutMs: 20_000, intervalMs: 50 })
     },
     pause: async (node) => {
       signal(readPid(this.nodeState(node).pidFile), 'SIGSTOP')
@@ -204,7 +183,7 @@ export class LocalEnvironment implements Environment {
       if (!c) throw new Error(`no cache ${cache}`)
       if (isAlive(readPid(c.pidFile))) return
       await this.control(`/caches/${encodeURIComponent(cache)}/start`)
-      await waitFor(`redis ${cache} to listen`, async () => tcpReachable(c.port), { timeoutMs: 10_000, intervalMs: 50 })
+      await waitFor(`redis ${cache} to listen`, async () => canConnect(c.port, '127.0.0.1', 500), { timeoutMs: 10_000, intervalMs: 50 })
     },
     isRunning: async (cache) => isAlive(readPid(this.state().caches[cache]?.pidFile ?? '')),
   }
@@ -334,7 +313,7 @@ export class LocalEnvironment implements Environment {
         }, { timeoutMs: 60_000, intervalMs: 200, signal: abort })
       }
       for (const c of Object.values(caches)) {
-        await waitFor(`redis ${c.name}`, async () => tcpReachable(c.port), { timeoutMs: 10_000, intervalMs: 50, signal: abort })
+        await waitFor(`redis ${c.name}`, async () => canConnect(c.port, '127.0.0.1', 500), { timeoutMs: 10_000, intervalMs: 50, signal: abort })
       }
       log.info(`starting services: ${Object.entries(this.config.services).map(([n, s]) => `${n}×${s.instances}`).join(', ')}`)
       for (const service of Object.keys(this.config.services)) {

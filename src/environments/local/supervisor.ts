@@ -17,12 +17,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream, writeFileSync } from 'node:fs'
-import { connect, type Server } from 'node:net'
+import type { Server } from 'node:net'
 import { createServer as createHttpServer } from 'node:http'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { nodeCommand, REPO_ROOT } from '../../util/node-entry.ts'
-import { freePort } from '../../util/ports.ts'
+import { canConnect, freePort } from '../../util/ports.ts'
 import { parseDuration } from '../../util/duration.ts'
 import { FaultProxy } from '../../proxy/index.ts'
 import { Balancer } from '../balancer.ts'
@@ -34,17 +34,6 @@ const RESTART_DELAY_MS = 500
 const NATS_BIN = process.env.GAMEDAY_NATS_SERVER ?? 'nats-server'
 const REDIS_BIN = process.env.GAMEDAY_REDIS_SERVER ?? 'redis-server'
 const HISTORY = 200
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port })
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-  })
-}
 
 class Supervisor {
   private readonly tasks: TaskRecord[] = []
@@ -139,7 +128,7 @@ class Supervisor {
     // tasks connect at start: let the servers listen first, as ECS would start them after the cluster
     const ports = [...Object.values(this.state.nodes).map((n) => n.clientPort), ...Object.values(this.state.caches).map((c) => c.port)]
     const deadline = Date.now() + 30_000
-    while (Date.now() < deadline && !(await Promise.all(ports.map(listening))).every(Boolean)) await new Promise((r) => setTimeout(r, 50))
+    while (Date.now() < deadline && !(await Promise.all(ports.map((port) => canConnect(port)))).every(Boolean)) await new Promise((r) => setTimeout(r, 50))
     for (const [name, svc] of Object.entries(this.state.services)) {
       for (let i = 0; i < svc.instances; i++) await this.startTask(name)
     }

@@ -1,0 +1,20 @@
+/** The logical topology both process-based environments derive from their YAML the same way. */
+import type { Topology } from '../api/environment.ts'
+
+export interface TopologyConfig {
+  clusters: Record<string, { nodes: { name: string; az: string }[] }>
+  caches: Record<string, { az?: string }>
+  services: Record<string, { instances: number }>
+}
+
+export function topologyOf(config: TopologyConfig): Topology {
+  const azs = new Set<string>()
+  const clusters: Topology['clusters'] = {}
+  for (const [name, c] of Object.entries(config.clusters)) {
+    clusters[name] = { name, nodes: c.nodes.map((n) => ({ cluster: name, name: n.name, az: n.az })) }
+    c.nodes.forEach((n) => azs.add(n.az))
+  }
+  const caches = Object.fromEntries(Object.entries(config.caches).map(([name, c]) => [name, { name, az: c.az }]))
+  const services = Object.fromEntries(Object.entries(config.services).map(([name, s]) => [name, { name, desired: s.instances }]))
+  return { azs: [...azs].sort(), clusters, caches, services }
+}
