@@ -59,10 +59,8 @@ export async function createProbe(host: ProbeHost, spec: ProbeSpec, phase: Phase
 
 /** Tolerances in force for a phase: `during:` through the method, `tolerance:` otherwise. */
 export function tolerancesFor(handle: Pick<ProbeHandle, 'spec' | 'type'>, phase: Phase): string[] {
-  const own = phase === 'during' ? toleranceList(handle.spec.during) : toleranceList(handle.spec.tolerance)
-  if (own.length) return own
-  if (phase === 'during' && handle.spec.during === undefined) return toleranceList(handle.spec.tolerance).length ? toleranceList(handle.spec.tolerance) : handle.type.defaultTolerance ?? []
-  return handle.type.defaultTolerance ?? []
+  const chosen = toleranceList(phase === 'during' ? (handle.spec.during ?? handle.spec.tolerance) : handle.spec.tolerance)
+  return chosen.length ? chosen : (handle.type.defaultTolerance ?? [])
 }
 
 export function judge(

@@ -12,13 +12,12 @@ import { mkdirSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Environment, Logger } from '../api/environment.ts'
-import type { Json } from '../api/fault.ts'
 import type { ProbeSpec, Step } from '../experiment/schema.ts'
 import type { LoadedExperiment } from '../experiment/load.ts'
 import { evaluateTolerance, formatMetric, parseTolerance } from '../experiment/tolerance.ts'
 import { JournalWriter } from '../journal/journal.ts'
 import type { PhaseName, RunStatus } from '../journal/events.ts'
-import { createRng, randomSeed, type Rng } from '../util/rng.ts'
+import { createRng, randomSeed } from '../util/rng.ts'
 import { parseDuration, formatDuration } from '../util/duration.ts'
 import { sleep, withTimeout } from '../util/abort.ts'
 import { createProbe, judge, runOneShot, type ProbeHandle, type ProbeHost } from './probes.ts'
@@ -176,10 +175,8 @@ export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
   const startWatchers = () => {
     methodStartedAt.t = performance.now()
     const live = opts.live !== false
-    let ticks = 0
     timers.push(
       setInterval(() => {
-        ticks++
         const parts: string[] = []
         for (const h of continuous) {
           const snap = h.probe.snapshot?.()
@@ -188,7 +185,6 @@ export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
           parts.push(`${h.spec.name} ${Object.entries(snap).map(([k, v]) => `${k}=${formatMetric(k, v)}`).join(' ')}`)
         }
         if (live && parts.length) log.info(`  ⋯ ${formatDuration(performance.now() - methodStartedAt.t).padStart(6)}  ${parts.join('  |  ')}`)
-        void ticks
       }, 1000),
     )
     for (const g of experiment.guardrails) {
@@ -377,4 +373,3 @@ export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
   return { runId, runDir, status, exitCode, result }
 }
 
-export type { Rng, Json }
