@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { evaluateTolerance, parseTolerance } from './tolerance.ts'
+import { evaluateTolerance, formatMetric, parseTolerance } from './tolerance.ts'
 
 describe('tolerances', () => {
   it('parses percentages, durations, numbers, booleans and words', () => {
@@ -24,5 +24,12 @@ describe('tolerances', () => {
     expect(missing.reason).toMatch(/was not reported/)
     expect(evaluateTolerance(parseTolerance('empty < 1'), m).ok).toBe(false)
     expect(evaluateTolerance(parseTolerance('verdict > 3'), m).ok).toBe(false)
+  })
+
+  it('formats fractions as percentages, throughput per second, durations in ms', () => {
+    expect(formatMetric('successRate', 0.9995)).toBe('99.950%')
+    expect(formatMetric('achievedRate', 99.97)).toBe('100.0/s')
+    expect(formatMetric('p99', 12.345)).toBe('12.3ms')
+    expect(formatMetric('lost', 0)).toBe('0')
   })
 })

@@ -87,6 +87,7 @@ export function toleranceList(value: string | string[] | undefined): string[] {
 export function formatMetric(name: string, value: MetricValue | undefined): string {
   if (value === undefined) return '—'
   if (typeof value !== 'number') return String(value)
+  if (/^(targetRate|achievedRate|rps)$/.test(name)) return `${value.toFixed(1)}/s` // throughput, not a fraction
   if (/rate|ratio/i.test(name)) return `${(value * 100).toFixed(value >= 0.999 && value < 1 ? 3 : 2)}%`
   if (/^p\d+|latency|ms$|Ms$|mean|max|min/i.test(name)) return `${value.toFixed(value < 10 ? 2 : 1)}ms`
   return Number.isInteger(value) ? String(value) : value.toFixed(3)
