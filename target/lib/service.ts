@@ -63,6 +63,9 @@ export interface ServiceDefinition {
   }>
 }
 
+/** how long old and new endpoints both serve during a lame-duck handover */
+const HANDOVER_OVERLAP_MS = 250
+
 export async function runService(def: ServiceDefinition): Promise<ServiceTask & { service: Service }> {
   let env: TaskEnv
   try {
@@ -125,6 +128,9 @@ export async function runService(def: ServiceDefinition): Promise<ServiceTask & 
           await next.nc.flush()
           endpoints = moved
           moveOnLameDuck(moved)
+          // flush only proves our server has the new interest; give the routes a moment to carry
+          // it to the other servers before the old interest goes, so requests have somewhere to go
+          await new Promise((r) => setTimeout(r, HANDOVER_OVERLAP_MS))
           await home.service.stop()
           if (home.nc !== nc) await home.nc.drain()
           if (stopping) await moved.service.stop()
