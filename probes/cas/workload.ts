@@ -15,7 +15,7 @@
  * blind writes are rare (an indeterminate blind write can land anywhere), a cas needs a value the
  * client read, and at most `maxInFlightPerKey` operations run on a key at once.
  */
-import { closeSync, openSync, writeSync } from 'node:fs'
+import { LineFileWriter } from '../../src/util/line-file.ts'
 import { formatJsonlEvent, type JsonlEvent } from '../../src/checkers/index.ts'
 import type { Rng } from '../../src/util/rng.ts'
 import { sleep } from '../../src/util/abort.ts'
@@ -24,42 +24,18 @@ import { StoreError, type CasStore, type CasValue, type Versioned } from './stor
 export const COUNTER_KEY = 'counter'
 
 /** Append-only JSONL history, written in blocks (synchronously, so event order is file order). */
-export class CasHistoryWriter {
-  private fd: number | undefined
-  private pending: string[] = []
-  private bytes = 0
-
-  constructor(readonly path: string) {
-    this.fd = openSync(path, 'w')
+export class CasHistoryWriter extends LineFileWriter {
+  constructor(path: string) {
+    super(path, 'w', 'history')
   }
 
   event(e: JsonlEvent & { error?: string; version?: number }): void {
     this.append(formatJsonlEvent(e) + '\n')
   }
 
-  comment(text: string): void {
-    for (const line of text.split('\n')) this.append(`# ${line}\n`)
-  }
-
-  flush(): void {
-    if (this.fd === undefined || this.pending.length === 0) return
-    writeSync(this.fd, this.pending.join(''))
-    this.pending = []
-    this.bytes = 0
-  }
-
-  close(): void {
-    if (this.fd === undefined) return
-    this.flush()
-    closeSync(this.fd)
-    this.fd = undefined
-  }
-
-  private append(line: string): void {
-    if (this.fd === undefined) throw new Error(`${this.path}: history is closed`)
-    this.pending.push(line)
-    this.bytes += line.length
-    if (this.bytes >= 65536) this.flush()
+  /** flushing a closed history is a no-op: everything was written when it closed */
+  override flush(): void {
+    if (!this.closed) super.flush()
   }
 }
 

@@ -46,7 +46,8 @@
  * parsed by hand from a 1 MiB buffer read in chunks; values live in typed arrays and one
  * open-addressing hash table (value → slot), never in Sets of strings.
  */
-import { closeSync, openSync, readSync, writeSync } from 'node:fs'
+import { closeSync, openSync, readSync } from 'node:fs'
+import { LineFileWriter } from '../util/line-file.ts'
 
 export type PublishOutcome = 'ack' | 'fail' | 'info'
 
@@ -708,13 +709,9 @@ export function parseDurabilityHistory(text: string, file = '<input>', history =
  * Append-only writer of a durability history file (the publish probe's recorder). Lines are
  * buffered and written synchronously in 64 KiB blocks, and on flush() / close().
  */
-export class DurabilityHistoryWriter {
-  private fd: number | undefined
-  private pending: string[] = []
-  private pendingBytes = 0
-
-  constructor(readonly path: string) {
-    this.fd = openSync(path, 'a')
+export class DurabilityHistoryWriter extends LineFileWriter {
+  constructor(path: string) {
+    super(path, 'a')
     this.append(`${DURABILITY_HEADER}\n`)
   }
 
@@ -731,32 +728,6 @@ export class DurabilityHistoryWriter {
   read(value: number, seq?: number): void {
     checkValue(value)
     this.append(seq === undefined || Number.isNaN(seq) ? `r ${value}\n` : `r ${value} ${seq}\n`)
-  }
-
-  comment(text: string): void {
-    for (const line of text.split('\n')) this.append(`# ${line}\n`)
-  }
-
-  flush(): void {
-    if (this.fd === undefined) throw new Error(`${this.path}: writer is closed`)
-    if (this.pending.length === 0) return
-    writeSync(this.fd, this.pending.join(''))
-    this.pending = []
-    this.pendingBytes = 0
-  }
-
-  close(): void {
-    if (this.fd === undefined) return
-    this.flush()
-    closeSync(this.fd)
-    this.fd = undefined
-  }
-
-  private append(line: string): void {
-    if (this.fd === undefined) throw new Error(`${this.path}: writer is closed`)
-    this.pending.push(line)
-    this.pendingBytes += line.length
-    if (this.pendingBytes >= 65536) this.flush()
   }
 }
 
