@@ -4,7 +4,9 @@
  *
  * One-shot (steady state): waits up to `timeout` for a healthy cluster; `recoveryMs` is how long
  * that took. Continuous (during the method): samples every `interval`, counts meta-leader
- * changes, and measures recovery from each fault revert to the next healthy sample.
+ * changes, and measures recovery from each fault revert to the next healthy sample. Each
+ * recovery is journalled with the reasons nodes gave for being unhealthy on the way (their
+ * /healthz errors, first seen when), so a slow one explains itself in the report.
  */
 import { z } from 'zod'
 import { defineProbe, type FaultEvent, type Metrics, type Probe, type SeriesPoint } from '../src/api/probe.ts'
@@ -52,6 +54,9 @@ export const natsClusterHealth = defineProbe<P>({
     let longestUnhealthy = 0
     let revertedAt: number | undefined
     const recoveries: number[] = []
+    /** "node: /healthz error" → ms after the revert it was first seen, for the recovery under way */
+    let reasons = new Map<string, number>()
+    const unhealthyOnTheWay = () => [...reasons].map(([reason, atMs]) => ({ atMs, reason }))
     let unsubscribe = () => {}
 
     const sample = async () => {
@@ -70,10 +75,19 @@ export const natsClusterHealth = defineProbe<P>({
         unhealthySince = undefined
         if (revertedAt !== undefined) {
           recoveries.push(now - revertedAt)
+          ctx.evidence('recovery', { afterRevertMs: Math.round(now - revertedAt), unhealthyOnTheWay: unhealthyOnTheWay() })
           revertedAt = undefined
         }
-      } else if (unhealthySince === undefined) {
-        unhealthySince = now
+      } else {
+        if (unhealthySince === undefined) unhealthySince = now
+        if (revertedAt !== undefined) {
+          for (const n of view.nodes) {
+            if (n.healthy) continue
+            const reason = `${n.node}: ${n.reachable ? (n.error ?? 'unhealthy') : 'unreachable'}`
+            if (!reasons.has(reason)) reasons.set(reason, Math.round(now - revertedAt))
+          }
+          if (!view.fullMesh && !reasons.has('routes: mesh not full')) reasons.set('routes: mesh not full', Math.round(now - revertedAt))
+        }
       }
       series.push({ t: Math.round((now - t0) / 100) / 10, healthy: view.healthy ? 1 : 0, healthyNodes: summarize(view).healthyNodes, routesFull: view.fullMesh ? 1 : 0 })
     }
@@ -93,7 +107,9 @@ export const natsClusterHealth = defineProbe<P>({
       },
       async start() {
         unsubscribe = ctx.onFault((e: FaultEvent) => {
-          if (e.kind === 'reverted') revertedAt = performance.now()
+          if (e.kind !== 'reverted') return
+          revertedAt = performance.now()
+          reasons = new Map()
         })
         sampling = true
         loop = (async () => {
@@ -111,6 +127,7 @@ export const natsClusterHealth = defineProbe<P>({
         sampling = false
         await loop
         unsubscribe()
+        if (revertedAt !== undefined) ctx.evidence('recovery', { unrecoveredAfterMs: Math.round(performance.now() - revertedAt), unhealthyOnTheWay: unhealthyOnTheWay() })
         if (unhealthySince !== undefined) longestUnhealthy = Math.max(longestUnhealthy, performance.now() - unhealthySince)
         return {
           metrics: {
