@@ -5,7 +5,7 @@
  * Every process of every environment is killed afterwards, whatever happened.
  */
 import { spawn } from 'node:child_process'
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -147,11 +147,12 @@ describe('the correctness experiments on the local environment', () => {
 describe('redis-cas-restart with a Redis that keeps what it acknowledges', () => {
   it('passes: appendonly with fsync on every write survives the kills, the history is linearizable and no increment is lost', async () => {
     const stateDir = join(root, 'state-aof')
-    const wrapper = join(root, 'redis-aof.sh')
-    // the local environment's redis-server command line, plus persistence that survives SIGKILL
-    writeFileSync(wrapper, '#!/bin/sh\nexec redis-server "$@" --appendonly yes --appendfsync always\n')
-    chmodSync(wrapper, 0o755)
-    const r = await run('experiments/redis-cas-restart.yaml', stateDir, { GAMEDAY_REDIS_SERVER: wrapper })
+    // the local environment with persistence that survives SIGKILL
+    const envFile = join(root, 'aof-env.yaml')
+    const env = parse(readFileSync(join(REPO_ROOT, 'environments/local.yaml'), 'utf8'))
+    env.caches.cache.persistence = 'aof-always'
+    writeFileSync(envFile, stringify(env))
+    const r = await run('experiments/redis-cas-restart.yaml', stateDir, {}, ['--env', envFile])
     const cas = r.probe('redis-cas')
     console.log(`redis-cas-restart (appendfsync always): ${r.result.status} ${JSON.stringify(cas.metrics)}`)
     expect(r.code, r.output).toBe(0)

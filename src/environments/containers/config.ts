@@ -1,6 +1,7 @@
 /** environments/containers.yaml: the same topology as the local environment, as containers. */
 import { z } from 'zod'
 import { LocalServiceSchema } from '../local/config.ts'
+import { CacheConfig } from '../redis-config.ts'
 
 const Node = z.strictObject({ name: z.string().regex(/^[a-z0-9-]+$/), az: z.string() })
 
@@ -40,7 +41,7 @@ export const ContainersConfigSchema = z.strictObject({
       maxFileStore: z.string().default('2GB'),
     }),
   ),
-  caches: z.record(z.string().regex(/^[a-z0-9-]+$/), z.strictObject({ az: z.string().optional() })).default({}),
+  caches: z.record(z.string().regex(/^[a-z0-9-]+$/), CacheConfig).default({}),
   services: z.record(z.string().regex(/^[a-z0-9-]+$/), LocalServiceSchema).default({}),
 })
 

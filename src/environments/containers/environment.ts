@@ -35,6 +35,7 @@ import { freePorts } from '../../util/ports.ts'
 import { REPO_ROOT } from '../../util/node-entry.ts'
 import { fetchJson, observeCluster } from '../../nats/monitor.ts'
 import { natsServerConfig } from '../nats-config.ts'
+import { redisPersistenceArgs } from '../redis-config.ts'
 import { cacheLink, CacheLinks } from '../fault-proxy.ts'
 import { OFFICIAL_IMAGES, type ContainersConfig, type ImageName } from './config.ts'
 import { baseLabels, dockerClient, ignoreGone, LABEL, listContainers, removeLabelled } from './docker.ts'
@@ -501,7 +502,7 @@ export class ContainersEnvironment implements Environment {
             network: this.networkName,
             alias: name,
             labels: { ...labels, [LABEL.role]: 'redis', [LABEL.cache]: name, ...(c.az ? { [LABEL.az]: c.az } : {}), [LABEL.portRedis]: String(port) },
-            command: ['redis-server', '--port', String(PORTS.redis), '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
+            command: ['redis-server', '--port', String(PORTS.redis), ...redisPersistenceArgs(c.persistence), '--protected-mode', 'no'],
             publish: { [PORTS.redis]: port },
             readyLog: /Ready to accept connections/,
           }),

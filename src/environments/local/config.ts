@@ -1,5 +1,6 @@
 /** environments/local.yaml: the embedded default environment, all on loopback. */
 import { z } from 'zod'
+import { CacheConfig } from '../redis-config.ts'
 
 const Node = z.strictObject({ name: z.string().regex(/^[a-z0-9-]+$/), az: z.string() })
 
@@ -25,7 +26,7 @@ export const LocalConfigSchema = z.strictObject({
       maxFileStore: z.string().default('2GB'),
     }),
   ),
-  caches: z.record(z.string(), z.strictObject({ az: z.string().optional() })).default({}),
+  caches: z.record(z.string(), CacheConfig).default({}),
   services: z.record(z.string(), LocalServiceSchema).default({}),
 })
 

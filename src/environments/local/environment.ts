@@ -240,7 +240,7 @@ export class LocalEnvironment implements Environment {
     for (const [name, c] of Object.entries(this.config.caches)) {
       const dir = join(this.stateDir, 'redis', name)
       mkdirSync(dir, { recursive: true })
-      caches[name] = { name, az: c.az, port: take(), pidFile: join(this.stateDir, 'pids', `redis-${name}.pid`), logFile: join(logsDir, `redis-${name}.log`), dir }
+      caches[name] = { name, az: c.az, port: take(), pidFile: join(this.stateDir, 'pids', `redis-${name}.pid`), logFile: join(logsDir, `redis-${name}.log`), dir, persistence: c.persistence }
     }
     const lbPorts: Record<string, number> = {}
     for (const [name, s] of Object.entries(this.config.services)) if (s.http) lbPorts[name] = take()

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { LocalService } from './config.ts'
 import type { Link } from './links.ts'
+import type { RedisPersistence } from '../redis-config.ts'
 
 export interface NodeState {
   cluster: string
@@ -22,7 +23,7 @@ export interface LocalState {
   createdAt: string
   stateDir: string
   nodes: Record<string, NodeState>
-  caches: Record<string, { name: string; az?: string; port: number; pidFile: string; logFile: string; dir: string }>
+  caches: Record<string, { name: string; az?: string; port: number; pidFile: string; logFile: string; dir: string; persistence: RedisPersistence }>
   services: Record<string, LocalService>
   /** the load balancer in front of the HTTP services (one port per http service) */
   lbPorts: Record<string, number>

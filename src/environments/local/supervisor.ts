@@ -27,6 +27,7 @@ import { parseDuration } from '../../util/duration.ts'
 import { FaultProxy } from '../../proxy/index.ts'
 import { Balancer } from '../balancer.ts'
 import { populateProxies } from '../fault-proxy.ts'
+import { redisPersistenceArgs } from '../redis-config.ts'
 import { readState, writeJsonAtomic, type LocalState, type TaskRecord } from './state.ts'
 import { isAlive } from './processes.ts'
 
@@ -62,7 +63,7 @@ class Supervisor {
     } else {
       const c = this.state.caches[name]
       if (!c) throw new Error(`no cache ${name}`)
-      ;[command, args, pidFile, logFile] = [REDIS_BIN, ['--port', String(c.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', c.dir], c.pidFile, c.logFile]
+      ;[command, args, pidFile, logFile] = [REDIS_BIN, ['--port', String(c.port), '--bind', '127.0.0.1', ...redisPersistenceArgs(c.persistence), '--dir', c.dir], c.pidFile, c.logFile]
     }
     const log = createWriteStream(logFile, { flags: 'a' })
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
