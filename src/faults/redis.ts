@@ -98,7 +98,7 @@ export const redisKill = defineFault<Record<string, never>, { cache: string }>({
   description: 'kill the Redis server (SIGKILL / docker kill); started again, empty, on revert',
   params: z.strictObject({}),
   resolve: async (ctx, spec) => {
-    if (!ctx.env.caches) throw new TargetError(`the ${ctx.env.kind} environment cannot kill a cache server (on aws: redis.az-power)`)
+    if (!ctx.env.caches) throw new TargetError(`the ${ctx.env.kind} environment cannot kill a cache server (on aws: redis.failover promotes a replica, redis.az-power powers off an AZ)`)
     return [cacheTarget(cacheOf(ctx, spec.target))]
   },
   describe: (_ctx, _spec, targets) => [`kill redis ${targets[0].id}`, `start redis ${targets[0].id} (on revert)`],

@@ -17,7 +17,7 @@ const experiments = readdirSync(join(REPO_ROOT, 'experiments')).filter((f) => f.
 
 /** faults that have no AWS counterpart: plan must say so, plainly, instead of failing later */
 const NOT_ON_AWS: Record<string, RegExp> = {
-  'redis-cas-restart.yaml': /the aws environment cannot kill a cache server \(on aws: redis\.az-power\)/,
+  'redis-cas-restart.yaml': /the aws environment cannot kill a cache server \(on aws: redis\.failover promotes a replica/,
 }
 
 let aws: FakeAws

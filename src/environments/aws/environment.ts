@@ -107,7 +107,7 @@ export interface CacheInfo {
   primaryHost?: string
   primaryPort?: number
   readerHost?: string
-  members: { id: string; realAz: string; role: string }[]
+  members: { id: string; realAz: string; role: string; nodeGroup?: string }[]
 }
 
 export interface Discovery {
@@ -426,7 +426,7 @@ export class AwsEnvironment implements Environment {
     if (!rg) throw new TargetError(`ElastiCache replication group ${cc.replicationGroupId} not found`)
     if (rg.ARN) checkArnAllowed(this.config, rg.ARN)
     const members = (rg.NodeGroups ?? []).flatMap((g) =>
-      (g.NodeGroupMembers ?? []).map((m) => ({ id: m.CacheClusterId ?? '?', realAz: m.PreferredAvailabilityZone ?? 'unknown', role: m.CurrentRole ?? 'unknown' })),
+      (g.NodeGroupMembers ?? []).map((m) => ({ id: m.CacheClusterId ?? '?', realAz: m.PreferredAvailabilityZone ?? 'unknown', role: m.CurrentRole ?? 'unknown', nodeGroup: g.NodeGroupId })),
     )
     const group = rg.NodeGroups?.[0]
     return {

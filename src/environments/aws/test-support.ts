@@ -28,7 +28,7 @@ import {
   ListTasksCommand,
   StopTaskCommand,
 } from '@aws-sdk/client-ecs'
-import { DescribeReplicationGroupsCommand, ElastiCacheClient } from '@aws-sdk/client-elasticache'
+import { DescribeReplicationGroupsCommand, ElastiCacheClient, TestFailoverCommand } from '@aws-sdk/client-elasticache'
 import {
   CreateExperimentTemplateCommand,
   DeleteExperimentTemplateCommand,
@@ -345,12 +345,14 @@ export class FakeAws {
     this.on('elasticache', DescribeReplicationGroupsCommand, (input) => {
       const rg = this.replicationGroup
       if (input.ReplicationGroupId !== rg.id) return { ReplicationGroups: [] }
+      const status = rg.status
+      if (status === 'modifying') rg.status = 'available' // a failover finishes after one look
       return {
         ReplicationGroups: [
           {
             ReplicationGroupId: rg.id,
             ARN: `arn:aws:elasticache:${REGION}:${ACCOUNT}:replicationgroup:${rg.id}`,
-            Status: rg.status,
+            Status: status,
             MultiAZ: 'enabled' as const,
             AutomaticFailover: 'enabled' as const,
             ClusterEnabled: false,
@@ -365,6 +367,18 @@ export class FakeAws {
           },
         ],
       }
+    })
+
+    // a failover promotes the first replica; the group reads 'modifying' for one describe
+    this.on('elasticache', TestFailoverCommand, (input) => {
+      const rg = this.replicationGroup
+      if (input.ReplicationGroupId !== rg.id || input.NodeGroupId !== '0001') throw Object.assign(new Error('ReplicationGroupNotFoundFault'), { name: 'ReplicationGroupNotFoundFault' })
+      const primary = rg.members.find((m) => m.role === 'primary')!
+      const promoted = rg.members.find((m) => m.role === 'replica')!
+      primary.role = 'replica'
+      promoted.role = 'primary'
+      rg.status = 'modifying'
+      return { ReplicationGroup: { ReplicationGroupId: rg.id, Status: 'modifying' } }
     })
 
     // CloudWatch

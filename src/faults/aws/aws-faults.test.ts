@@ -4,7 +4,7 @@ import type { FaultSpec, FaultType } from '../../api/fault.ts'
 import type { TargetSelector } from '../../api/selector.ts'
 import type { AwsEnvironment } from '../../environments/aws/environment.ts'
 import { ACCOUNT, captureLog, CLUSTER, FakeAws, faultContext, REGION } from '../../environments/aws/test-support.ts'
-import { awsFaults, ecsStopTask, fisExperiment, redisAzPower } from './index.ts'
+import { awsFaults, ecsStopTask, fisExperiment, redisAzPower, redisFailover } from './index.ts'
 
 let aws: FakeAws
 let env: AwsEnvironment
@@ -32,7 +32,7 @@ async function plan<P>(fault: FaultType<P, any>, s: FaultSpec<P>, seed = 42) {
 
 describe('awsFaults', () => {
   it('exports the AWS-only faults', () => {
-    expect(awsFaults.map((f) => f.type)).toEqual(['ecs.stop-task', 'redis.az-power', 'aws.fis-experiment'])
+    expect(awsFaults.map((f) => f.type)).toEqual(['ecs.stop-task', 'redis.az-power', 'redis.failover', 'aws.fis-experiment'])
   })
 
   it('refuse to run on another environment', async () => {
@@ -205,6 +205,39 @@ describe('redis.az-power', () => {
     aws.replicationGroup.members = aws.replicationGroup.members.filter((m) => m.az !== 'eu-west-1c')
     await expect(plan(redisAzPower, spec(redisAzPower, { cache: 'cache', az: 'az-c' }))).rejects.toThrow(/no node in eu-west-1c/)
     await expect(plan(redisAzPower, spec(redisAzPower, { cache: 'cache', az: ['az-a', 'az-b'] }))).rejects.toThrow(/one AZ at a time/)
+  })
+})
+
+describe('redis.failover', () => {
+  it('plans TestFailover on the shard of the primary with read-only calls only', async () => {
+    const { targets, lines } = await plan(redisFailover, spec(redisFailover, { cache: 'cache' }))
+    expect(aws.mutatingCalls()).toEqual([])
+    expect(targets).toEqual([{ kind: 'cache', id: 'cache', az: 'az-a', replicationGroup: 'game-cache', nodeGroup: '0001', primary: 'game-cache-001', replicas: ['game-cache-002', 'game-cache-003'] }])
+    expect(lines).toEqual([
+      'elasticache:TestFailover ReplicationGroupId=game-cache NodeGroupId=0001 (primary game-cache-001 in az-a; a replica of game-cache-002, game-cache-003 is promoted)',
+      'revert: no call undoes a failover; waits for game-cache to be available',
+    ])
+  })
+
+  it('fails the primary over, and the revert only waits for the group to be available with a new primary', async () => {
+    const ctx = faultContext(env)
+    const s = spec(redisFailover, { cache: 'cache' })
+    const state = await redisFailover.inject(ctx, s, await redisFailover.resolve(ctx, s))
+    expect(aws.mutatingCalls().map((c) => [c.command, c.input])).toEqual([['TestFailover', { ReplicationGroupId: 'game-cache', NodeGroupId: '0001' }]])
+    aws.clearCalls()
+    await redisFailover.revert(ctx, s, state)
+    expect(aws.mutatingCalls()).toEqual([])
+    expect(aws.commands()).toEqual(['DescribeReplicationGroups', 'DescribeReplicationGroups']) // modifying, then available
+    expect(aws.replicationGroup.members.find((m) => m.role === 'primary')!.id).toBe('game-cache-002')
+  })
+
+  it('is refused at plan when the group cannot fail over', async () => {
+    aws.replicationGroup.members = aws.replicationGroup.members.slice(0, 1)
+    await expect(plan(redisFailover, spec(redisFailover, { cache: 'cache' }))).rejects.toThrow(/shard 0001 of game-cache has no replica to promote/)
+    aws.replicationGroup.status = 'modifying'
+    await expect(plan(redisFailover, spec(redisFailover, { cache: 'cache' }))).rejects.toThrow(/game-cache is modifying, not available/)
+    await expect(plan(redisFailover, spec(redisFailover, { cache: 'nope' }))).rejects.toThrow(/unknown cache "nope"/)
+    expect(aws.mutatingCalls()).toEqual([])
   })
 })
 
