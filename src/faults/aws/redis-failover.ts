@@ -14,7 +14,7 @@
 import { z } from 'zod'
 import { TestFailoverCommand } from '@aws-sdk/client-elasticache'
 import { TargetError, ValidationError } from '../../api/errors.ts'
-import { defineFault } from '../../api/fault.ts'
+import { defineFault, type ResolvedTarget } from '../../api/fault.ts'
 import { awsEnvironment, DurationParam, ms } from './common.ts'
 
 const TYPE = 'redis.failover'
@@ -33,6 +33,8 @@ type FailoverState = {
   replicationGroup: string
   nodeGroup: string
 }
+
+const stateOf = (targets: ResolvedTarget[]): FailoverState => ({ cache: targets[0].id, replicationGroup: String(targets[0].replicationGroup), nodeGroup: String(targets[0].nodeGroup) })
 
 export const redisFailover = defineFault<RedisFailoverParams, FailoverState>({
   type: TYPE,
@@ -69,11 +71,11 @@ export const redisFailover = defineFault<RedisFailoverParams, FailoverState>({
       `revert: no call undoes a failover; waits for ${t.replicationGroup} to be available`,
     ]),
 
-  stateFromTargets: (targets) => ({ cache: targets[0].id, replicationGroup: String(targets[0].replicationGroup), nodeGroup: String(targets[0].nodeGroup) }),
+  stateFromTargets: stateOf,
 
   async inject(ctx, _spec, targets) {
     const aws = awsEnvironment(ctx, TYPE)
-    const state = { cache: targets[0].id, replicationGroup: String(targets[0].replicationGroup), nodeGroup: String(targets[0].nodeGroup) }
+    const state = stateOf(targets)
     await aws.guard()
     await aws.clients.elasticache.send(new TestFailoverCommand({ ReplicationGroupId: state.replicationGroup, NodeGroupId: state.nodeGroup }))
     ctx.log.info(`${TYPE}: TestFailover started on ${state.replicationGroup} shard ${state.nodeGroup}`)
