@@ -23,6 +23,21 @@ const Params = z.strictObject({
 })
 type P = z.infer<typeof Params>
 
+/**
+ * One line for the report: each /healthz complaint once, with the nodes that made it and when
+ * (seconds after the revert), e.g. `JetStream is not current with the meta leader (n1 +2.7s, n2 +2.7s)`.
+ */
+export function describeRecovery(outcome: string, reasons: Map<string, number>): string {
+  const byError = new Map<string, string[]>()
+  for (const [reason, atMs] of reasons) {
+    const [who, ...rest] = reason.split(': ')
+    const error = rest.length ? rest.join(': ') : who
+    byError.set(error, [...(byError.get(error) ?? []), `${rest.length ? `${who} ` : ''}+${(atMs / 1000).toFixed(1)}s`])
+  }
+  const onTheWay = [...byError].map(([error, seen]) => `${error} (${seen.join(', ')})`).join('; ')
+  return onTheWay ? `${outcome}; unhealthy on the way: ${onTheWay}` : outcome
+}
+
 function summarize(view: ClusterView) {
   return {
     nodes: view.nodes.length,
@@ -75,7 +90,8 @@ export const natsClusterHealth = defineProbe<P>({
         unhealthySince = undefined
         if (revertedAt !== undefined) {
           recoveries.push(now - revertedAt)
-          ctx.evidence('recovery', { afterRevertMs: Math.round(now - revertedAt), unhealthyOnTheWay: unhealthyOnTheWay() })
+          const afterRevertMs = Math.round(now - revertedAt)
+          ctx.evidence('recovery', { afterRevertMs, unhealthyOnTheWay: unhealthyOnTheWay(), summary: describeRecovery(`healthy ${(afterRevertMs / 1000).toFixed(1)}s after the revert`, reasons) })
           revertedAt = undefined
         }
       } else {
@@ -127,7 +143,10 @@ export const natsClusterHealth = defineProbe<P>({
         sampling = false
         await loop
         unsubscribe()
-        if (revertedAt !== undefined) ctx.evidence('recovery', { unrecoveredAfterMs: Math.round(performance.now() - revertedAt), unhealthyOnTheWay: unhealthyOnTheWay() })
+        if (revertedAt !== undefined) {
+          const unrecoveredAfterMs = Math.round(performance.now() - revertedAt)
+          ctx.evidence('recovery', { unrecoveredAfterMs, unhealthyOnTheWay: unhealthyOnTheWay(), summary: describeRecovery(`not healthy ${(unrecoveredAfterMs / 1000).toFixed(1)}s after the revert`, reasons) })
+        }
         if (unhealthySince !== undefined) longestUnhealthy = Math.max(longestUnhealthy, performance.now() - unhealthySince)
         return {
           metrics: {
