@@ -231,6 +231,18 @@ describe('redis.failover', () => {
     expect(aws.replicationGroup.members.find((m) => m.role === 'primary')!.id).toBe('game-cache-002')
   })
 
+  it('recover after a crash: the state derived from the journaled targets waits for the group, and calls nothing that mutates', async () => {
+    const s = spec(redisFailover, { cache: 'cache' })
+    const crashed = faultContext(env, { runId: 'run-crashed' })
+    const targets = await redisFailover.resolve(crashed, s)
+    await redisFailover.inject(crashed, s, targets)
+    aws.clearCalls()
+    await redisFailover.revert(faultContext(aws.environment(), { runId: 'run-crashed' }), s, redisFailover.stateFromTargets!(targets))
+    expect(aws.mutatingCalls()).toEqual([])
+    expect(aws.commands().filter((c) => c === 'DescribeReplicationGroups').length).toBeGreaterThanOrEqual(2)
+    expect(aws.replicationGroup.status).toBe('available')
+  })
+
   it('is refused at plan when the group cannot fail over', async () => {
     aws.replicationGroup.members = aws.replicationGroup.members.slice(0, 1)
     await expect(plan(redisFailover, spec(redisFailover, { cache: 'cache' }))).rejects.toThrow(/shard 0001 of game-cache has no replica to promote/)
