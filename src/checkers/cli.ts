@@ -58,12 +58,55 @@ const VERDICT_EXIT: Record<CheckResult['verdict'], number> = {
   unknown: EXIT_UNKNOWN,
 }
 
-function inputError(file: string, err: unknown): string {
+/** The line to print for a file that could not be read or parsed; undefined for any other error. */
+function inputError(file: string, err: unknown): string | undefined {
+  if (err instanceof InvalidOperationError) return `${file}:${err.op.line ?? '?'}: ${err.reason}`
   if (err instanceof HistoryParseError || err instanceof DurabilityParseError) return err.message
   const e = err as NodeJS.ErrnoException
-  if (e?.code === 'ENOENT') return `${file}: no such file`
-  if (e?.code === 'EISDIR') return `${file}: is a directory`
-  return `${file}: ${e?.message ?? String(err)}`
+  if (!e?.code) return undefined
+  if (e.code === 'ENOENT') return `${file}: no such file`
+  if (e.code === 'EISDIR') return `${file}: is a directory`
+  return `${file}: ${e.message ?? String(err)}`
+}
+
+/** What one file's check says: its exit code, the verdict line, and the lines before it (one file). */
+interface FileVerdict {
+  exit: number
+  verdict: string
+  details: string[]
+}
+
+/**
+ * Checks each file: one file prints its details and then the verdict alone on the last line;
+ * several print `FILE: verdict` each. Unreadable input is reported and counted, not thrown.
+ * Returns the worst exit code.
+ */
+async function checkEachFile(files: string[], out: (line: string) => void, check: (file: string) => Promise<FileVerdict>): Promise<number> {
+  if (files.length === 0) {
+    out('no history file given')
+    return EXIT_BAD_INPUT
+  }
+  let exit = EXIT_OK
+  for (const file of files) {
+    let result: FileVerdict
+    try {
+      result = await check(file)
+    } catch (err) {
+      const message = inputError(file, err)
+      if (message === undefined) throw err
+      out(message)
+      exit = worstExit(exit, EXIT_BAD_INPUT)
+      continue
+    }
+    exit = worstExit(exit, result.exit)
+    if (files.length > 1) {
+      out(`${file}: ${result.verdict}`)
+      continue
+    }
+    for (const line of result.details) out(line)
+    out(result.verdict)
+  }
+  return exit
 }
 
 export async function checkLinearizability(files: string[], opts: LinearizabilityCommandOptions): Promise<number> {
@@ -72,43 +115,18 @@ export async function checkLinearizability(files: string[], opts: Linearizabilit
     opts.out(`unknown model ${JSON.stringify(opts.model)} (expected ${Object.keys(LINEARIZABILITY_MODELS).join(' or ')})`)
     return EXIT_BAD_INPUT
   }
-  if (files.length === 0) {
-    opts.out('no history file given')
-    return EXIT_BAD_INPUT
-  }
-  const single = files.length === 1
-  let exit = EXIT_OK
-  for (const file of files) {
-    let result: CheckResult
-    try {
-      const ops = parseHistory(await readFile(file, 'utf8'), file)
-      result = await checkOperations(model, ops, { budgetMs: opts.budgetMs, signal: opts.signal })
-    } catch (err) {
-      if (err instanceof InvalidOperationError) {
-        opts.out(`${file}:${err.op.line ?? '?'}: ${err.reason}`)
-        exit = worstExit(exit, EXIT_BAD_INPUT)
-        continue
-      }
-      if (!(err instanceof HistoryParseError) && !(err as NodeJS.ErrnoException)?.code) throw err
-      opts.out(inputError(file, err))
-      exit = worstExit(exit, EXIT_BAD_INPUT)
-      continue
-    }
-    exit = worstExit(exit, VERDICT_EXIT[result.verdict])
-    if (!single) {
-      opts.out(`${file}: ${VERDICT_TEXT[result.verdict]}`)
-      continue
-    }
+  return checkEachFile(files, opts.out, async (file) => {
+    const ops = parseHistory(await readFile(file, 'utf8'), file)
+    const result = await checkOperations(model, ops, { budgetMs: opts.budgetMs, signal: opts.signal })
     const parts = result.partitions === 1 ? '1 partition' : `${result.partitions} partitions`
-    opts.out(`${file}: ${result.operations} operations, ${parts}, model ${model.name}, ${result.steps} search steps in ${result.elapsedMs.toFixed(0)} ms`)
-    if (result.counterexample) for (const line of formatCounterexample(result.counterexample)) opts.out(line)
+    const details = [`${file}: ${result.operations} operations, ${parts}, model ${model.name}, ${result.steps} search steps in ${result.elapsedMs.toFixed(0)} ms`]
+    if (result.counterexample) details.push(...formatCounterexample(result.counterexample))
     if (result.verdict === 'unknown') {
       const why = result.reason === 'aborted' ? 'aborted' : `budget of ${opts.budgetMs} ms spent`
-      opts.out(`undecided: ${result.undecided} of ${result.partitions} partition(s) (${why}); this is not a pass`)
+      details.push(`undecided: ${result.undecided} of ${result.partitions} partition(s) (${why}); this is not a pass`)
     }
-    opts.out(VERDICT_TEXT[result.verdict])
-  }
-  return exit
+    return { exit: VERDICT_EXIT[result.verdict], verdict: VERDICT_TEXT[result.verdict], details }
+  })
 }
 
 export interface DurabilityCommandOptions {
@@ -118,37 +136,15 @@ export interface DurabilityCommandOptions {
 }
 
 export async function checkDurability(files: string[], opts: DurabilityCommandOptions): Promise<number> {
-  if (files.length === 0) {
-    opts.out('no history file given')
-    return EXIT_BAD_INPUT
-  }
-  const single = files.length === 1
-  let exit = EXIT_OK
-  for (const file of files) {
-    let verdict: string
-    let valid: boolean
-    let details: string[]
-    try {
-      const started = performance.now()
-      const result = readDurabilityFile(file).check({ firstN: opts.firstN })
-      verdict = durabilityVerdict(result)
-      valid = result.valid
-      details = [`${file}: ${result.writers.length} writer(s), checked in ${(performance.now() - started).toFixed(0)} ms`, ...formatDurability(result)]
-    } catch (err) {
-      if (!(err instanceof DurabilityParseError) && !(err as NodeJS.ErrnoException)?.code) throw err
-      opts.out(inputError(file, err))
-      exit = worstExit(exit, EXIT_BAD_INPUT)
-      continue
+  return checkEachFile(files, opts.out, async (file) => {
+    const started = performance.now()
+    const result = readDurabilityFile(file).check({ firstN: opts.firstN })
+    return {
+      exit: result.valid ? EXIT_OK : EXIT_VIOLATION,
+      verdict: durabilityVerdict(result),
+      details: [`${file}: ${result.writers.length} writer(s), checked in ${(performance.now() - started).toFixed(0)} ms`, ...formatDurability(result)],
     }
-    exit = worstExit(exit, valid ? EXIT_OK : EXIT_VIOLATION)
-    if (!single) {
-      opts.out(`${file}: ${verdict}`)
-      continue
-    }
-    for (const line of details) opts.out(line)
-    opts.out(verdict)
-  }
-  return exit
+  })
 }
 
 const USAGE = [
