@@ -1,5 +1,7 @@
 /** What the environment tells its controller, and what the controller's API answers. */
+import type { TaskLifecycle } from '../../api/environment.ts'
 import type { LocalService } from '../local/config.ts'
+import type { TaskState } from '../local/state.ts'
 
 export interface ControllerSpec {
   envId: string
@@ -49,24 +51,13 @@ export interface CacheLinkSpec {
   upstream: string
 }
 
-/** PENDING (started, not ready) | RUNNING (ready) | DRAINING | STOPPED, as the local supervisor's */
-export type TaskState = 'PENDING' | 'RUNNING' | 'DRAINING' | 'STOPPED'
-
-export interface TaskRecord {
-  service: string
-  /** the task id (TASK_ID): <service>-<n>, unique within the environment */
-  id: string
+/** A task as the controller tracks it (id: TASK_ID, <service>-<n>, unique within the environment). */
+export interface TaskRecord extends Omit<TaskLifecycle, 'state' | 'az' | 'startedAt'> {
   container: string
   az: string
   state: TaskState
   ip?: string
   startedAt: string
-  readyAt?: string
-  drainingAt?: string
-  stoppedAt?: string
-  exitCode?: number | null
-  /** what the task itself reported when it stopped (its `stopped` line) */
-  stopReport?: Record<string, unknown>
 }
 
 export interface TasksResponse {

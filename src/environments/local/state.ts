@@ -1,6 +1,7 @@
 /** The on-disk state of a running local environment, shared by the environment and its supervisor. */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { TaskLifecycle } from '../../api/environment.ts'
 import type { LocalService } from './config.ts'
 import type { Link } from './links.ts'
 import type { RedisPersistence } from '../redis-config.ts'
@@ -37,22 +38,17 @@ export interface LocalState {
   logsDir: string
 }
 
-export interface TaskRecord {
-  service: string
-  id: string
+/** A task's state under the process environments' own schedulers (this supervisor, the containers controller). */
+export type TaskState = 'PENDING' | 'RUNNING' | 'DRAINING' | 'STOPPED'
+
+/** A task as the supervisor tracks it: the lifecycle timing reports read, plus where it runs. */
+export interface TaskRecord extends Omit<TaskLifecycle, 'state' | 'az' | 'startedAt'> {
   pid: number
   az: string
   /** PENDING (started, not ready) | RUNNING (ready) | DRAINING | STOPPED */
-  state: 'PENDING' | 'RUNNING' | 'DRAINING' | 'STOPPED'
+  state: TaskState
   port?: number
   startedAt: string
-  readyAt?: string
-  drainingAt?: string
-  stoppedAt?: string
-  exitCode?: number | null
-  exitSignal?: string | null
-  /** what the task itself reported when it stopped */
-  stopReport?: Record<string, unknown>
 }
 
 export interface TasksFile {
