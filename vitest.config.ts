@@ -11,7 +11,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{src,probes,target,test}/**/*.test.ts'],
+          include: ['{src,plugins,target,test}/**/*.test.ts'],
           exclude: ['**/*.local.test.ts', '**/*.containers.test.ts', 'node_modules/**'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
@@ -20,7 +20,7 @@ export default defineConfig({
       {
         test: {
           name: 'local',
-          include: ['{src,probes,target,test}/**/*.local.test.ts'],
+          include: ['{src,plugins,target,test}/**/*.local.test.ts'],
           testTimeout: 300_000,
           hookTimeout: 120_000,
           fileParallelism: false,
@@ -29,7 +29,7 @@ export default defineConfig({
       {
         test: {
           name: 'containers',
-          include: ['{src,probes,target,test}/**/*.containers.test.ts'],
+          include: ['{src,plugins,target,test}/**/*.containers.test.ts'],
           globalSetup: ['test/containers/global-setup.ts'],
           testTimeout: 600_000,
           hookTimeout: 300_000,

@@ -17,4 +17,3 @@ export {
   type WriterSummary,
 } from './durability.ts'
 export { detectFormat, formatJsonlEvent, HistoryParseError, parseHistory, readHistoryFile, type JsonlEvent } from './history-formats/index.ts'
-export { checkDurability, checkLinearizability, EXIT_BAD_INPUT, EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATION, runCheckCommand } from './cli.ts'

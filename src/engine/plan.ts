@@ -9,7 +9,7 @@ import type { Step } from '../experiment/schema.ts'
 import { createRng } from '../util/rng.ts'
 import { toleranceList } from '../experiment/tolerance.ts'
 import { GuardrailError } from '../api/errors.ts'
-import { parseDuration } from '../util/duration.ts'
+import { writeDuration } from '../util/duration.ts'
 
 export interface PlanLine {
   depth: number
@@ -38,8 +38,8 @@ export async function planExperiment(loaded: LoadedExperiment, env: Environment,
       const p = `${path}[${i}]`
       if ('fault' in step) {
         const type = loaded.registry.fault(step.fault)!
-        const spec = { type: step.fault, target: step.target, params: type.params.parse(step.with ?? {}), ...(step.duration ? { durationMs: parseDuration(step.duration) } : {}) }
-        say(depth, `${p} fault ${step.fault} ${JSON.stringify(step.target)}${step.duration ? ` for ${step.duration}` : ' until the method ends'}`)
+        const spec = { type: step.fault, target: step.target, params: type.params.parse(step.with ?? {}), ...(step.duration !== undefined ? { durationMs: step.duration } : {}) }
+        say(depth, `${p} fault ${step.fault} ${JSON.stringify(step.target)}${step.duration !== undefined ? ` for ${writeDuration(step.duration)}` : ' until the method ends'}`)
         const ctx = {
           env,
           runId: 'plan',
@@ -67,7 +67,7 @@ export async function planExperiment(loaded: LoadedExperiment, env: Environment,
             say(depth + 1, `REFUSED: ${err.message}`)
           } else say(depth + 1, `targets: resolved at injection (${(err as Error).message})`)
         }
-      } else if ('wait' in step) say(depth, `${p} wait ${step.wait}`)
+      } else if ('wait' in step) say(depth, `${p} wait ${writeDuration(step.wait)}`)
       else if ('probe' in step) say(depth, `${p} probe ${step.probe.name}: ${step.probe.probe}`)
       else if ('parallel' in step) {
         say(depth, `${p} in parallel:`)
@@ -76,7 +76,7 @@ export async function planExperiment(loaded: LoadedExperiment, env: Environment,
         say(depth, `${p} in sequence:`)
         await walk(step.sequence, `${p}.sequence`, depth + 1)
       } else {
-        say(depth, `${p} repeat ${step.repeat.times} times${step.repeat.every ? ` every ${step.repeat.every}` : ''}:`)
+        say(depth, `${p} repeat ${step.repeat.times} times${step.repeat.every ? ` every ${writeDuration(step.repeat.every)}` : ''}:`)
         await walk(step.repeat.steps, `${p}.repeat`, depth + 1)
       }
     }
@@ -84,7 +84,7 @@ export async function planExperiment(loaded: LoadedExperiment, env: Environment,
   await walk(e.method, 'method', 1)
   if (e.guardrails.length) {
     say(0, 'guardrails:')
-    for (const g of e.guardrails) say(1, 'probe' in g ? `abort when ${g.probe}: ${g.abortWhen}` : 'maxDuration' in g ? `abort after ${g.maxDuration}` : `abort when alarm ${g.alarm} fires`)
+    for (const g of e.guardrails) say(1, 'probe' in g ? `abort when ${g.probe}: ${g.abortWhen}` : 'maxDuration' in g ? `abort after ${writeDuration(g.maxDuration)}` : `abort when alarm ${g.alarm} fires`)
   }
   say(0, 'rollback: every fault still active is reverted, whatever happens')
   return { lines, refusals }

@@ -18,7 +18,7 @@ import { evaluateTolerance, formatMetric, parseTolerance } from '../experiment/t
 import { JournalWriter } from '../journal/journal.ts'
 import type { PhaseName, RunStatus } from '../journal/events.ts'
 import { createRng, randomSeed } from '../util/rng.ts'
-import { parseDuration, formatDuration } from '../util/duration.ts'
+import { formatDuration, writeDuration } from '../util/duration.ts'
 import { sleep, withTimeout } from '../util/abort.ts'
 import { createProbe, judge, runOneShot, type ProbeHandle, type ProbeHost } from './probes.ts'
 import { FaultBook } from './faults.ts'
@@ -73,8 +73,8 @@ function stepKind(step: Step): string {
 
 function describeStep(step: Step): string {
   if (step.name) return step.name
-  if ('fault' in step) return `${step.fault} ${JSON.stringify(step.target)}${step.duration ? ` for ${step.duration}` : ''}`
-  if ('wait' in step) return `wait ${step.wait}`
+  if ('fault' in step) return `${step.fault} ${JSON.stringify(step.target)}${step.duration !== undefined ? ` for ${writeDuration(step.duration)}` : ''}`
+  if ('wait' in step) return `wait ${writeDuration(step.wait)}`
   if ('probe' in step) return `probe ${step.probe.name}`
   if ('parallel' in step) return `parallel ×${step.parallel.length}`
   if ('sequence' in step) return `sequence ×${step.sequence.length}`
@@ -189,10 +189,10 @@ export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
     )
     for (const g of experiment.guardrails) {
       if ('maxDuration' in g) {
-        timers.push(setTimeout(() => abort(`guardrail maxDuration ${g.maxDuration} exceeded`), parseDuration(g.maxDuration)))
+        timers.push(setTimeout(() => abort(`guardrail maxDuration ${writeDuration(g.maxDuration)} exceeded`), g.maxDuration))
       } else if ('probe' in g) {
         const tolerance = parseTolerance(g.abortWhen)
-        const warmUp = g.after ? parseDuration(g.after) : 0
+        const warmUp = g.after ?? 0
         timers.push(
           setInterval(() => {
             if (performance.now() - methodStartedAt.t < warmUp) return
@@ -233,18 +233,18 @@ export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
       const body = async (s: AbortSignal) => {
         if ('fault' in step) {
           const type = loaded.registry.fault(step.fault)!
-          const spec = { type: step.fault, target: step.target, params: type.params.parse(step.with ?? {}), ...(step.duration ? { durationMs: parseDuration(step.duration) } : {}) }
+          const spec = { type: step.fault, target: step.target, params: type.params.parse(step.with ?? {}), ...(step.duration !== undefined ? { durationMs: step.duration } : {}) }
           const stepRng = rng.fork(path)
-          const active = await book.inject(type, spec, path, stepRng, s, step.timeout ? parseDuration(step.timeout) : DEFAULT_INJECT_TIMEOUT_MS)
-          if (step.duration) {
-            await sleep(parseDuration(step.duration), s)
+          const active = await book.inject(type, spec, path, stepRng, s, step.timeout ?? DEFAULT_INJECT_TIMEOUT_MS)
+          if (step.duration !== undefined) {
+            await sleep(step.duration, s)
             await book.revert(active, 'duration elapsed', stepRng)
           }
         } else if ('wait' in step) {
-          await sleep(parseDuration(step.wait), s)
+          await sleep(step.wait, s)
         } else if ('probe' in step) {
           const run = () => runOneShot(host, step.probe, 'method', s)
-          const verdict = step.timeout ? await withTimeout(`probe ${step.probe.name}`, parseDuration(step.timeout), run, s) : await run()
+          const verdict = step.timeout !== undefined ? await withTimeout(`probe ${step.probe.name}`, step.timeout, run, s) : await run()
           verdictLine(verdict)
           if (verdict.verdict === 'fail') deviated = true
         } else if ('parallel' in step) {
@@ -271,12 +271,12 @@ export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
         } else {
           for (let round = 0; round < step.repeat.times; round++) {
             for (const [i, child] of step.repeat.steps.entries()) await execStep(child, `${path}.repeat[${round}][${i}]`, s)
-            if (step.repeat.every && round < step.repeat.times - 1) await sleep(parseDuration(step.repeat.every), s)
+            if (step.repeat.every && round < step.repeat.times - 1) await sleep(step.repeat.every, s)
           }
         }
       }
       // a fault step's own timeout bounds its injection (above); for the others it bounds the step
-      if (step.timeout && !('fault' in step) && !('probe' in step)) await withTimeout(`step ${path}`, parseDuration(step.timeout), body, signal)
+      if (step.timeout !== undefined && !('fault' in step) && !('probe' in step)) await withTimeout(`step ${path}`, step.timeout, body, signal)
       else await body(signal)
       journal.append({ type: 'step.ended', path, ok: true, tookMs: Math.round(journal.now() - started) })
     } catch (err) {

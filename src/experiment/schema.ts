@@ -4,13 +4,9 @@
  * `validate` uses it, and `npm run schema` writes experiments/schema.json from it for editors.
  */
 import { z } from 'zod'
-import { DURATION_PATTERN } from '../util/duration.ts'
+import { Duration } from '../api/duration.ts'
 import { TargetSelectorSchema } from '../api/selector.ts'
 import { TOLERANCE_PATTERN } from './tolerance.ts'
-
-export const Duration = z
-  .union([z.string().regex(DURATION_PATTERN, 'a duration like 500ms, 10s or 2m'), z.number().nonnegative()])
-  .describe('a duration: 500ms, 10s, 2m, 1h (a bare number is milliseconds)')
 
 const Tolerance = z
   .string()
@@ -52,11 +48,17 @@ export type Step =
   | z.infer<typeof FaultStepSchema>
   | z.infer<typeof WaitStepSchema>
   | z.infer<typeof ProbeStepSchema>
-  | { name?: string; timeout?: string | number; parallel: Step[] }
-  | { name?: string; timeout?: string | number; sequence: Step[] }
-  | { name?: string; timeout?: string | number; repeat: { times: number; every?: string | number; steps: Step[] } }
+  | { name?: string; timeout?: number; parallel: Step[] }
+  | { name?: string; timeout?: number; sequence: Step[] }
+  | { name?: string; timeout?: number; repeat: { times: number; every?: number; steps: Step[] } }
 
-export const StepSchema: z.ZodType<Step> = z.lazy(() =>
+/** A step as written (durations as text); `Step` is the same after parsing (durations in ms). */
+export type StepInput = z.input<typeof FaultStepSchema> | z.input<typeof WaitStepSchema> | z.input<typeof ProbeStepSchema>
+  | { name?: string; timeout?: string | number; parallel: StepInput[] }
+  | { name?: string; timeout?: string | number; sequence: StepInput[] }
+  | { name?: string; timeout?: string | number; repeat: { times: number; every?: string | number; steps: StepInput[] } }
+
+export const StepSchema: z.ZodType<Step, StepInput> = z.lazy(() =>
   z.union([
     FaultStepSchema,
     WaitStepSchema,

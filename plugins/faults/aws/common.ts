@@ -1,0 +1,9 @@
+/** What the AWS-only faults share: the AWS environment behind ctx.env. */
+import type { AwsEnvironment } from '../../../src/environments/aws/environment.ts'
+import { GamedayError, type FaultContext } from '../../../src/api/index.ts'
+
+export function awsEnvironment(ctx: FaultContext, faultType: string): AwsEnvironment {
+  const aws = ctx.env.extension<AwsEnvironment>('aws')
+  if (!aws) throw new GamedayError(`${faultType} runs only with an AWS environment (--env aws), not ${ctx.env.kind}`)
+  return aws
+}

@@ -1,0 +1,340 @@
+/**
+ * The stores the cas-correctness probe judges, behind one small interface: read a key (value and
+ * version), write it blindly, or compare-and-set it on the version last read.
+ *
+ *   nats-kv       a replicated NATS KV bucket (allow_direct: false: reads answered by the leader)
+ *   redis         a hash per key {value, version} changed by one Lua script (atomic CAS)
+ *   player-state  the target's own service over NATS request-reply / protobuf: its CAS path judged
+ *
+ * Values are integers (unique per write for registers, the count for the counter); versions are
+ * positive integers, 0 = absent. A store throws `StoreError` when an operation did not complete:
+ * `definite` when it certainly did not take effect (refused, never sent), else its outcome is
+ * unknown (a timeout, a connection lost mid-flight) and the history records it as indeterminate.
+ */
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
+import { jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, JetStreamError } from '@nats-io/jetstream'
+import { Kvm, type KV } from '@nats-io/kv'
+import { ClosedConnectionError, DrainingConnectionError, RequestError, TimeoutError, type NatsConnection } from '@nats-io/transport-node'
+import { Redis } from 'ioredis'
+import {
+  GetPlayerStateRequestSchema,
+  GetPlayerStateResponseSchema,
+  UpdatePlayerStateRequestSchema,
+  UpdatePlayerStateResponseSchema,
+} from '../../../gen/gameday/v1/player_state_pb.ts'
+import { ErrorDetailSchema } from '../../../gen/gameday/v1/common_pb.ts'
+import { type RedisEndpoint } from '../../../src/api/index.ts'
+
+export type CasValue = number | null
+
+export interface Versioned {
+  value: CasValue
+  /** 0 = absent */
+  version: number
+}
+
+export type CasAnswer = { ok: true; version: number } | { ok: false }
+
+export interface CasStore {
+  readonly kind: string
+  /** facts for the report (bucket, replicas, url…) */
+  readonly describe: Record<string, string | number | boolean>
+  read(key: string): Promise<Versioned>
+  write(key: string, value: number): Promise<{ version: number }>
+  /** applies only if the key is still at `expected.version` (0: only if absent) */
+  cas(key: string, expected: Versioned, to: number): Promise<CasAnswer>
+  /** whether the store answers at all (used before the final read) */
+  ready(): Promise<string | undefined>
+  /** the versions the store still holds for a key, oldest first (forensics for a counterexample) */
+  revisions?(key: string): Promise<{ version: number; value: CasValue }[]>
+  close(): Promise<void>
+}
+
+export class StoreError extends Error {
+  override name = 'StoreError'
+  constructor(
+    message: string,
+    /** true: certainly not applied; false: outcome unknown */
+    readonly definite: boolean,
+    /** short class for the report: timeout, no-responders, api-10008, http-500… */
+    readonly errorClass: string,
+  ) {
+    super(message)
+  }
+}
+
+/** Classifies a NATS / JetStream client error. */
+export function natsStoreError(err: unknown): StoreError {
+  if (err instanceof StoreError) return err
+  const message = (err as Error)?.message ?? String(err)
+  if (err instanceof TimeoutError) return new StoreError(message, false, 'timeout')
+  if (err instanceof JetStreamApiError) return new StoreError(message, true, `api-${err.code}`)
+  if ((err as Error)?.name === 'JetStreamNotEnabled' || (err instanceof RequestError && err.isNoResponders())) return new StoreError(message, true, 'no-responders')
+  if (err instanceof ClosedConnectionError || err instanceof DrainingConnectionError) return new StoreError(message, true, 'client-closed')
+  if (err instanceof JetStreamError) return new StoreError(message, false, 'bad-reply')
+  return new StoreError(message, false, (err as Error)?.name || 'error')
+}
+
+const isWrongLastSequence = (err: unknown) =>
+  err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+
+const parseValue = (s: string): CasValue => {
+  const n = Number(s)
+  return Number.isSafeInteger(n) ? n : null
+}
+
+/**
+ * NATS KV. The bucket is created with `allow_direct: false`, and an existing bucket with direct
+ * gets on is refused: a direct get (`$JS.API.DIRECT.GET`) is answered by ANY replica of the
+ * stream, including a follower that has not yet applied the latest acknowledged write, so a read
+ * could return a stale value and the checker would blame the system for a read the client chose
+ * to make stale. With direct gets off, `kv.get` is `$JS.API.STREAM.MSG.GET`, which only the stream
+ * leader answers. (That makes reads as fresh as the leader believes itself to be — a deposed
+ * leader that does not know it yet is exactly what this probe is there to catch.)
+ */
+export async function openNatsKvStore(nc: NatsConnection, opts: { bucket: string; replicas: number; history?: number; timeoutMs: number; prefix: string; deadlineMs?: number }): Promise<CasStore> {
+  const js = jetstream(nc, { timeout: opts.timeoutMs })
+  const kvm = new Kvm(js)
+  const jsm = await jetstreamManager(nc, { timeout: 5_000, checkAPI: false })
+  const deadline = performance.now() + (opts.deadlineMs ?? 60_000)
+  let kv: KV | undefined
+  let lastError: unknown
+  while (!kv && performance.now() < deadline) {
+    try {
+      kv = await kvm.create(opts.bucket, { replicas: opts.replicas, history: opts.history ?? 16, allow_direct: false })
+    } catch (err) {
+      lastError = err // a fresh cluster still placing its meta group: try again
+      await new Promise((r) => setTimeout(r, 500))
+    }
+  }
+  if (!kv) throw new Error(`could not open KV bucket ${opts.bucket}: ${(lastError as Error)?.message ?? lastError}`)
+  const info = await jsm.streams.info(`KV_${opts.bucket}`)
+  if (info.config.allow_direct) {
+    throw new Error(`KV bucket ${opts.bucket} has allow_direct: true: reads could be served stale by any replica, so a linearizability verdict would be meaningless; use another bucket`)
+  }
+  const bucket = kv
+  const full = (key: string) => `${opts.prefix}.${key}`
+  return {
+    kind: 'nats-kv',
+    describe: { store: 'nats-kv', bucket: opts.bucket, replicas: info.config.num_replicas, allowDirect: false },
+    async read(key) {
+      try {
+        const e = await bucket.get(full(key))
+        if (!e || e.operation !== 'PUT') return { value: null, version: 0 }
+        return { value: parseValue(e.string()), version: e.revision }
+      } catch (err) {
+        throw natsStoreError(err)
+      }
+    },
+    async write(key, value) {
+      try {
+        return { version: await bucket.put(full(key), String(value), { timeout: opts.timeoutMs }) }
+      } catch (err) {
+        throw natsStoreError(err)
+      }
+    },
+    async cas(key, expected, to) {
+      try {
+        // previousSeq 0 = "no message on this subject yet" (what kv.create sends)
+        const version = await bucket.put(full(key), String(to), { previousSeq: expected.version, timeout: opts.timeoutMs })
+        return { ok: true, version }
+      } catch (err) {
+        if (isWrongLastSequence(err)) return { ok: false }
+        throw natsStoreError(err)
+      }
+    },
+    async ready() {
+      const s = await jsm.streams.info(`KV_${opts.bucket}`)
+      return s.cluster && !s.cluster.leader ? `bucket ${opts.bucket} has no leader` : undefined
+    },
+    async revisions(key) {
+      const out: { version: number; value: CasValue }[] = []
+      const it = await bucket.history({ key: full(key) })
+      for await (const e of it) out.push({ version: e.revision, value: e.operation === 'PUT' ? parseValue(e.string()) : null })
+      return out
+    },
+    async close() {},
+  }
+}
+
+/**
+ * Redis: a hash `<prefix>:<key>` {value, version}, read with HMGET and changed by one Lua script
+ * (check the version, write, bump it): atomic, as Redis runs a script alone.
+ */
+const REDIS_CAS = `
+local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+if ARGV[1] == 'cas' and current ~= tonumber(ARGV[2]) then
+  return {0, current}
+end
+local next = current + 1
+redis.call('HSET', KEYS[1], 'value', ARGV[3], 'version', next)
+return {1, next}
+`
+
+export function redisStoreError(err: unknown): StoreError {
+  if (err instanceof StoreError) return err
+  const message = (err as Error)?.message ?? String(err)
+  // refused before it was sent: disconnected, and the client keeps no offline queue
+  if (/isn't writeable|enableOfflineQueue/.test(message)) return new StoreError(message, true, 'not-sent')
+  // Redis answered with an error (LOADING, a script error…): nothing was written
+  if ((err as Error)?.name === 'ReplyError') return new StoreError(message, true, `redis-${message.split(' ')[0]}`)
+  if (/Command timed out/.test(message)) return new StoreError(message, false, 'timeout')
+  // "Connection is closed." / "Reached the max retries per request limit": the socket dropped
+  // with the command in flight (the client never re-sends it)
+  if (/Connection is closed/.test(message)) return new StoreError(message, false, 'connection-closed')
+  if ((err as Error)?.name === 'MaxRetriesPerRequestError') return new StoreError(message, false, 'connection-lost')
+  return new StoreError(message, false, (err as Error)?.name || 'error')
+}
+
+export async function openRedisStore(endpoint: RedisEndpoint, opts: { timeoutMs: number; prefix: string }): Promise<CasStore> {
+  const redis = new Redis({
+    host: endpoint.host,
+    port: endpoint.port,
+    ...(endpoint.password ? { password: endpoint.password } : {}),
+    ...(endpoint.tls ? { tls: {} } : {}),
+    // fail fast, never re-send: a CAS executed twice could report a conflict for its own write
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    commandTimeout: opts.timeoutMs,
+    connectTimeout: 1_000,
+    retryStrategy: (times) => Math.min(50 * times, 500),
+    lazyConnect: true,
+  })
+  redis.on('error', () => {}) // reconnects by itself; operations report their own errors
+  redis.defineCommand('gamedayCas', { numberOfKeys: 1, lua: REDIS_CAS })
+  const cas = (redis as unknown as { gamedayCas(key: string, mode: string, expected: string, value: string): Promise<[number, number]> }).gamedayCas.bind(redis)
+  await redis.connect()
+  const full = (key: string) => `${opts.prefix}:${key}`
+  return {
+    kind: 'redis',
+    describe: { store: 'redis', url: `redis://${endpoint.host}:${endpoint.port}` },
+    async read(key) {
+      try {
+        const [value, version] = await redis.hmget(full(key), 'value', 'version')
+        if (value === null || version === null) return { value: null, version: 0 }
+        return { value: parseValue(value), version: Number(version) }
+      } catch (err) {
+        throw redisStoreError(err)
+      }
+    },
+    async write(key, value) {
+      try {
+        const [, version] = await cas(full(key), 'put', '0', String(value))
+        return { version }
+      } catch (err) {
+        throw redisStoreError(err)
+      }
+    },
+    async cas(key, expected, to) {
+      try {
+        const [ok, version] = await cas(full(key), 'cas', String(expected.version), String(to))
+        return ok === 1 ? { ok: true, version } : { ok: false }
+      } catch (err) {
+        throw redisStoreError(err)
+      }
+    },
+    async ready() {
+      try {
+        await redis.ping()
+        return undefined
+      } catch (err) {
+        return `redis: ${(err as Error).message}`
+      }
+    },
+    async close() {
+      redis.disconnect()
+    },
+  }
+}
+
+/**
+ * The target's player-state service (`player-state.get` / `player-state.update`, protobuf): the
+ * state is the value, the service's version is the version. A 409 is a failed compare; a 500
+ * may hide a store timeout (the README: "never 409 for an unknown outcome"), so it is
+ * indeterminate; 400 / 404-on-update and no responders are definite.
+ */
+export function openPlayerStateStore(nc: NatsConnection, opts: { timeoutMs: number; prefix: string }): CasStore {
+  const id = (key: string) => `${opts.prefix}-${key}`.replace(/[^A-Za-z0-9_-]/g, '-')
+  const call = async (subject: string, payload: Uint8Array) => {
+    let reply
+    try {
+      reply = await nc.request(subject, payload, { timeout: opts.timeoutMs })
+    } catch (err) {
+      throw natsStoreError(err)
+    }
+    const code = Number(reply.headers?.get('Nats-Service-Error-Code') || 0)
+    if (code) {
+      let current: bigint | undefined
+      try {
+        current = fromBinary(ErrorDetailSchema, reply.data).currentVersion
+      } catch {
+        // no detail body
+      }
+      return { code, message: reply.headers?.get('Nats-Service-Error') ?? '', current, data: reply.data }
+    }
+    return { code: 0, message: '', current: undefined, data: reply.data }
+  }
+  const failure = (what: string, r: { code: number; message: string }) => new StoreError(`${what}: ${r.code} ${r.message}`, r.code < 500, `http-${r.code}`)
+  return {
+    kind: 'player-state',
+    describe: { store: 'player-state', subjects: 'player-state.get, player-state.update' },
+    async read(key) {
+      const r = await call('player-state.get', toBinary(GetPlayerStateRequestSchema, create(GetPlayerStateRequestSchema, { playerId: id(key) })))
+      if (r.code === 404) return { value: null, version: 0 }
+      if (r.code) throw failure('get', r)
+      const res = fromBinary(GetPlayerStateResponseSchema, r.data)
+      return { value: parseValue(res.state), version: Number(res.version) }
+    },
+    async write(key, value) {
+      const r = await call('player-state.update', toBinary(UpdatePlayerStateRequestSchema, create(UpdatePlayerStateRequestSchema, { playerId: id(key), state: String(value) })))
+      if (r.code) throw failure('update', r)
+      return { version: Number(fromBinary(UpdatePlayerStateResponseSchema, r.data).version) }
+    },
+    async cas(key, expected, to) {
+      const req = create(UpdatePlayerStateRequestSchema, { playerId: id(key), state: String(to), expectedVersion: BigInt(expected.version) })
+      const r = await call('player-state.update', toBinary(UpdatePlayerStateRequestSchema, req))
+      if (r.code === 409) return { ok: false }
+      if (r.code) throw failure('update', r)
+      return { ok: true, version: Number(fromBinary(UpdatePlayerStateResponseSchema, r.data).version) }
+    },
+    async ready() {
+      try {
+        await nc.request('player-state.get', toBinary(GetPlayerStateRequestSchema, create(GetPlayerStateRequestSchema, { playerId: id('ready') })), { timeout: opts.timeoutMs })
+        return undefined
+      } catch (err) {
+        return `player-state: ${(err as Error).message}`
+      }
+    },
+    async close() {},
+  }
+}
+
+export type BrokenMode = 'skip-compare' | 'ack-without-store'
+
+/**
+ * TEST ONLY: a deliberately broken adapter over a real store, to prove the checker can fail.
+ *   skip-compare       every cas is an unconditional write (reported applied)
+ *   ack-without-store  every 4th write / cas answers "applied" without reaching the store
+ */
+export function brokenStore(store: CasStore, mode: BrokenMode): CasStore {
+  let mutations = 0
+  return {
+    ...store,
+    kind: `${store.kind} (broken: ${mode})`,
+    describe: { ...store.describe, broken: mode },
+    read: (key) => store.read(key),
+    async write(key, value) {
+      if (mode === 'ack-without-store' && ++mutations % 4 === 0) return { version: 1_000_000_000 + mutations }
+      return store.write(key, value)
+    },
+    async cas(key, expected, to) {
+      if (mode === 'skip-compare') return { ok: true, version: (await store.write(key, to)).version }
+      if (++mutations % 4 === 0) return { ok: true, version: expected.version + 1 }
+      return store.cas(key, expected, to)
+    },
+    ready: () => store.ready(),
+    ...(store.revisions ? { revisions: (key: string) => store.revisions!(key) } : {}),
+    close: () => store.close(),
+  }
+}

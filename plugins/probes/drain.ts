@@ -1,0 +1,417 @@
+/**
+ * drain: does a stop, a restart or a lame duck lose requests? Open-loop load at a constant rate
+ * through the gateway (HTTP) or straight over NATS request-reply, every request tracked by its
+ * id (`x-request-id`, also sent as a NATS header) from the moment it is sent to its outcome:
+ *
+ *   ok         answered successfully
+ *   retryable  a clean refusal the caller can safely retry: 503 (draining, no responders),
+ *              connection refused, or an error before the request left the client
+ *   failed     answered with any other error (400, 500, 502…): not lost, but not served
+ *   lost       accepted and never answered: the connection reset or hung up after the request
+ *              was written, the response cut short, or an answer that says the request vanished
+ *              upstream (504: the gateway's call to the service timed out)
+ *   timedOut   no answer at all within `timeout` (the request's budget): it hung
+ *
+ * Default tolerance `lost == 0`, `hung == 0` (`hung` is the count of timedOut requests).
+ * Metrics: counts per outcome and per cause (`lost.reset`, `retryable.http-503`), the slowest
+ * answer, and — for NATS — each probe-owned connection's reconnections (`nc.status()`): time from
+ * disconnect to reconnect, and from the lame-duck notice to reconnect. The NATS clients behave as
+ * a lame-duck-aware SDK (`lameDuckAware`, default on): after its server's notice a connection
+ * takes no new request, and a new connection is made before the break when all are leaving. Details name the first
+ * lost and hung requests by id with their send time, to line up with the fault timeline; every
+ * request goes to the artifact `<probe>.<phase>.requests.jsonl`.
+ *
+ *   - name: drain
+ *     probe: drain
+ *     with: { via: gateway, method: POST, path: /v1/ai/recommend, body: '{"playerId":"p-{seq}"}', rate: 50 }
+ */
+import { randomBytes } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
+import { Agent, request } from 'node:http'
+import { z } from 'zod'
+import {
+  ClosedConnectionError,
+  connect,
+  DrainingConnectionError,
+  headers as natsHeaders,
+  NoRespondersError,
+  RequestError,
+  TimeoutError,
+  type NatsConnection,
+} from '@nats-io/transport-node'
+import { Duration, OpenLoopLoad, defineProbe, sleep, type Json, type Metrics, type Outcome, type Probe, type ProbeResult } from '../../src/api/index.ts'
+
+const Params = z.strictObject({
+  via: z.enum(['gateway', 'nats']).default('gateway'),
+  method: z.enum(['GET', 'POST', 'PUT']).default('GET'),
+  path: z.string().default('/v1/inventory/player-{seq}').describe('gateway path; {seq} is the request number'),
+  body: z.string().optional().describe('JSON body for POST/PUT; {seq} is the request number'),
+  subject: z.string().default('inventory.get').describe('NATS subject when via: nats'),
+  payload: z.string().default('').describe('NATS payload (base64) when via: nats'),
+  cluster: z.string().default('core'),
+  clients: z.int().positive().max(64).default(3).describe('via nats: probe-owned connections the requests are spread over; each one times its reconnections'),
+  lameDuckAware: z
+    .boolean()
+    .default(true)
+    .describe('via nats: after a lame-duck notice a connection takes no new request, as a lame-duck-aware SDK does (false: keep sending until evicted)'),
+  rate: z.number().positive().default(50).describe('requests per second (open loop)'),
+  duration: Duration.prefault('5s').describe('how long a one-shot run lasts'),
+  timeout: Duration.prefault('5s').describe("each request's budget: no answer by then and it hung"),
+  keepAlive: z.boolean().default(false).describe('reuse HTTP connections (a reset on a reused connection still counts as lost)'),
+  retryableStatuses: z.array(z.int()).default([503]).describe('statuses that are a clean, retryable refusal'),
+  lostStatuses: z.array(z.int()).default([504]).describe('statuses that say the request was accepted and then lost upstream'),
+  list: z.int().nonnegative().default(20).describe('how many lost, hung and slowest requests the details name'),
+})
+type P = z.infer<typeof Params>
+
+export type DrainOutcome = 'ok' | 'retryable' | 'failed' | 'lost' | 'timedOut'
+
+/** What one request saw, before judging it. */
+export interface Attempt {
+  /** HTTP status, or a NATS service error code (Nats-Service-Error-Code); absent for a plain NATS reply */
+  status?: number
+  /** a transport or client error */
+  error?: { code?: string; name?: string; message?: string }
+  /** the request was handed to the transport completely (HTTP: written to the socket; NATS: published) */
+  written: boolean
+  /** a response had started (HTTP headers, a NATS reply) */
+  responded: boolean
+  /** the budget ran out first */
+  timedOut: boolean
+}
+
+export interface Classified {
+  outcome: DrainOutcome
+  /** short cause: http-503, refused, reset, hang-up, no-responders, timeout, … */
+  cause: string
+}
+
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED'])
+
+/** Judges one request. Pure: the heart of the probe, tested on its own. */
+export function classifyAttempt(a: Attempt, p: { retryableStatuses: number[]; lostStatuses: number[] }): Classified {
+  if (a.timedOut) return { outcome: 'timedOut', cause: a.responded ? 'timeout-mid-response' : 'timeout' }
+  const e = a.error
+  if (e) {
+    const code = e.code ?? ''
+    const name = e.name ?? ''
+    if (code === 'ECONNREFUSED') return { outcome: 'retryable', cause: 'refused' }
+    if (name === 'NoRespondersError' || /no responders/i.test(e.message ?? '')) return { outcome: 'retryable', cause: 'no-responders' }
+    if (name === 'TimeoutError' || code === 'ETIMEDOUT') return { outcome: 'timedOut', cause: 'timeout' }
+    if (name === 'ClosedConnectionError' || name === 'DrainingConnectionError') return { outcome: 'retryable', cause: 'client-closed' }
+    // nothing left the client: the caller knows it was not sent and can send it again
+    if (!a.written) return { outcome: 'retryable', cause: `not-sent${code ? `:${code}` : ''}` }
+    if (a.responded) return { outcome: 'lost', cause: 'response-cut' }
+    if (RESET_CODES.has(code)) return { outcome: 'lost', cause: /hang up/i.test(e.message ?? '') ? 'hang-up' : 'reset' }
+    return { outcome: 'lost', cause: code || name || 'error' }
+  }
+  const status = a.status
+  if (status === undefined || status === 0) return { outcome: 'ok', cause: 'ok' }
+  if (p.lostStatuses.includes(status)) return { outcome: 'lost', cause: `http-${status}` }
+  if (p.retryableStatuses.includes(status)) return { outcome: 'retryable', cause: `http-${status}` }
+  if (status < 400) return { outcome: 'ok', cause: 'ok' }
+  return { outcome: 'failed', cause: `http-${status}` }
+}
+
+/** One request from send to outcome. */
+export interface RequestRecord {
+  seq: number
+  id: string
+  /** epoch ms when it was sent */
+  sentAt: number
+  /** ms from send to outcome */
+  ms: number
+  outcome: DrainOutcome
+  cause: string
+  status?: number
+}
+
+/** One reconnection of a probe-owned NATS connection. */
+export interface Reconnection {
+  client: number
+  from: string
+  to: string
+  /** the server announced lame duck mode before the disconnect */
+  ldm: boolean
+  disconnectAt: string
+  reconnectAt: string
+  /** disconnect → reconnect */
+  reconnectMs: number
+  /** lame-duck notice → reconnect */
+  sinceLdmMs?: number
+}
+
+const OUTCOMES: DrainOutcome[] = ['ok', 'retryable', 'failed', 'lost', 'timedOut']
+
+/** Metrics and details from the records. Pure. Key figures first: reports show the first dozen. */
+export function summarize(records: RequestRecord[], reconnections: Reconnection[] | undefined, list = 20): { metrics: Metrics; details: { [key: string]: Json } } {
+  const count = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<DrainOutcome, number>
+  const causes = new Map<string, number>()
+  for (const r of records) {
+    count[r.outcome]++
+    if (r.outcome !== 'ok') causes.set(`${r.outcome}.${r.cause}`, (causes.get(`${r.outcome}.${r.cause}`) ?? 0) + 1)
+  }
+  const answered = records.filter((r) => r.outcome !== 'timedOut')
+  const slowest = [...answered].sort((a, b) => b.ms - a.ms)
+  const reconnectMs = (reconnections ?? []).map((r) => r.reconnectMs)
+  const metrics: Metrics = {
+    lost: count.lost,
+    hung: count.timedOut,
+    failed: count.failed,
+    requests: records.length,
+    ok: count.ok,
+    retryable: count.retryable,
+    timedOut: count.timedOut,
+    slowestMs: slowest.length ? slowest[0].ms : NaN,
+    // reconnection figures when the probe owns NATS connections (via: nats)
+    ...(reconnections
+      ? {
+          reconnects: reconnections.length,
+          reconnectMaxMs: reconnectMs.length ? Math.max(...reconnectMs) : NaN,
+          reconnectMeanMs: reconnectMs.length ? reconnectMs.reduce((a, b) => a + b, 0) / reconnectMs.length : NaN,
+        }
+      : {}),
+    answeredRate: records.length ? (count.ok + count.retryable + count.failed) / records.length : NaN,
+  }
+  for (const [cause, n] of [...causes.entries()].sort()) metrics[cause] = n
+  const show = (r: RequestRecord) => ({
+    id: r.id,
+    sentAt: new Date(r.sentAt).toISOString(),
+    outcome: r.outcome,
+    cause: r.cause,
+    ms: Math.round(r.ms),
+    ...(r.status !== undefined ? { status: r.status } : {}),
+  })
+  const details: { [key: string]: Json } = {
+    outcomes: count,
+    causes: Object.fromEntries(causes),
+    lost: records.filter((r) => r.outcome === 'lost').slice(0, list).map(show),
+    hung: records.filter((r) => r.outcome === 'timedOut').slice(0, list).map(show),
+    failed: records.filter((r) => r.outcome === 'failed').slice(0, Math.min(list, 10)).map(show),
+    slowest: slowest.slice(0, Math.min(list, 10)).map(show),
+    ...(reconnections ? { reconnections: reconnections as unknown as Json } : {}),
+  }
+  return { metrics, details }
+}
+
+type Sender = (seq: number, id: string) => Promise<Attempt>
+
+/** A probe-owned NATS connection; `leaving` from its server's lame-duck notice until it has reconnected. */
+interface Client {
+  nc: NatsConnection
+  index: number
+  leaving: boolean
+}
+
+function httpSender(baseUrl: string, p: P): { send: Sender; close: () => void } {
+  const url = new URL(baseUrl)
+  const agent = p.keepAlive ? new Agent({ keepAlive: true, maxSockets: 256 }) : undefined
+  const timeoutMs = p.timeout
+  const send: Sender = (seq, id) =>
+    new Promise<Attempt>((resolve) => {
+      const a: Attempt = { written: false, responded: false, timedOut: false }
+      let settled = false
+      const settle = (patch: Partial<Attempt>) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        resolve({ ...a, ...patch })
+      }
+      const body = p.body?.replaceAll('{seq}', String(seq))
+      const req = request({
+        host: url.hostname,
+        port: url.port,
+        method: p.method,
+        path: p.path.replaceAll('{seq}', String(seq)),
+        // no agent: a fresh connection per request (connection: close)
+        agent: agent ?? false,
+        headers: { 'x-request-id': id, ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}) },
+      })
+      const timer = setTimeout(() => {
+        settle({ timedOut: true })
+        req.destroy()
+      }, timeoutMs)
+      req.on('finish', () => (a.written = true))
+      req.on('response', (res) => {
+        a.responded = true
+        res.resume()
+        res.on('end', () => settle({ status: res.statusCode ?? 0 }))
+        res.on('error', (err: NodeJS.ErrnoException) => settle({ error: { code: err.code ?? 'ECONNRESET', name: err.name, message: err.message } }))
+        res.on('aborted', () => settle({ error: { code: 'ECONNRESET', name: 'Error', message: 'response aborted' } }))
+      })
+      req.on('error', (err: NodeJS.ErrnoException) => settle({ error: { code: err.code, name: err.name, message: err.message } }))
+      req.end(body)
+    })
+  return { send, close: () => agent?.destroy() }
+}
+
+function natsError(err: unknown): Attempt['error'] {
+  const e = err as Error & { code?: string }
+  if (err instanceof NoRespondersError || (err instanceof RequestError && err.isNoResponders())) return { name: 'NoRespondersError', message: e.message }
+  if (err instanceof TimeoutError || (err instanceof RequestError && e.cause instanceof TimeoutError)) return { name: 'TimeoutError', message: e.message }
+  if (err instanceof ClosedConnectionError) return { name: 'ClosedConnectionError', message: e.message }
+  if (err instanceof DrainingConnectionError) return { name: 'DrainingConnectionError', message: e.message }
+  return { name: e?.name ?? 'Error', code: e?.code, message: e?.message ?? String(err) }
+}
+
+export const drain = defineProbe<P>({
+  type: 'drain',
+  description: 'tracks every request by id through stops, restarts and lame ducks: lost, hung, retryable, ok; NATS reconnection times',
+  params: Params,
+  defaultTolerance: ['lost == 0', 'hung == 0'],
+  async create(ctx, p): Promise<Probe> {
+    const records: RequestRecord[] = []
+    const reconnections: Reconnection[] = []
+    const clients: Client[] = []
+    let load: OpenLoopLoad | undefined
+    let closeHttp = () => {}
+    const counts = { lost: 0, hung: 0 }
+    // unique across runs, so an id found in a service's logs leads back to this run's request
+    const tag = randomBytes(3).toString('hex')
+    const idOf = (seq: number) => `${ctx.name}-${ctx.phase}-${tag}-${String(seq).padStart(6, '0')}`
+
+    const watch = async (c: Client) => {
+      let ldmAt: number | undefined
+      let disconnectAt: number | undefined
+      let from = ''
+      for await (const s of c.nc.status()) {
+        const now = Date.now()
+        if (s.type === 'ldm') {
+          ldmAt ??= now
+          c.leaving = true
+        } else if (s.type === 'disconnect') {
+          disconnectAt ??= now
+          from = s.server
+        } else if (s.type === 'reconnect') {
+          c.leaving = false
+          if (disconnectAt === undefined) continue
+          const r: Reconnection = {
+            client: c.index,
+            from,
+            to: s.server,
+            ldm: ldmAt !== undefined,
+            disconnectAt: new Date(disconnectAt).toISOString(),
+            reconnectAt: new Date(now).toISOString(),
+            reconnectMs: now - disconnectAt,
+            ...(ldmAt !== undefined ? { sinceLdmMs: now - ldmAt } : {}),
+          }
+          reconnections.push(r)
+          ctx.evidence('nats.reconnect', { ...r, summary: `client ${c.index}: ${r.from} → ${r.to} in ${r.reconnectMs}ms${r.ldm ? ` (${r.sinceLdmMs}ms after the lame-duck notice)` : ''}` } as unknown as Json)
+          ldmAt = disconnectAt = undefined
+        }
+      }
+    }
+
+    const open = async (): Promise<Client> => {
+      const index = clients.length
+      const nc = await connect({
+        servers: ctx.env.endpoints.natsServers(p.cluster),
+        name: `gameday-drain-${ctx.name}-${index}`,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+        reconnectJitter: 100,
+        ...(ctx.env.endpoints.natsOptions?.(p.cluster) ?? {}),
+      })
+      const c: Client = { nc, index, leaving: false }
+      clients.push(c)
+      void watch(c).catch(() => {})
+      return c
+    }
+    let opening: Promise<Client> | undefined
+    /**
+     * The connection for request `seq`. Lame-duck aware, as a good SDK is: once its server has
+     * announced lame duck, a connection takes no new request (what it carries finishes within
+     * the server's grace); when every connection is leaving, a new one is made before the break.
+     */
+    const clientFor = async (seq: number): Promise<Client> => {
+      if (!p.lameDuckAware) return clients[seq % p.clients]
+      const staying = clients.filter((c) => !c.leaving && !c.nc.isClosed())
+      if (staying.length) return staying[seq % staying.length]
+      if (clients.length >= p.clients * 3) return clients[clients.length - 1]
+      opening ??= open().finally(() => (opening = undefined))
+      return opening
+    }
+
+    const makeSender = async (): Promise<Sender> => {
+      if (p.via === 'gateway') {
+        const http = httpSender(ctx.env.endpoints.gateway(), p)
+        closeHttp = http.close
+        return http.send
+      }
+      for (let i = 0; i < p.clients; i++) await open()
+      const payload = Buffer.from(p.payload, 'base64')
+      const timeout = p.timeout
+      return async (seq, id) => {
+        const { nc } = await clientFor(seq)
+        const h = natsHeaders()
+        h.set('X-Request-Id', id)
+        try {
+          const reply = await nc.request(p.subject, payload, { timeout, headers: h })
+          const code = Number(reply.headers?.get('Nats-Service-Error-Code') || 0)
+          return { written: true, responded: true, timedOut: false, ...(code ? { status: code } : {}) }
+        } catch (err) {
+          // nats.js buffers a publish while reconnecting: a request that errs was handed over, unless the client refused it
+          const error = natsError(err)
+          return { written: error?.name !== 'ClosedConnectionError' && error?.name !== 'DrainingConnectionError', responded: false, timedOut: false, error }
+        }
+      }
+    }
+
+    const start = async () => {
+      const sender = await makeSender()
+      const send = async (seq: number): Promise<Outcome> => {
+        const id = idOf(seq)
+        const sentAt = Date.now()
+        const t0 = performance.now()
+        const attempt = await sender(seq, id).catch((err: Error): Attempt => ({ written: false, responded: false, timedOut: false, error: { name: err.name, message: err.message } }))
+        const { outcome, cause } = classifyAttempt(attempt, p)
+        records.push({ seq, id, sentAt, ms: performance.now() - t0, outcome, cause, ...(attempt.status !== undefined ? { status: attempt.status } : {}) })
+        if (outcome === 'lost') counts.lost++
+        if (outcome === 'timedOut') counts.hung++
+        return outcome === 'ok' ? { ok: true } : { ok: false, errorClass: `${outcome}.${cause}` }
+      }
+      load = new OpenLoopLoad({ rate: p.rate, send })
+      load.start()
+    }
+
+    const stop = async (): Promise<ProbeResult> => {
+      await load!.stop()
+      records.sort((a, b) => a.seq - b.seq)
+      const { metrics, details } = summarize(records, p.via === 'nats' ? reconnections : undefined, p.list)
+      const lm = load!.metrics()
+      if (p.via === 'nats') metrics.connections = clients.length
+      // latency percentiles of successful requests from the open-loop load (measured from the intended send)
+      for (const k of ['p50', 'p99', 'max'] as const) metrics[k] = lm[k]
+      metrics.successRate = lm.successRate
+      metrics.achievedRate = lm.achievedRate
+      if (typeof lm['errors.client-overload'] === 'number') metrics.notSent = lm['errors.client-overload']
+      const file = ctx.artifactPath('requests.jsonl')
+      await new Promise<void>((resolve) => {
+        const out = createWriteStream(file)
+        out.on('error', () => resolve())
+        for (const r of records) out.write(JSON.stringify({ ...r, sentAt: new Date(r.sentAt).toISOString(), ms: Math.round(r.ms * 10) / 10 }) + '\n')
+        out.end(() => resolve())
+      })
+      details.requestsFile = file
+      const lost = details.lost as { id: string; sentAt: string; cause: string }[]
+      if (lost.length) ctx.log.warn(`  drain ${ctx.name}: ${metrics.lost} lost request(s), first: ${lost.slice(0, 5).map((r) => `${r.id} sent ${r.sentAt} (${r.cause})`).join(', ')}`)
+      return { metrics, series: load!.series(), details }
+    }
+
+    return {
+      start,
+      stop,
+      snapshot: () => (load ? { ...load.lastSecond(), ...counts } : {}),
+      async run() {
+        await start()
+        await sleep(p.duration, ctx.signal).catch(() => {})
+        return stop()
+      },
+      async close() {
+        closeHttp()
+        await opening?.catch(() => undefined)
+        await Promise.all(clients.map((c) => c.nc.close().catch(() => {})))
+      },
+    }
+  },
+})

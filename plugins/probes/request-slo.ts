@@ -1,0 +1,134 @@
+/**
+ * request-slo: open-loop load at a constant rate through the gateway (HTTP) or straight over
+ * NATS request-reply, judged on success ratio, error classes and latency percentiles.
+ *
+ *   - name: gateway-slo
+ *     probe: request-slo
+ *     with: { via: gateway, path: /v1/inventory/player-{seq}, rate: 50, duration: 5s }
+ *     tolerance: ["successRate >= 99.9%", "p99 < 50ms"]
+ */
+import { Agent, request } from 'node:http'
+import { z } from 'zod'
+import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { Duration, OpenLoopLoad, defineProbe, sleep, type Outcome, type Probe, type ProbeResult } from '../../src/api/index.ts'
+
+const Params = z.strictObject({
+  via: z.enum(['gateway', 'nats']).default('gateway'),
+  method: z.enum(['GET', 'POST', 'PUT']).default('GET'),
+  path: z.string().default('/v1/inventory/player-{seq}').describe('gateway path; {seq} is the request number'),
+  body: z.string().optional(),
+  subject: z.string().default('inventory.get').describe('NATS subject when via: nats'),
+  payload: z.string().default('').describe('NATS payload (base64) when via: nats'),
+  cluster: z.string().default('core'),
+  rate: z.number().positive().default(50).describe('requests per second (open loop)'),
+  duration: Duration.prefault('5s').describe('how long a one-shot run lasts (steady-state checks)'),
+  warmup: Duration.prefault('1s').describe('one-shot: requests sent before the measurement starts (fresh connections, cold code paths), not counted'),
+  timeout: Duration.prefault('2s').describe('the caller budget per request'),
+})
+
+type P = z.infer<typeof Params>
+
+function classifyError(err: NodeJS.ErrnoException): string {
+  if (err.code === 'ECONNREFUSED') return 'refused'
+  if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return 'reset'
+  if (err.name === 'TimeoutError' || err.code === 'ETIMEDOUT') return 'timeout'
+  if (/no responders/i.test(err.message)) return 'no-responders'
+  return err.code ?? err.name ?? 'error'
+}
+
+function httpSender(baseUrl: string, p: P): { send: (seq: number) => Promise<Outcome>; close: () => void } {
+  const url = new URL(baseUrl)
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 })
+  const timeoutMs = p.timeout
+  const send = (seq: number) =>
+    new Promise<Outcome>((resolve) => {
+      const req = request(
+        { host: url.hostname, port: url.port, method: p.method, path: p.path.replaceAll('{seq}', String(seq)), agent, headers: p.body ? { 'content-type': 'application/json' } : {} },
+        (res) => {
+          res.resume()
+          res.on('end', () => {
+            const code = res.statusCode ?? 0
+            resolve(code < 400 ? { ok: true } : { ok: false, errorClass: `http-${code}` })
+          })
+          res.on('error', () => resolve({ ok: false, errorClass: 'reset' }))
+        },
+      )
+      req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })))
+      req.on('error', (err) => resolve({ ok: false, errorClass: classifyError(err) }))
+      req.end(p.body)
+    })
+  return { send, close: () => agent.destroy() }
+}
+
+export const requestSlo = defineProbe<P>({
+  type: 'request-slo',
+  description: 'constant-rate (open-loop) requests through the gateway or NATS; success ratio, error classes, latency percentiles',
+  params: Params,
+  defaultTolerance: ['successRate >= 99%'],
+  async create(ctx, p): Promise<Probe> {
+    let load: OpenLoopLoad | undefined
+    let nc: NatsConnection | undefined
+    let closeHttp = () => {}
+
+    const makeSender = async (): Promise<(seq: number) => Promise<Outcome>> => {
+      if (p.via === 'gateway') {
+        const http = httpSender(ctx.env.endpoints.gateway(), p)
+        closeHttp = http.close
+        return http.send
+      }
+      nc = await connect({
+        servers: ctx.env.endpoints.natsServers(p.cluster),
+        name: `gameday-probe-${ctx.name}`,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+        ...(ctx.env.endpoints.natsOptions?.(p.cluster) ?? {}),
+      })
+      const payload = Buffer.from(p.payload, 'base64')
+      const timeout = p.timeout
+      return async () => {
+        try {
+          await nc!.request(p.subject, payload, { timeout })
+          return { ok: true }
+        } catch (err) {
+          return { ok: false, errorClass: classifyError(err as NodeJS.ErrnoException) }
+        }
+      }
+    }
+
+    // one sender for warm-up and measurement: the warmed connections are the point of warming up
+    let sender: Promise<(seq: number) => Promise<Outcome>> | undefined
+    const getSender = () => (sender ??= makeSender())
+
+    const result = (): ProbeResult => ({ metrics: load!.metrics(), series: load!.series() })
+
+    const start = async () => {
+      load = new OpenLoopLoad({ rate: p.rate, send: await getSender() })
+      load.start()
+    }
+    const stop = async () => {
+      await load!.stop()
+      return result()
+    }
+    return {
+      start,
+      stop,
+      snapshot: () => (load ? load.lastSecond() : {}),
+      async run() {
+        const warmup = p.warmup
+        if (warmup > 0) {
+          const warm = new OpenLoopLoad({ rate: p.rate, send: await getSender() })
+          warm.start()
+          await sleep(warmup, ctx.signal).catch(() => {})
+          await warm.stop()
+        }
+        await start()
+        await sleep(p.duration, ctx.signal).catch(() => {})
+        return stop()
+      },
+      async close() {
+        closeHttp()
+        await nc?.close().catch(() => {})
+      },
+    }
+  },
+})
