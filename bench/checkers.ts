@@ -64,7 +64,9 @@ async function scenario(name: string, args: string[], note = ''): Promise<void> 
   console.log(
     `${name.padEnd(34)} median ${median(ms).toFixed(0).padStart(5)} ms  (min ${Math.min(...ms).toFixed(0)}, max ${Math.max(...ms).toFixed(0)})` +
       (runs[0].maxRssKiB > 0
-        ? `  cpu ${median(runs.map((r) => r.cpuMs)).toFixed(0).padStart(5)} ms  peak RSS ${median(rss).toFixed(0).padStart(4)} MB`
+        ? `  cpu ${median(runs.map((r) => r.cpuMs))
+            .toFixed(0)
+            .padStart(5)} ms  peak RSS ${median(rss).toFixed(0).padStart(4)} MB`
         : '') +
       `  exit ${runs[0].code}` +
       (note ? `  ${note}` : '') +
@@ -110,7 +112,9 @@ const work = mkdtempSync(join(tmpdir(), 'gameday-bench-checkers-'))
 try {
   const started = performance.now()
   const main = await bundle(work)
-  console.log(`bundled src/checkers/main.ts with esbuild → ${main} (${(statSync(main).size / 1024).toFixed(0)} KiB) in ${(performance.now() - started).toFixed(0)} ms`)
+  console.log(
+    `bundled src/checkers/main.ts with esbuild → ${main} (${(statSync(main).size / 1024).toFixed(0)} KiB) in ${(performance.now() - started).toFixed(0)} ms`,
+  )
   const durPath = join(work, 'durability-1M.dur')
   const genStarted = performance.now()
   generateDurability(durPath, 1_000_000)
@@ -128,7 +132,11 @@ try {
     .map((f) => join(fixtures, 'kv', f))
 
   await scenario('node start-up alone (node -e 0)', ['-e', '0'])
-  await scenario(`linearizability: ${etcd.length} etcd histories`, [main, 'check', 'linearizability', '--model', 'cas-register', ...etcd, '--stats'], 'target: well under 1 s')
+  await scenario(
+    `linearizability: ${etcd.length} etcd histories`,
+    [main, 'check', 'linearizability', '--model', 'cas-register', ...etcd, '--stats'],
+    'target: well under 1 s',
+  )
   await scenario(`linearizability: ${kv.length} kv histories`, [main, 'check', 'linearizability', '--model', 'kv', ...kv, '--stats'])
   await scenario('durability: 1,000,000 acked', [main, 'check', 'durability', durPath, '--stats'], 'target: < 1 s, < 200 MB')
 } finally {

@@ -107,13 +107,17 @@ async function benchLoad(): Promise<void> {
     for (let rate = 2000; rate <= 64000; rate = Math.round(rate * 1.4)) {
       const m = await generator(server.url, rate, 3)
       const sustained = (m.achievedRate as number) >= rate * 0.97 && (m.successRate as number) >= 0.999 && (m.p99 as number) < 100
-      console.log(`  generator at ${rate} req/s: achieved ${Math.round(m.achievedRate as number)}, ok ${((m.successRate as number) * 100).toFixed(2)}%, p99 ${(m.p99 as number).toFixed(2)} ms${sustained ? '' : '  ← not sustained'}`)
+      console.log(
+        `  generator at ${rate} req/s: achieved ${Math.round(m.achievedRate as number)}, ok ${((m.successRate as number) * 100).toFixed(2)}%, p99 ${(m.p99 as number).toFixed(2)} ms${sustained ? '' : '  ← not sustained'}`,
+      )
       if (!sustained) break
       best = rate
     }
     console.log(`request-slo generator highest sustained rate: ${best} req/s = ${(best / bare).toFixed(2)} × the bare loop`)
     const fixed = await generator(server.url, 1000, 5)
-    console.log(`request-slo at a fixed 1000 req/s for 5 s: p50 ${(fixed.p50 as number).toFixed(2)} ms, p99 ${(fixed.p99 as number).toFixed(2)} ms, p99.9 ${(fixed.p999 as number).toFixed(2)} ms, ok ${((fixed.successRate as number) * 100).toFixed(2)}%`)
+    console.log(
+      `request-slo at a fixed 1000 req/s for 5 s: p50 ${(fixed.p50 as number).toFixed(2)} ms, p99 ${(fixed.p99 as number).toFixed(2)} ms, p99.9 ${(fixed.p999 as number).toFixed(2)} ms, ok ${((fixed.successRate as number) * 100).toFixed(2)}%`,
+    )
   } finally {
     responder.kill('SIGKILL')
     await server.stop()

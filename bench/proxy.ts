@@ -180,7 +180,9 @@ const sink = createServer((s) => {
   sockets.add(s)
   s.setNoDelay(true)
   s.on('error', () => {})
-  s.on('data', (d) => { for (const c of sinkCounters) c(d) })
+  s.on('data', (d) => {
+    for (const c of sinkCounters) c(d)
+  })
 })
 const echo = createServer((s) => {
   sockets.add(s)
@@ -194,7 +196,13 @@ const echo = createServer((s) => {
 
 const fmt = (n: number, digits = 2) => n.toFixed(digits)
 const pad = (s: string, n: number) => s.padEnd(n)
-const line = (cols: string[]) => console.log(cols.map((c, i) => pad(c, [38, 14, 14, 14][i] ?? 0)).join('').trimEnd())
+const line = (cols: string[]) =>
+  console.log(
+    cols
+      .map((c, i) => pad(c, [38, 14, 14, 14][i] ?? 0))
+      .join('')
+      .trimEnd(),
+  )
 
 async function main(): Promise<void> {
   const started = performance.now()
@@ -205,7 +213,11 @@ async function main(): Promise<void> {
   try {
     const bulkProxy = await toxiproxy.createProxy({ name: 'bulk', listen: '127.0.0.1:0', upstream: `127.0.0.1:${sinkPort}` })
     const rrProxy = await toxiproxy.createProxy({ name: 'rr', listen: '127.0.0.1:0', upstream: `127.0.0.1:${echoPort}` })
-    console.log(`fault proxy benchmark — Node ${process.version}, ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+    console.log(
+      `fault proxy benchmark — Node ${process.version}, ${cpus().length} CPUs, load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    )
     console.log(`proxy in a child process at ${url}; client and upstream servers here; loopback only\n`)
 
     // no toxic: direct vs proxy, interleaved in short rounds so that a noisy neighbour on the
@@ -229,7 +241,13 @@ async function main(): Promise<void> {
 
     line(['no toxic', 'direct', 'proxy', 'proxy/direct', 'target'])
     line(['bulk throughput (MB/s)', fmt(directBulk / 1e6, 0), fmt(proxyBulk / 1e6, 0), `${fmt((100 * proxyBulk) / directBulk, 0)} %`, '>= 80 % of direct'])
-    line([`request-reply ${MESSAGE_BYTES} B (round trips/s)`, fmt(directRr.perSecond, 0), fmt(proxyRr.perSecond, 0), `${fmt((100 * proxyRr.perSecond) / directRr.perSecond, 0)} %`, ''])
+    line([
+      `request-reply ${MESSAGE_BYTES} B (round trips/s)`,
+      fmt(directRr.perSecond, 0),
+      fmt(proxyRr.perSecond, 0),
+      `${fmt((100 * proxyRr.perSecond) / directRr.perSecond, 0)} %`,
+      '',
+    ])
     line(['round trip p50 (ms)', fmt(directRr.p50, 3), fmt(proxyRr.p50, 3), `+${fmt(proxyRr.p50 - directRr.p50, 3)} ms`, ''])
     line(['round trip p99 (ms)', fmt(directRr.p99, 3), fmt(proxyRr.p99, 3), `+${fmt(proxyRr.p99 - directRr.p99, 3)} ms`, 'added p99 < 0.2 ms'])
 
@@ -239,7 +257,10 @@ async function main(): Promise<void> {
     const baseBack = median(proxyRr.back)
     console.log()
     line(['latency toxic (downstream, ms)', 'added p50', 'added p99', 'max error', 'target'])
-    for (const [latency, count] of [[5, 200], [20, 60]] as const) {
+    for (const [latency, count] of [
+      [5, 200],
+      [20, 60],
+    ] as const) {
       const toxic = await rrProxy.addToxic({ name: 'lat', type: 'latency', stream: 'downstream', toxicity: 1, attributes: { latency, jitter: 0 } })
       const r = await pingPong(portOf(rrProxy.listen), { count })
       await toxic.remove()
@@ -247,7 +268,13 @@ async function main(): Promise<void> {
       const q = (p: number) => added[Math.min(added.length - 1, Math.floor((p / 100) * added.length))]!
       const maxErr = Math.max(...added.map((a) => Math.abs(a - latency)))
       const within = added.filter((a) => Math.abs(a - latency) <= 2).length
-      line([`latency ${latency} (${count} messages)`, fmt(q(50), 3), fmt(q(99), 3), fmt(maxErr, 3), `${latency} ± 2 ms (${fmt((100 * within) / added.length, 1)} % within)`])
+      line([
+        `latency ${latency} (${count} messages)`,
+        fmt(q(50), 3),
+        fmt(q(99), 3),
+        fmt(maxErr, 3),
+        `${latency} ± 2 ms (${fmt((100 * within) / added.length, 1)} % within)`,
+      ])
     }
 
     // bandwidth toxic on the bulk proxy (upstream: client → sink)
@@ -258,7 +285,11 @@ async function main(): Promise<void> {
     line(['bandwidth toxic (upstream, KB/s)', 'set', 'measured', 'error', 'target'])
     line([`rate over 1.5 s`, String(rate), fmt(measured / 1000, 1), `${fmt((100 * (measured / 1000 - rate)) / rate, 2)} %`, '± 10 %'])
 
-    console.log(`\n(${fmt((performance.now() - started) / 1000, 1)} s, load average now ${loadavg().map((l) => l.toFixed(2)).join(' ')})`)
+    console.log(
+      `\n(${fmt((performance.now() - started) / 1000, 1)} s, load average now ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')})`,
+    )
     await removeAll(toxiproxy)
   } finally {
     child.kill('SIGTERM')

@@ -27,10 +27,14 @@ afterEach(async () => {
 
 /** Resolves once the (single) inventory task has received `n` requests. */
 async function receivedByInventory(n: number): Promise<void> {
-  await waitFor(`${n} requests in inventory`, async () => {
-    const reply = await nc.request('$SRV.STATS.inventory', undefined, { timeout: 1_000 })
-    return reply.json<{ endpoints: Array<{ num_requests: number }> }>().endpoints[0]!.num_requests >= n
-  }, { timeoutMs: 10_000, intervalMs: 20 })
+  await waitFor(
+    `${n} requests in inventory`,
+    async () => {
+      const reply = await nc.request('$SRV.STATS.inventory', undefined, { timeout: 1_000 })
+      return reply.json<{ endpoints: Array<{ num_requests: number }> }>().endpoints[0]!.num_requests >= n
+    },
+    { timeoutMs: 10_000, intervalMs: 20 },
+  )
 }
 
 /** One HTTP/1.1 request written on a raw socket that stays open, so a second can follow on it. */
@@ -43,7 +47,8 @@ function rawSocket(port: number) {
   socket.on('error', () => {})
   return {
     send: (path: string) => socket.write(`GET ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: keep-alive\r\n\r\n`),
-    responses: () => [...received.matchAll(/HTTP\/1\.1 (\d{3})[^\r]*\r\n((?:[^\r]+\r\n)*)\r\n/g)].map((m) => ({ status: Number(m[1]), head: m[2]!.toLowerCase() })),
+    responses: () =>
+      [...received.matchAll(/HTTP\/1\.1 (\d{3})[^\r]*\r\n((?:[^\r]+\r\n)*)\r\n/g)].map((m) => ({ status: Number(m[1]), head: m[2]!.toLowerCase() })),
     closed,
   }
 }
@@ -82,14 +87,18 @@ describe('drain on SIGTERM', () => {
     socket.send('/v1/inventory/after-sigterm') // a new request on the kept-alive socket
 
     // new connections are refused once the listener is closed
-    await waitFor('listener closed', async () => {
-      try {
-        await fetch(`${gateway.url}/healthz`)
-        return false
-      } catch {
-        return true
-      }
-    }, { timeoutMs: 5_000, intervalMs: 20 })
+    await waitFor(
+      'listener closed',
+      async () => {
+        try {
+          await fetch(`${gateway.url}/healthz`)
+          return false
+        } catch {
+          return true
+        }
+      },
+      { timeoutMs: 5_000, intervalMs: 20 },
+    )
 
     const results = await Promise.all(requests)
     expect(results.map((r) => r.status)).toEqual([200, 200, 200])

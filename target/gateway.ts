@@ -256,13 +256,16 @@ async function main(): Promise<void> {
       res.setHeader('allow', candidates.map((r) => r.method).join(', '))
       return send(res, 405, { error: { code: 405, message: `${req.method} not allowed on ${path}` }, requestId }, false)
     }
-    const params = route.pattern.exec(path)!.slice(1).map((p) => {
-      try {
-        return decodeURIComponent(p)
-      } catch {
-        return p
-      }
-    })
+    const params = route.pattern
+      .exec(path)!
+      .slice(1)
+      .map((p) => {
+        try {
+          return decodeURIComponent(p)
+        } catch {
+          return p
+        }
+      })
     void inFlight.track(async () => {
       try {
         if (!nc) throw new HttpError(503, 'not connected to NATS yet', { reason: 'starting' })

@@ -14,12 +14,30 @@
  * again, until the cluster was healthy. Revert starts any target that is not running.
  */
 import { z } from 'zod'
-import { defineFault, Duration, formatDuration, nodesFromTargets, nodeTargets, observeCluster, resolveNodes, sleep, TargetError, waitFor, writeDuration, type FaultContext, type Json, type NodeInfo } from '../../src/api/index.ts'
+import {
+  defineFault,
+  Duration,
+  formatDuration,
+  nodesFromTargets,
+  nodeTargets,
+  observeCluster,
+  resolveNodes,
+  sleep,
+  TargetError,
+  waitFor,
+  writeDuration,
+  type FaultContext,
+  type Json,
+  type NodeInfo,
+} from '../../src/api/index.ts'
 
 const Params = z.strictObject({
   restart: z.boolean().default(true).describe('start each server again once it has exited (false: leave it down until revert)'),
-  exitTimeout: Duration.prefault('3m').describe("how long a server may take to finish its lame duck and exit (its lame_duck_duration bounds it)"),
-  waitHealthy: z.boolean().default(true).describe('after a restart, wait for the cluster to be whole (full mesh, healthy, a meta leader) before the next server'),
+  exitTimeout: Duration.prefault('3m').describe('how long a server may take to finish its lame duck and exit (its lame_duck_duration bounds it)'),
+  waitHealthy: z
+    .boolean()
+    .default(true)
+    .describe('after a restart, wait for the cluster to be whole (full mesh, healthy, a meta leader) before the next server'),
   healthTimeout: Duration.prefault('60s').describe('how long to wait for the cluster to be whole again'),
   pause: Duration.prefault(0).describe('pause between one server and the next'),
 })
@@ -68,11 +86,15 @@ async function lameDuckOne(ctx: FaultContext, node: NodeInfo, p: P): Promise<Lam
     inLameDuck.delete(key(node))
     timing.restartMs = Date.now() - startAt
     if (p.waitHealthy) {
-      await waitFor(`cluster ${node.cluster} to be whole again after restarting ${node.name}`, async () => (await observeCluster(ctx.env, node.cluster)).healthy, {
-        timeoutMs: p.healthTimeout,
-        intervalMs: 250,
-        signal: ctx.signal,
-      })
+      await waitFor(
+        `cluster ${node.cluster} to be whole again after restarting ${node.name}`,
+        async () => (await observeCluster(ctx.env, node.cluster)).healthy,
+        {
+          timeoutMs: p.healthTimeout,
+          intervalMs: 250,
+          signal: ctx.signal,
+        },
+      )
       timing.healthyAfterMs = Date.now() - startAt
     }
   }
@@ -99,7 +121,11 @@ export const natsLameDuck = defineFault<P, State>({
   ],
   inject: async (ctx, spec, targets) => {
     const cluster = String(targets[0]?.cluster ?? '')
-    const nodes = nodesFromTargets(ctx, targets.map((t) => t.id), cluster || undefined)
+    const nodes = nodesFromTargets(
+      ctx,
+      targets.map((t) => t.id),
+      cluster || undefined,
+    )
     const pause = spec.params.pause
     for (const [i, node] of nodes.entries()) {
       if (ctx.signal.aborted) throw ctx.signal.reason

@@ -4,7 +4,18 @@
  * comes back on revert with its stored state, as an operator's restart would bring it.
  */
 import { z } from 'zod'
-import { defineFault, Duration, nodesFromTargets, nodeTargets, resolveNodes, sleep, TargetError, type FaultContext, type FaultType, type NodeInfo } from '../../src/api/index.ts'
+import {
+  defineFault,
+  Duration,
+  nodesFromTargets,
+  nodeTargets,
+  resolveNodes,
+  sleep,
+  TargetError,
+  type FaultContext,
+  type FaultType,
+  type NodeInfo,
+} from '../../src/api/index.ts'
 
 type NodesState = { cluster: string; nodes: string[] }
 
@@ -24,12 +35,20 @@ function nodeFault(opts: {
     describe: (ctx, _spec, targets) => {
       // environments that make API calls (aws) name the exact calls; others describe the action
       const aws = ctx.env.extension<{ describeNodeAction(a: string, n: NodeInfo): string[] }>('aws')
-      const nodes = nodesFromTargets(ctx, targets.map((t) => t.id), String(targets[0]?.cluster ?? '') || undefined)
+      const nodes = nodesFromTargets(
+        ctx,
+        targets.map((t) => t.id),
+        String(targets[0]?.cluster ?? '') || undefined,
+      )
       return nodes.flatMap((n) => (aws && opts.awsAction ? aws.describeNodeAction(opts.awsAction, n) : [`${opts.verb} NATS node ${n.name} (${n.az})`]))
     },
     inject: async (ctx, _spec, targets) => {
       const cluster = String(targets[0]?.cluster ?? '')
-      const nodes = nodesFromTargets(ctx, targets.map((t) => t.id), cluster)
+      const nodes = nodesFromTargets(
+        ctx,
+        targets.map((t) => t.id),
+        cluster,
+      )
       for (const node of nodes) await opts.act(ctx, node)
       return { cluster, nodes: nodes.map((n) => n.name) }
     },
@@ -91,7 +110,11 @@ export const natsRestartNode = defineFault<z.infer<typeof RestartParams>, NodesS
   describe: (_ctx, spec, targets) => targets.map((t) => `restart NATS node ${t.id} (${spec.params.graceful ? 'SIGTERM' : 'SIGKILL'})`),
   inject: async (ctx, spec, targets) => {
     const cluster = String(targets[0]?.cluster ?? '')
-    const nodes = nodesFromTargets(ctx, targets.map((t) => t.id), cluster)
+    const nodes = nodesFromTargets(
+      ctx,
+      targets.map((t) => t.id),
+      cluster,
+    )
     for (const node of nodes) {
       await (spec.params.graceful ? ctx.env.nodes.stop(node) : ctx.env.nodes.kill(node))
       if (spec.params.downtime) await sleep(spec.params.downtime, ctx.signal)
@@ -107,4 +130,3 @@ export const natsRestartNode = defineFault<z.infer<typeof RestartParams>, NodesS
     }
   },
 })
-

@@ -112,7 +112,11 @@ class StoreEnvironment extends MemoryEnvironment {
 }
 
 describe('nats.corrupt-store: guardrails and the fault cycle', () => {
-  const spec = (target: Record<string, unknown>, params: Record<string, unknown> = {}) => ({ type: 'nats.corrupt-store', target, params: natsCorruptStore.params.parse(params) })
+  const spec = (target: Record<string, unknown>, params: Record<string, unknown> = {}) => ({
+    type: 'nats.corrupt-store',
+    target,
+    params: natsCorruptStore.params.parse(params),
+  })
 
   it('refuses more than a minority of the cluster (2 of 5)', async () => {
     const env = new StoreEnvironment()
@@ -181,7 +185,15 @@ describe('nats.corrupt-store on a real nats-server', () => {
     const topo = base.topology()
     const env: Environment = {
       ...base,
-      topology: () => ({ ...topo, clusters: { core: { name: 'core', nodes: [...topo.clusters.core.nodes, { cluster: 'core', name: 'n2', az: 'az-b' }, { cluster: 'core', name: 'n3', az: 'az-c' }] } } }),
+      topology: () => ({
+        ...topo,
+        clusters: {
+          core: {
+            name: 'core',
+            nodes: [...topo.clusters.core.nodes, { cluster: 'core', name: 'n2', az: 'az-b' }, { cluster: 'core', name: 'n3', az: 'az-c' }],
+          },
+        },
+      }),
     }
     let nc = await connect({ servers: nats.url })
     const jsm = await jetstreamManager(nc)
@@ -191,7 +203,11 @@ describe('nats.corrupt-store on a real nats-server', () => {
     await nc.close()
 
     const ctx = faultContext(env, 3)
-    const s = { type: 'nats.corrupt-store', target: { cluster: 'core', nodes: ['n1'] }, params: natsCorruptStore.params.parse({ mode: 'truncate', files: 'blocks', stream: 'CORRUPT' }) }
+    const s = {
+      type: 'nats.corrupt-store',
+      target: { cluster: 'core', nodes: ['n1'] },
+      params: natsCorruptStore.params.parse({ mode: 'truncate', files: 'blocks', stream: 'CORRUPT' }),
+    }
     const state = await natsCorruptStore.inject(ctx, s, await natsCorruptStore.resolve(ctx, s))
     expect(state.corrupted).toHaveLength(1)
     expect(nats.running()).toBe(true)

@@ -18,7 +18,18 @@
 import { readdirSync, statSync, openSync, readSync, writeSync, closeSync, truncateSync, existsSync } from 'node:fs'
 import { join, relative, sep } from 'node:path'
 import { z } from 'zod'
-import { BlastRadiusError, defineFault, nodesFromTargets, nodeTargets, resolveNodes, TargetError, type FaultContext, type Json, type NodeInfo, type Rng } from '../../src/api/index.ts'
+import {
+  BlastRadiusError,
+  defineFault,
+  nodesFromTargets,
+  nodeTargets,
+  resolveNodes,
+  TargetError,
+  type FaultContext,
+  type Json,
+  type NodeInfo,
+  type Rng,
+} from '../../src/api/index.ts'
 
 const Params = z.strictObject({
   mode: z.enum(['bitflip', 'truncate']).default('bitflip').describe('flip one random bit, or cut the file at a random length'),
@@ -104,7 +115,8 @@ export function corruptStore(node: string, storeDir: string, p: Pick<P, 'mode' |
 
 function storeDirOf(ctx: FaultContext, node: NodeInfo): string {
   const dir = ctx.env.nodes.storeDir?.(node)
-  if (!dir) throw new TargetError(`nats.corrupt-store needs the nodes' store directories, which the ${ctx.env.kind} environment does not expose (only local does)`)
+  if (!dir)
+    throw new TargetError(`nats.corrupt-store needs the nodes' store directories, which the ${ctx.env.kind} environment does not expose (only local does)`)
   return dir
 }
 
@@ -134,7 +146,11 @@ export const natsCorruptStore = defineFault<P, State>({
   stateFromTargets: (targets) => ({ cluster: String(targets[0]?.cluster ?? ''), nodes: targets.map((t) => t.id), corrupted: [] }),
   async inject(ctx, spec, targets) {
     const cluster = String(targets[0]?.cluster ?? '')
-    const nodes = nodesFromTargets(ctx, targets.map((t) => t.id), cluster)
+    const nodes = nodesFromTargets(
+      ctx,
+      targets.map((t) => t.id),
+      cluster,
+    )
     const state: State = { cluster, nodes: nodes.map((n) => n.name), corrupted: [] }
     ctx.checkpoint(state)
     for (const node of nodes) {
@@ -145,7 +161,9 @@ export const natsCorruptStore = defineFault<P, State>({
       state.corrupted.push(...done)
       ctx.checkpoint(state)
       ctx.evidence('store-corrupted', { node: node.name, corrupted: done as unknown as Json })
-      ctx.log.info(`    ${node.name}: ${done.length ? done.map((c) => `${c.mode} ${c.file}@${c.offset}${c.bit !== undefined ? `.${c.bit}` : ''}`).join(', ') : 'no matching store file'}`)
+      ctx.log.info(
+        `    ${node.name}: ${done.length ? done.map((c) => `${c.mode} ${c.file}@${c.offset}${c.bit !== undefined ? `.${c.bit}` : ''}`).join(', ') : 'no matching store file'}`,
+      )
       await ctx.env.nodes.start(node)
     }
     if (state.corrupted.length === 0) {

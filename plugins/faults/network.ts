@@ -9,7 +9,22 @@
  * meta leader, journaling both views as evidence.
  */
 import { z } from 'zod'
-import { clusterOf, defineFault, Duration, observeCluster, resolveNodes, sleep, TargetError, writeDuration, type ClusterView, type Environment, type FaultContext, type Json, type PartitionSpec, type TargetSelector } from '../../src/api/index.ts'
+import {
+  clusterOf,
+  defineFault,
+  Duration,
+  observeCluster,
+  resolveNodes,
+  sleep,
+  TargetError,
+  writeDuration,
+  type ClusterView,
+  type Environment,
+  type FaultContext,
+  type Json,
+  type PartitionSpec,
+  type TargetSelector,
+} from '../../src/api/index.ts'
 
 const Params = z.strictObject({
   groups: z.array(z.array(z.string()).min(1)).min(2).optional().describe('explicit sides; default: the targeted nodes against the rest'),
@@ -82,7 +97,11 @@ export const networkPartition = defineFault<P, State>({
   describe(ctx, spec) {
     // resolve already ran: recompute synchronously from the targets is not possible for roles, so describe the intent
     const net = ctx.env.network
-    return net ? [`partition ${JSON.stringify(spec.target)}${spec.params.groups ? ` groups ${JSON.stringify(spec.params.groups)}` : ''}${spec.params.oneWay ? ' (one way)' : ''}`] : ['(this environment cannot partition)']
+    return net
+      ? [
+          `partition ${JSON.stringify(spec.target)}${spec.params.groups ? ` groups ${JSON.stringify(spec.params.groups)}` : ''}${spec.params.oneWay ? ' (one way)' : ''}`,
+        ]
+      : ['(this environment cannot partition)']
   },
   async inject(ctx, spec) {
     const partition = { ...(await groupsOf(ctx, spec.target, spec.params)), ...(spec.durationMs ? { durationMs: spec.durationMs } : {}) }
@@ -98,15 +117,29 @@ export const networkPartition = defineFault<P, State>({
       const view = await observeCluster(ctx.env, partition.cluster, 1000)
       const left = crossing(view, partition)
       if (!left.length) {
-        ctx.evidence('routez-during-partition', { groups: partition.groups, oneWay: partition.oneWay ?? false, routes: routez(view), metaLeader: view.metaLeader ?? null, noticedAfterMs: Date.now() - started, severed })
+        ctx.evidence('routez-during-partition', {
+          groups: partition.groups,
+          oneWay: partition.oneWay ?? false,
+          routes: routez(view),
+          metaLeader: view.metaLeader ?? null,
+          noticedAfterMs: Date.now() - started,
+          severed,
+        })
         ctx.log.info(`    partition in effect: no route across ${partition.groups.map((g) => `[${g.join(',')}]`).join(' | ')}`)
         break
       }
       if (!severed && Date.now() > severAt) {
         severed = true
         deadline = Date.now() + spec.params.confirmWithin
-        ctx.evidence('routez-stale-across-partition', { afterMs: Date.now() - started, stillCrossing: left, routes: routez(view), note: 'NATS had not noticed the cut: its route pings are delayed while it keeps writing (nats-server#4014, fixed in 2.9.16)' })
-        ctx.log.warn(`    after ${spec.params.severAfter === 'never' ? 'never' : writeDuration(spec.params.severAfter)} NATS still lists routes across the cut (${left.join(', ')}): dropping those connections as TCP would`)
+        ctx.evidence('routez-stale-across-partition', {
+          afterMs: Date.now() - started,
+          stillCrossing: left,
+          routes: routez(view),
+          note: 'NATS had not noticed the cut: its route pings are delayed while it keeps writing (nats-server#4014, fixed in 2.9.16)',
+        })
+        ctx.log.warn(
+          `    after ${spec.params.severAfter === 'never' ? 'never' : writeDuration(spec.params.severAfter)} NATS still lists routes across the cut (${left.join(', ')}): dropping those connections as TCP would`,
+        )
         if (ctx.env.network?.severConnections) await ctx.env.network.severConnections(revert, { runId: ctx.runId, log: ctx.log, signal: ctx.signal })
       }
       if (Date.now() > deadline) {
@@ -130,7 +163,11 @@ export const networkPartition = defineFault<P, State>({
       view = await observeCluster(ctx.env, state.spec.cluster, 1000)
     }
     const healed = view.fullMesh && view.metaLeader !== undefined
-    ctx.evidence(healed ? 'routez-after-heal' : 'routez-heal-incomplete', { routes: routez(view), fullMesh: view.fullMesh, metaLeader: view.metaLeader ?? null })
+    ctx.evidence(healed ? 'routez-after-heal' : 'routez-heal-incomplete', {
+      routes: routez(view),
+      fullMesh: view.fullMesh,
+      metaLeader: view.metaLeader ?? null,
+    })
     if (!healed) ctx.log.warn(`    after healing, the mesh is not whole yet (${writeDuration(spec.params.healWithin)}): see the cluster probes`)
   },
 })

@@ -4,7 +4,16 @@
  * containers they are toxics on the fault proxy; on AWS, FIS actions on the services' tasks.
  */
 import { z } from 'zod'
-import { Duration, TargetError, defineFault, type Environment, type FaultContext, type Json, type ResolvedTarget, type TargetSelector } from '../../src/api/index.ts'
+import {
+  Duration,
+  TargetError,
+  defineFault,
+  type Environment,
+  type FaultContext,
+  type Json,
+  type ResolvedTarget,
+  type TargetSelector,
+} from '../../src/api/index.ts'
 
 function cacheOf(ctx: FaultContext, target: TargetSelector): string {
   const caches = Object.keys(ctx.env.topology().caches)
@@ -74,7 +83,8 @@ export const redisDown = defineFault<z.infer<typeof DownParams>, Degraded>({
   description: 'Redis unreachable from the services: connections refused and open ones dropped',
   params: DownParams,
   resolve: async (ctx, spec) => [cacheTarget(cacheOf(ctx, spec.target), spec.params.services)],
-  describe: (ctx, spec, targets) => network(ctx.env).describeCacheDegradation({ cache: targets[0].id, down: true, ...(spec.params.services ? { services: spec.params.services } : {}) }),
+  describe: (ctx, spec, targets) =>
+    network(ctx.env).describeCacheDegradation({ cache: targets[0].id, down: true, ...(spec.params.services ? { services: spec.params.services } : {}) }),
   async inject(ctx, spec, targets) {
     const cache = targets[0].id
     const revert = await network(ctx.env).degradeCache(
@@ -93,7 +103,10 @@ export const redisKill = defineFault<Record<string, never>, { cache: string }>({
   description: 'kill the Redis server (SIGKILL / docker kill); started again, empty, on revert',
   params: z.strictObject({}),
   resolve: async (ctx, spec) => {
-    if (!ctx.env.caches) throw new TargetError(`the ${ctx.env.kind} environment cannot kill a cache server (on aws: redis.failover promotes a replica, redis.az-power powers off an AZ)`)
+    if (!ctx.env.caches)
+      throw new TargetError(
+        `the ${ctx.env.kind} environment cannot kill a cache server (on aws: redis.failover promotes a replica, redis.az-power powers off an AZ)`,
+      )
     return [cacheTarget(cacheOf(ctx, spec.target))]
   },
   describe: (_ctx, _spec, targets) => [`kill redis ${targets[0].id}`, `start redis ${targets[0].id} (on revert)`],
@@ -106,4 +119,3 @@ export const redisKill = defineFault<Record<string, never>, { cache: string }>({
     if (state && !(await ctx.env.caches!.isRunning(state.cache))) await ctx.env.caches!.start(state.cache)
   },
 })
-

@@ -28,7 +28,13 @@ class SimulatedService implements TaskControl {
   }
 
   private spawn(ready = false): void {
-    const t: TaskLifecycle = { service: this.service, id: `${this.service}-${++this.n}`, az: `az-${'abc'[this.n % 3]}`, state: 'PENDING', startedAt: new Date().toISOString() }
+    const t: TaskLifecycle = {
+      service: this.service,
+      id: `${this.service}-${++this.n}`,
+      az: `az-${'abc'[this.n % 3]}`,
+      state: 'PENDING',
+      startedAt: new Date().toISOString(),
+    }
     this.tasks.push(t)
     const becomeReady = () => {
       t.state = 'RUNNING'
@@ -108,14 +114,29 @@ const timings = (evidence: { kind: string; data: Json }[]) => evidence.filter((e
 
 describe('service.stop-task', () => {
   it('picks a percent of the tasks from the seed: the same seed, the same tasks', async () => {
-    const pick = async (seed: number) => ids(await serviceStopTask.resolve(setup({ seed }).ctx, { type: 'service.stop-task', target: { service: 'api', percent: 50 }, params: serviceStopTask.params.parse({}) }))
+    const pick = async (seed: number) =>
+      ids(
+        await serviceStopTask.resolve(setup({ seed }).ctx, {
+          type: 'service.stop-task',
+          target: { service: 'api', percent: 50 },
+          params: serviceStopTask.params.parse({}),
+        }),
+      )
     const a = await pick(11)
     expect(a).toHaveLength(2)
     expect(await pick(11)).toEqual(a)
     const seen = new Set<string>()
     for (let seed = 0; seed < 20; seed++) seen.add((await pick(seed)).join(','))
     expect(seen.size).toBeGreaterThan(2)
-    expect(ids(await serviceStopTask.resolve(setup().ctx, { type: 'service.stop-task', target: { service: 'api', count: 3 }, params: serviceStopTask.params.parse({}) }))).toHaveLength(3)
+    expect(
+      ids(
+        await serviceStopTask.resolve(setup().ctx, {
+          type: 'service.stop-task',
+          target: { service: 'api', count: 3 },
+          params: serviceStopTask.params.parse({}),
+        }),
+      ),
+    ).toHaveLength(3)
   })
 
   it('stops the picked tasks gracefully with the grace and a reason naming the run, and records stop and replacement times', async () => {
@@ -124,11 +145,23 @@ describe('service.stop-task', () => {
     expect(targets.every((t) => t.wave === undefined)).toBe(true) // all at once
     expect(svc.log.filter((l) => l.startsWith('stop'))).toEqual(ids(targets).map((id) => `stop ${id} grace=7000 reason=gameday run-1`))
     // both stopped at once (as ECS StopTask on several tasks), then replaced
-    expect(svc.log.filter((l) => !/^ready api-[1-4]$/.test(l)).slice(0, 2).every((l) => l.startsWith('stop'))).toBe(true)
+    expect(
+      svc.log
+        .filter((l) => !/^ready api-[1-4]$/.test(l))
+        .slice(0, 2)
+        .every((l) => l.startsWith('stop')),
+    ).toBe(true)
     const t = timings(evidence)
     expect(t.map((x) => x.task).sort()).toEqual(ids(targets).sort())
     for (const x of t) {
-      expect(x).toMatchObject({ service: 'api', action: 'stop', exitCode: 0, exitSignal: null, killedAfterGrace: false, stopReport: { inFlightAtStop: 3, drainedMs: 15, abandoned: 0 } })
+      expect(x).toMatchObject({
+        service: 'api',
+        action: 'stop',
+        exitCode: 0,
+        exitSignal: null,
+        killedAfterGrace: false,
+        stopReport: { inFlightAtStop: 3, drainedMs: 15, abandoned: 0 },
+      })
       expect(x.stopMs).toBeGreaterThanOrEqual(15)
       expect(x.replacement).toMatch(/^api-[56]$/)
       expect(x.replacementReadyMs!).toBeGreaterThan(x.exitedAfterMs!)
@@ -138,7 +171,11 @@ describe('service.stop-task', () => {
   })
 
   it('does not wait for replacements when told not to, and revert waits for the desired count', async () => {
-    const { svc, ctx, spec, state, evidence } = await injected(serviceStopTask, { service: 'api', count: 1 }, { waitForReplacement: false, recoveryTimeout: '45s' })
+    const { svc, ctx, spec, state, evidence } = await injected(
+      serviceStopTask,
+      { service: 'api', count: 1 },
+      { waitForReplacement: false, recoveryTimeout: '45s' },
+    )
     expect(timings(evidence)[0].replacement).toBeUndefined()
     expect(svc.log).not.toContain('ready api-5')
     await serviceStopTask.revert(ctx, spec, state)

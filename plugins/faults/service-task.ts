@@ -18,7 +18,22 @@
  *     with: { grace: 10s }
  */
 import { z } from 'zod'
-import { defineFault, Duration, formatDuration, resolveTasks, sleep, TargetError, taskTargets, writeDuration, type FaultContext, type FaultType, type Json, type ResolvedTarget, type TaskInfo, type TaskLifecycle } from '../../src/api/index.ts'
+import {
+  defineFault,
+  Duration,
+  formatDuration,
+  resolveTasks,
+  sleep,
+  TargetError,
+  taskTargets,
+  writeDuration,
+  type FaultContext,
+  type FaultType,
+  type Json,
+  type ResolvedTarget,
+  type TaskInfo,
+  type TaskLifecycle,
+} from '../../src/api/index.ts'
 
 export interface TasksState {
   [key: string]: Json
@@ -56,10 +71,7 @@ export interface StopTiming {
 
 const Recovery = {
   recoveryTimeout: Duration.prefault('2m').describe('how long to wait for replacements and, on revert, for the desired count'),
-  waitForReplacement: z
-    .boolean()
-    .default(true)
-    .describe('inject waits until every stopped task has a ready replacement, and records when'),
+  waitForReplacement: z.boolean().default(true).describe('inject waits until every stopped task has a ready replacement, and records when'),
 }
 
 const StopParams = z.strictObject({
@@ -154,7 +166,9 @@ export function stopTimings(stops: Stopped[], replacements: { id: string; seenAt
             ? 'SIGTERM, killed after the grace'
             : h?.stoppedAt
               ? `SIGTERM → exited ${h.exitCode ?? h.exitSignal ?? '?'}${drainMs !== undefined ? ` ${formatDuration(drainMs)} after it began draining` : ''}` +
-                (inFlight !== undefined ? ` (${inFlight} in flight at the stop${report!.dropped ? `, ${report!.dropped} dropped` : ''}${report!.abandoned ? `, ${report!.abandoned} abandoned` : ''})` : '')
+                (inFlight !== undefined
+                  ? ` (${inFlight} in flight at the stop${report!.dropped ? `, ${report!.dropped} dropped` : ''}${report!.abandoned ? `, ${report!.abandoned} abandoned` : ''})`
+                  : '')
               : 'stop requested'
       const summary =
         `${s.task.id}: ${how}; stop took ${formatDuration(exitedAfterMs ?? s.stopMs)}; ` +
@@ -207,7 +221,12 @@ async function waitForDesired(ctx: FaultContext, service: string, timeoutMs: num
   ctx.log.info(`  ${service} runs its desired count of ready tasks again (waited ${Math.round(Date.now() - started)}ms)`)
 }
 
-function taskFault<P extends StopP | KillP>(opts: { type: string; description: string; action: 'stop' | 'kill'; params: z.ZodType<P> }): FaultType<P, TasksState | null> {
+function taskFault<P extends StopP | KillP>(opts: {
+  type: string
+  description: string
+  action: 'stop' | 'kill'
+  params: z.ZodType<P>
+}): FaultType<P, TasksState | null> {
   return defineFault<P, TasksState | null>({
     type: opts.type,
     description: opts.description,
@@ -216,8 +235,12 @@ function taskFault<P extends StopP | KillP>(opts: { type: string; description: s
     describe: (_ctx, spec, targets) => {
       const grace = 'grace' in spec.params && spec.params.grace !== undefined ? ` (SIGKILL after ${writeDuration(spec.params.grace)})` : ''
       return [
-        ...targets.map((t) => `${opts.action === 'kill' ? 'kill (SIGKILL)' : `stop (SIGTERM${grace})`} task ${t.id} of ${t.service}${t.az ? ` in ${t.az}` : ''}`),
-        ...(spec.params.waitForReplacement ? [`wait for ${targets.length} replacement task(s) to be ready, within ${writeDuration(spec.params.recoveryTimeout)}`] : []),
+        ...targets.map(
+          (t) => `${opts.action === 'kill' ? 'kill (SIGKILL)' : `stop (SIGTERM${grace})`} task ${t.id} of ${t.service}${t.az ? ` in ${t.az}` : ''}`,
+        ),
+        ...(spec.params.waitForReplacement
+          ? [`wait for ${targets.length} replacement task(s) to be ready, within ${writeDuration(spec.params.recoveryTimeout)}`]
+          : []),
         `(revert) wait until ${serviceOf(targets, spec.target.service)} runs its desired count of ready tasks, within ${writeDuration(spec.params.recoveryTimeout)}`,
       ]
     },
@@ -231,7 +254,9 @@ function taskFault<P extends StopP | KillP>(opts: { type: string; description: s
       const timeoutMs = spec.params.recoveryTimeout
       const replacements = spec.params.waitForReplacement ? await waitForNewTasks(ctx, service, known, tasks.length, timeoutMs) : []
       if (spec.params.waitForReplacement && replacements.length < tasks.length) {
-        ctx.log.warn(`  ${opts.type}: only ${replacements.length} of ${tasks.length} replacement(s) of ${service} ready after ${writeDuration(spec.params.recoveryTimeout)}`)
+        ctx.log.warn(
+          `  ${opts.type}: only ${replacements.length} of ${tasks.length} replacement(s) of ${service} ready after ${writeDuration(spec.params.recoveryTimeout)}`,
+        )
       }
       record(ctx, opts.type, stopTimings(stops, replacements, await history(ctx, service)))
       return { service, tasks: tasks.map((t) => t.id) }
@@ -288,8 +313,13 @@ export const serviceRollingRestart = defineFault<RollingP, TasksState | null>({
       const stop = await stopOne(ctx, task, 'stop', graceMs)
       done.push(task.id)
       const replacements = await waitForNewTasks(ctx, service, known, 1, timeoutMs)
-      record(ctx, 'service.rolling-restart', stopTimings([stop], replacements, await history(ctx, service)).map((t) => ({ ...t, step: i + 1 })))
-      if (!replacements.length) throw new Error(`service.rolling-restart: no replacement for ${task.id} was ready within ${writeDuration(spec.params.recoveryTimeout)}; stopped there`)
+      record(
+        ctx,
+        'service.rolling-restart',
+        stopTimings([stop], replacements, await history(ctx, service)).map((t) => ({ ...t, step: i + 1 })),
+      )
+      if (!replacements.length)
+        throw new Error(`service.rolling-restart: no replacement for ${task.id} was ready within ${writeDuration(spec.params.recoveryTimeout)}; stopped there`)
       const pause = spec.params.pause
       if (pause > 0 && i < targets.length - 1) await sleep(pause, ctx.signal)
     }
@@ -302,4 +332,3 @@ export const serviceRollingRestart = defineFault<RollingP, TasksState | null>({
     await waitForDesired(ctx, service, spec.params.recoveryTimeout)
   },
 })
-

@@ -89,7 +89,10 @@ async function runWorkload(store: CasStore, seed: number, ms = 600) {
 describe('cas-correctness: the workload and its history (in-memory stores, seeded)', () => {
   it('a linearizable store: every invocation completed once, the checker says linearizable, no lost update', async () => {
     const { workload, final, text, check } = await runWorkload(new MemoryStore(createRng(7)), 7)
-    const events = text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
+    const events = text
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l))
     const invokes = events.filter((e) => e.type === 'invoke')
     expect(invokes.length).toBe(workload.counters.ops)
     expect(invokes.length).toBeGreaterThan(100)
@@ -114,7 +117,10 @@ describe('cas-correctness: the workload and its history (in-memory stores, seede
 
   it('timeouts are recorded as info (never fail), the client takes a new process id, and the history stays linearizable', async () => {
     const { workload, text, check, final } = await runWorkload(new MemoryStore(createRng(11), { applied: 0.1, notApplied: 0.1 }), 11)
-    const events = text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
+    const events = text
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l))
     const infos = events.filter((e) => e.type === 'info')
     expect(infos.length).toBe(workload.counters.indeterminate)
     expect(infos.length).toBeGreaterThan(10)
@@ -146,12 +152,24 @@ describe('cas-correctness: the workload and its history (in-memory stores, seede
 
   it('classifies store errors: definite refusals versus unknown outcomes', () => {
     expect(natsStoreError(new TimeoutError())).toMatchObject({ definite: false, errorClass: 'timeout' })
-    expect(natsStoreError(new JetStreamApiError({ code: 503, err_code: 10008, description: 'unavailable' }))).toMatchObject({ definite: true, errorClass: 'api-10008' })
-    expect(natsStoreError(Object.assign(new Error('jetstream is not enabled'), { name: 'JetStreamNotEnabled' }))).toMatchObject({ definite: true, errorClass: 'no-responders' })
-    expect(redisStoreError(new Error("Stream isn't writeable and enableOfflineQueue options is false"))).toMatchObject({ definite: true, errorClass: 'not-sent' })
+    expect(natsStoreError(new JetStreamApiError({ code: 503, err_code: 10008, description: 'unavailable' }))).toMatchObject({
+      definite: true,
+      errorClass: 'api-10008',
+    })
+    expect(natsStoreError(Object.assign(new Error('jetstream is not enabled'), { name: 'JetStreamNotEnabled' }))).toMatchObject({
+      definite: true,
+      errorClass: 'no-responders',
+    })
+    expect(redisStoreError(new Error("Stream isn't writeable and enableOfflineQueue options is false"))).toMatchObject({
+      definite: true,
+      errorClass: 'not-sent',
+    })
     expect(redisStoreError(new Error('Command timed out'))).toMatchObject({ definite: false, errorClass: 'timeout' })
     expect(redisStoreError(new Error('Connection is closed.'))).toMatchObject({ definite: false, errorClass: 'connection-closed' })
-    expect(redisStoreError(Object.assign(new Error('LOADING Redis is loading'), { name: 'ReplyError' }))).toMatchObject({ definite: true, errorClass: 'redis-LOADING' })
+    expect(redisStoreError(Object.assign(new Error('LOADING Redis is loading'), { name: 'ReplyError' }))).toMatchObject({
+      definite: true,
+      errorClass: 'redis-LOADING',
+    })
   })
 })
 
@@ -240,7 +258,14 @@ describe('cas-correctness against real servers', () => {
     const nc = await connect({ servers: nats.url })
     try {
       const jsm = await jetstreamManager(nc)
-      await jsm.streams.add({ name: 'KV_direct-on', subjects: ['$KV.direct-on.>'], allow_direct: true, max_msgs_per_subject: 1, allow_rollup_hdrs: true, deny_delete: true } as never)
+      await jsm.streams.add({
+        name: 'KV_direct-on',
+        subjects: ['$KV.direct-on.>'],
+        allow_direct: true,
+        max_msgs_per_subject: 1,
+        allow_rollup_hdrs: true,
+        deny_delete: true,
+      } as never)
       const ctx = probeContext(singleNodeEnv(nats, redis), 'cas')
       const probe = await casCorrectness.create(ctx, casCorrectness.params.parse({ store: 'nats-kv', bucket: 'direct-on', replicas: 1 }))
       await expect(probe.start!()).rejects.toThrow(/allow_direct: true/)

@@ -29,7 +29,23 @@ import type { NatsConnection } from '@nats-io/transport-node'
 import { connectProbe, waitForRecovery } from './cas/cluster.ts'
 import { brokenStore, openNatsKvStore, openPlayerStateStore, openRedisStore, type CasStore } from './cas/stores.ts'
 import { CasHistoryWriter, CasWorkload, COUNTER_KEY, counterInvariant } from './cas/workload.ts'
-import { casRegisterPerKey, checkOperations, defineProbe, Duration, formatCounterexample, parseHistory, TargetError, writeDuration, type CheckResult, type FaultEvent, type Json, type Metrics, type Probe, type ProbeContext, type ProbeResult } from '../../src/api/index.ts'
+import {
+  casRegisterPerKey,
+  checkOperations,
+  defineProbe,
+  Duration,
+  formatCounterexample,
+  parseHistory,
+  TargetError,
+  writeDuration,
+  type CheckResult,
+  type FaultEvent,
+  type Json,
+  type Metrics,
+  type Probe,
+  type ProbeContext,
+  type ProbeResult,
+} from '../../src/api/index.ts'
 
 /** per operation, in ms */
 const DEFAULT_TIMEOUT = { 'nats-kv': 1000, redis: 500, 'player-state': 3000 } as const
@@ -38,7 +54,11 @@ const Params = z.strictObject({
   store: z.enum(['nats-kv', 'redis', 'player-state']).default('nats-kv'),
   cluster: z.string().default('core').describe('nats-kv, player-state: the NATS cluster'),
   cache: z.string().optional().describe('redis: the cache (default: the only one)'),
-  bucket: z.string().regex(/^[A-Za-z0-9_-]+$/).default('gameday-cas').describe('nats-kv: the bucket, created if missing (allow_direct: false)'),
+  bucket: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('gameday-cas')
+    .describe('nats-kv: the bucket, created if missing (allow_direct: false)'),
   replicas: z.int().min(1).max(5).default(3).describe('nats-kv: replicas of the bucket when the probe creates it'),
   history: z.int().min(1).max(64).default(16).describe('nats-kv: revisions kept per key when the probe creates the bucket (shown with a counterexample)'),
   keys: z.int().min(1).max(32).default(3).describe('register keys (reads, writes, cas)'),
@@ -68,7 +88,8 @@ const VERDICT: Record<CheckResult['verdict'], string> = { linearizable: 'lineari
 
 export const casCorrectness = defineProbe<P>({
   type: 'cas-correctness',
-  description: 'concurrent read / write / compare-and-set on NATS KV, Redis or the player-state service; linearizability (WGL, per key, time-boxed) and no lost CAS increment',
+  description:
+    'concurrent read / write / compare-and-set on NATS KV, Redis or the player-state service; linearizability (WGL, per key, time-boxed) and no lost CAS increment',
   params: Params,
   defaultTolerance: ['linearizable == true', 'lostUpdates == 0'],
   async create(ctx: ProbeContext, p: P): Promise<Probe> {
@@ -88,7 +109,8 @@ export const casCorrectness = defineProbe<P>({
       if (p.store === 'redis') {
         const caches = Object.keys(ctx.env.topology().caches)
         const cache = p.cache ?? (caches.length === 1 ? caches[0] : undefined)
-        if (!cache || !caches.includes(cache)) throw new TargetError(`cas-correctness: name the cache (with: { cache: ... }; has: ${caches.join(', ') || 'none'})`)
+        if (!cache || !caches.includes(cache))
+          throw new TargetError(`cas-correctness: name the cache (with: { cache: ... }; has: ${caches.join(', ') || 'none'})`)
         return openRedisStore(ctx.env.endpoints.redis(cache), { timeoutMs, prefix: `gameday-cas:${token}` })
       }
       nc = await connectProbe(ctx.env, p.cluster, `gameday-probe-${ctx.name}`)
@@ -112,7 +134,9 @@ export const casCorrectness = defineProbe<P>({
       })
       const sinceOrigin = performance.now() - workload.originPerf
       origin = { t: ctx.now() - sinceOrigin, at: new Date(Date.now() - sinceOrigin).toISOString() }
-      history.comment(`gameday cas-correctness history: store ${store.kind}, keys ${workload.allKeys.join(' ')}; time = ms since ${origin.at} (run clock t=${(origin.t / 1000).toFixed(1)}s)`)
+      history.comment(
+        `gameday cas-correctness history: store ${store.kind}, keys ${workload.allKeys.join(' ')}; time = ms since ${origin.at} (run clock t=${(origin.t / 1000).toFixed(1)}s)`,
+      )
       history.comment(`check: gameday check linearizability --model cas-register ${historyPath}`)
       ctx.evidence('cas-start', { store: store.describe as Json, history: historyPath })
       workload.start()
@@ -126,9 +150,7 @@ export const casCorrectness = defineProbe<P>({
       const recoveryMs = p.recoveryTimeout
       const s = store
       const recovery =
-        p.store === 'redis'
-          ? await waitUntil(recoveryMs, () => s.ready())
-          : await waitForRecovery(ctx.env, p.cluster, recoveryMs, () => s.ready())
+        p.store === 'redis' ? await waitUntil(recoveryMs, () => s.ready()) : await waitForRecovery(ctx.env, p.cluster, recoveryMs, () => s.ready())
       const final = recovery.ok ? await workload.finalRead(performance.now() + recoveryMs / 2) : { values: {}, unread: workload.allKeys }
       if (!recovery.ok) violations.push(`no final read: the store was not ready after ${Math.round(recovery.waitedMs / 1000)}s (${recovery.missing})`)
       else if (final.unread.length) violations.push(`final read failed for ${final.unread.join(', ')}`)
@@ -137,7 +159,9 @@ export const casCorrectness = defineProbe<P>({
       const ops = parseHistory(readFileSync(historyPath, 'utf8'), historyPath)
       const check = await checkOperations(casRegisterPerKey, ops, { budgetMs: p.budget })
       if (check.verdict === 'unknown') {
-        violations.push(`linearizability unknown: ${check.undecided} of ${check.partitions} key(s) undecided when the ${writeDuration(p.budget)} budget was spent — not a pass`)
+        violations.push(
+          `linearizability unknown: ${check.undecided} of ${check.partitions} key(s) undecided when the ${writeDuration(p.budget)} budget was spent — not a pass`,
+        )
       }
       const c = workload.counters
       const counterFinal = p.counter ? (COUNTER_KEY in final.values ? final.values[COUNTER_KEY] : undefined) : null
@@ -176,15 +200,24 @@ export const casCorrectness = defineProbe<P>({
         verdict: VERDICT[check.verdict],
         ...(counterexample ? { counterexample } : {}),
         ...(storedRevisions !== undefined ? { storedRevisions: { key: badKey!, revisions: storedRevisions } } : {}),
-        check: { operations: check.operations, partitions: check.partitions, undecided: check.undecided, steps: check.steps, elapsedMs: Math.round(check.elapsedMs), budget: String(p.budget) },
+        check: {
+          operations: check.operations,
+          partitions: check.partitions,
+          undecided: check.undecided,
+          steps: check.steps,
+          elapsedMs: Math.round(check.elapsedMs),
+          budget: String(p.budget),
+        },
         counter: p.counter ? { final: counterFinal ?? null, acknowledged: c.counterAcked, indeterminate: c.counterIndeterminate, ...invariant } : null,
         compareFailed: c.compareFailed,
         ...(workload.sameVersionCas.length
           ? {
-              sameVersionCas: workload.sameVersionCas.slice(0, 10).map(
-                (d) =>
-                  `key ${d.key}: two cas acknowledged from version ${d.expected} — ${d.values[0]} (stored as version ${d.versions[0]}) and ${d.values[1]} (as version ${d.versions[1]}), completed at history t=${d.times[0]}ms and ${d.times[1]}ms (run clock ${((origin.t + d.times[1]) / 1000).toFixed(1)}s)`,
-              ),
+              sameVersionCas: workload.sameVersionCas
+                .slice(0, 10)
+                .map(
+                  (d) =>
+                    `key ${d.key}: two cas acknowledged from version ${d.expected} — ${d.values[0]} (stored as version ${d.versions[0]}) and ${d.values[1]} (as version ${d.versions[1]}), completed at history t=${d.times[0]}ms and ${d.times[1]}ms (run clock ${((origin.t + d.times[1]) / 1000).toFixed(1)}s)`,
+                ),
             }
           : {}),
         errors: c.causes,
@@ -205,13 +238,16 @@ export const casCorrectness = defineProbe<P>({
       },
       async close() {
         unsubscribe()
+        // close() after stop(): the history is already written; stopping twice changes nothing
         await workload?.stop().catch(() => {})
         try {
           history?.close()
         } catch {
           // already closed
         }
+        // releasing connections that may already be closed: nothing of the history depends on them
         await store?.close().catch(() => {})
+        // releasing a connection that may already be closed
         await nc?.close().catch(() => {})
       },
     }

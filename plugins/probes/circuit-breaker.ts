@@ -13,7 +13,7 @@
 import { Agent, request } from 'node:http'
 import { z } from 'zod'
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node'
-import { Duration, OpenLoopLoad, defineProbe, sleep, type FaultEvent, type Metrics, type Probe } from '../../src/api/index.ts'
+import { defineProbe, Duration, OpenLoopLoad, sleep, type FaultEvent, type Metrics, type Probe } from '../../src/api/index.ts'
 
 const Params = z.strictObject({
   service: z.string().default('ai-integration'),
@@ -48,7 +48,8 @@ function percentile(values: number[], p: number): number {
 
 export const circuitBreaker = defineProbe<P>({
   type: 'circuit-breaker',
-  description: 'a breaker opens within a bound while its dependency is degraded, fails fast while open, closes after recovery, and no request exceeds the budget',
+  description:
+    'a breaker opens within a bound while its dependency is degraded, fails fast while open, closes after recovery, and no request exceeds the budget',
   params: Params,
   defaultTolerance: ['opensWithinMs < 5s', 'openP99 < 20ms', 'closesWithinMs < 10s', 'overBudget == 0'],
   async create(ctx, p): Promise<Probe> {
@@ -73,21 +74,24 @@ export const circuitBreaker = defineProbe<P>({
           answers.push({ t, latency: performance.now() - started, status, ...(breaker ? { breaker } : {}), ...(servedBy ? { servedBy } : {}) })
           resolve(status === 200 ? { ok: true } : { ok: false, errorClass: status ? `http-${status}` : 'timeout' })
         }
-        const req = request({ host: url.hostname, port: url.port, method: 'POST', path: p.path, agent, headers: { 'content-type': 'application/json' } }, (res) => {
-          let text = ''
-          res.setEncoding('utf8')
-          res.on('data', (d) => (text += d))
-          res.on('end', () => {
-            let answer: { breaker?: State; servedBy?: string } = {}
-            try {
-              answer = JSON.parse(text) as typeof answer
-            } catch {
-              // an error body: no breaker field
-            }
-            done(res.statusCode ?? 0, answer.breaker, answer.servedBy)
-          })
-          res.on('error', () => done(0))
-        })
+        const req = request(
+          { host: url.hostname, port: url.port, method: 'POST', path: p.path, agent, headers: { 'content-type': 'application/json' } },
+          (res) => {
+            let text = ''
+            res.setEncoding('utf8')
+            res.on('data', (d) => (text += d))
+            res.on('end', () => {
+              let answer: { breaker?: State; servedBy?: string } = {}
+              try {
+                answer = JSON.parse(text) as typeof answer
+              } catch {
+                // an error body: no breaker field
+              }
+              done(res.statusCode ?? 0, answer.breaker, answer.servedBy)
+            })
+            res.on('error', () => done(0))
+          },
+        )
         // the budget is the caller's: past it, the caller has given up
         req.setTimeout(budget, () => req.destroy(new Error('over budget')))
         req.on('error', () => done(0))
@@ -99,7 +103,13 @@ export const circuitBreaker = defineProbe<P>({
     return {
       async start() {
         unsubscribe = ctx.onFault((e) => faults.push(e))
-        nc = await connect({ servers: ctx.env.endpoints.natsServers(p.cluster), name: `gameday-probe-${ctx.name}`, maxReconnectAttempts: -1, reconnectTimeWait: 250, ...(ctx.env.endpoints.natsOptions?.(p.cluster) ?? {}) })
+        nc = await connect({
+          servers: ctx.env.endpoints.natsServers(p.cluster),
+          name: `gameday-probe-${ctx.name}`,
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 250,
+          ...(ctx.env.endpoints.natsOptions?.(p.cluster) ?? {}),
+        })
         sub = nc.subscribe(`gameday.breaker.${p.service}`, {
           callback: (err, msg) => {
             if (err) return
@@ -121,7 +131,7 @@ export const circuitBreaker = defineProbe<P>({
         // the breakers may still be closing after the last revert: that is what we measure
         const reverted = faults.some((f) => f.kind === 'reverted')
         const until = performance.now() + p.closeTimeout
-        while (reverted && openTasks().length && performance.now() < until && !ctx.signal.aborted) await sleep(200).catch(() => {})
+        while (reverted && openTasks().length && performance.now() < until && !ctx.signal.aborted) await sleep(200)
         await load?.stop()
         const stats = await nc
           ?.requestMany(`$SRV.STATS.${p.service}`, '', { maxWait: 1000 })
@@ -174,13 +184,18 @@ export const circuitBreaker = defineProbe<P>({
         return {
           metrics,
           series: load!.series(),
-          details: { timeline, statsAtEnd: JSON.parse(JSON.stringify(stats ?? [])), slowest: over.slice(0, 10).map((a) => ({ t: Math.round(a.t), latencyMs: Math.round(a.latency), status: a.status })) },
+          details: {
+            timeline,
+            statsAtEnd: JSON.parse(JSON.stringify(stats ?? [])),
+            slowest: over.slice(0, 10).map((a) => ({ t: Math.round(a.t), latencyMs: Math.round(a.latency), status: a.status })),
+          },
         }
       },
       async close() {
         unsubscribe()
         sub?.unsubscribe()
         agent.destroy()
+        // the verdict is made; a connection that is already closed has nothing left to say
         await nc?.close().catch(() => {})
       },
     }

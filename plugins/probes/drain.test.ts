@@ -38,8 +38,14 @@ describe('drain: judging one request', () => {
   })
 
   it('takes the retryable and lost statuses from the parameters', () => {
-    expect(classifyAttempt(attempt({ responded: true, status: 429 }), { retryableStatuses: [429, 503], lostStatuses: [] })).toEqual({ outcome: 'retryable', cause: 'http-429' })
-    expect(classifyAttempt(attempt({ responded: true, status: 504 }), { retryableStatuses: [503], lostStatuses: [] })).toEqual({ outcome: 'failed', cause: 'http-504' })
+    expect(classifyAttempt(attempt({ responded: true, status: 429 }), { retryableStatuses: [429, 503], lostStatuses: [] })).toEqual({
+      outcome: 'retryable',
+      cause: 'http-429',
+    })
+    expect(classifyAttempt(attempt({ responded: true, status: 504 }), { retryableStatuses: [503], lostStatuses: [] })).toEqual({
+      outcome: 'failed',
+      cause: 'http-504',
+    })
   })
 })
 
@@ -52,11 +58,30 @@ describe('drain: metrics and details', () => {
     outcome,
     cause,
   })
-  const records = [rec(0, 'ok', 'ok', 12), rec(1, 'lost', 'reset', 3), rec(2, 'retryable', 'http-503', 2), rec(3, 'timedOut', 'timeout', 5000), rec(4, 'ok', 'ok', 250), rec(5, 'lost', 'http-504', 1000)]
+  const records = [
+    rec(0, 'ok', 'ok', 12),
+    rec(1, 'lost', 'reset', 3),
+    rec(2, 'retryable', 'http-503', 2),
+    rec(3, 'timedOut', 'timeout', 5000),
+    rec(4, 'ok', 'ok', 250),
+    rec(5, 'lost', 'http-504', 1000),
+  ]
 
   it('counts per outcome and cause, key figures first', () => {
     const { metrics } = summarize(records, undefined)
-    expect(metrics).toMatchObject({ lost: 2, hung: 1, failed: 0, requests: 6, ok: 2, retryable: 1, timedOut: 1, slowestMs: 1000, 'lost.reset': 1, 'lost.http-504': 1, 'retryable.http-503': 1 })
+    expect(metrics).toMatchObject({
+      lost: 2,
+      hung: 1,
+      failed: 0,
+      requests: 6,
+      ok: 2,
+      retryable: 1,
+      timedOut: 1,
+      slowestMs: 1000,
+      'lost.reset': 1,
+      'lost.http-504': 1,
+      'retryable.http-503': 1,
+    })
     expect(Object.keys(metrics).slice(0, 3)).toEqual(['lost', 'hung', 'failed'])
     expect(metrics.answeredRate).toBeCloseTo(3 / 6)
     expect(metrics).not.toHaveProperty('reconnects')
@@ -91,7 +116,13 @@ function tempDir(): string {
 
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  cleanups.push(() => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve) }))
+  cleanups.push(
+    () =>
+      new Promise((resolve) => {
+        server.closeAllConnections()
+        server.close(resolve)
+      }),
+  )
   const address = server.address() as { port: number }
   return `http://127.0.0.1:${address.port}`
 }
@@ -104,7 +135,11 @@ async function runFor(probe: Probe, ms: number) {
   return result
 }
 
-const readRecords = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as RequestRecord & { sentAt: string })
+const readRecords = (file: string) =>
+  readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as RequestRecord & { sentAt: string })
 
 describe('drain over HTTP', () => {
   // the behaviour of request n is picked by n % 7

@@ -39,7 +39,17 @@ import {
   TimeoutError,
   type NatsConnection,
 } from '@nats-io/transport-node'
-import { Duration, OpenLoopLoad, defineProbe, sleep, type Json, type Metrics, type Outcome, type Probe, type ProbeResult } from '../../src/api/index.ts'
+import {
+  defineProbe,
+  Duration,
+  OpenLoopLoad,
+  sleepUnlessAborted,
+  type Json,
+  type Metrics,
+  type Outcome,
+  type Probe,
+  type ProbeResult,
+} from '../../src/api/index.ts'
 
 const Params = z.strictObject({
   via: z.enum(['gateway', 'nats']).default('gateway'),
@@ -144,7 +154,11 @@ export interface Reconnection {
 const OUTCOMES: DrainOutcome[] = ['ok', 'retryable', 'failed', 'lost', 'timedOut']
 
 /** Metrics and details from the records. Pure. Key figures first: reports show the first dozen. */
-export function summarize(records: RequestRecord[], reconnections: Reconnection[] | undefined, list = 20): { metrics: Metrics; details: { [key: string]: Json } } {
+export function summarize(
+  records: RequestRecord[],
+  reconnections: Reconnection[] | undefined,
+  list = 20,
+): { metrics: Metrics; details: { [key: string]: Json } } {
   const count = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<DrainOutcome, number>
   const causes = new Map<string, number>()
   for (const r of records) {
@@ -185,9 +199,18 @@ export function summarize(records: RequestRecord[], reconnections: Reconnection[
   const details: { [key: string]: Json } = {
     outcomes: count,
     causes: Object.fromEntries(causes),
-    lost: records.filter((r) => r.outcome === 'lost').slice(0, list).map(show),
-    hung: records.filter((r) => r.outcome === 'timedOut').slice(0, list).map(show),
-    failed: records.filter((r) => r.outcome === 'failed').slice(0, Math.min(list, 10)).map(show),
+    lost: records
+      .filter((r) => r.outcome === 'lost')
+      .slice(0, list)
+      .map(show),
+    hung: records
+      .filter((r) => r.outcome === 'timedOut')
+      .slice(0, list)
+      .map(show),
+    failed: records
+      .filter((r) => r.outcome === 'failed')
+      .slice(0, Math.min(list, 10))
+      .map(show),
     slowest: slowest.slice(0, Math.min(list, 10)).map(show),
     ...(reconnections ? { reconnections: reconnections as unknown as Json } : {}),
   }
@@ -296,7 +319,10 @@ export const drain = defineProbe<P>({
             ...(ldmAt !== undefined ? { sinceLdmMs: now - ldmAt } : {}),
           }
           reconnections.push(r)
-          ctx.evidence('nats.reconnect', { ...r, summary: `client ${c.index}: ${r.from} → ${r.to} in ${r.reconnectMs}ms${r.ldm ? ` (${r.sinceLdmMs}ms after the lame-duck notice)` : ''}` } as unknown as Json)
+          ctx.evidence('nats.reconnect', {
+            ...r,
+            summary: `client ${c.index}: ${r.from} → ${r.to} in ${r.reconnectMs}ms${r.ldm ? ` (${r.sinceLdmMs}ms after the lame-duck notice)` : ''}`,
+          } as unknown as Json)
           ldmAt = disconnectAt = undefined
         }
       }
@@ -314,6 +340,7 @@ export const drain = defineProbe<P>({
       })
       const c: Client = { nc, index, leaving: false }
       clients.push(c)
+      // the status iterator ends with the connection; every reconnect it saw is already recorded
       void watch(c).catch(() => {})
       return c
     }
@@ -363,7 +390,12 @@ export const drain = defineProbe<P>({
         const id = idOf(seq)
         const sentAt = Date.now()
         const t0 = performance.now()
-        const attempt = await sender(seq, id).catch((err: Error): Attempt => ({ written: false, responded: false, timedOut: false, error: { name: err.name, message: err.message } }))
+        const attempt = await sender(seq, id).catch((err: Error): Attempt => ({
+          written: false,
+          responded: false,
+          timedOut: false,
+          error: { name: err.name, message: err.message },
+        }))
         const { outcome, cause } = classifyAttempt(attempt, p)
         records.push({ seq, id, sentAt, ms: performance.now() - t0, outcome, cause, ...(attempt.status !== undefined ? { status: attempt.status } : {}) })
         if (outcome === 'lost') counts.lost++
@@ -394,7 +426,13 @@ export const drain = defineProbe<P>({
       })
       details.requestsFile = file
       const lost = details.lost as { id: string; sentAt: string; cause: string }[]
-      if (lost.length) ctx.log.warn(`  drain ${ctx.name}: ${metrics.lost} lost request(s), first: ${lost.slice(0, 5).map((r) => `${r.id} sent ${r.sentAt} (${r.cause})`).join(', ')}`)
+      if (lost.length)
+        ctx.log.warn(
+          `  drain ${ctx.name}: ${metrics.lost} lost request(s), first: ${lost
+            .slice(0, 5)
+            .map((r) => `${r.id} sent ${r.sentAt} (${r.cause})`)
+            .join(', ')}`,
+        )
       return { metrics, series: load!.series(), details }
     }
 
@@ -404,12 +442,14 @@ export const drain = defineProbe<P>({
       snapshot: () => (load ? { ...load.lastSecond(), ...counts } : {}),
       async run() {
         await start()
-        await sleep(p.duration, ctx.signal).catch(() => {})
+        await sleepUnlessAborted(p.duration, ctx.signal)
         return stop()
       },
       async close() {
         closeHttp()
+        // start() already reported a connection that could not open; here we only release what did
         await opening?.catch(() => undefined)
+        // releasing a connection that may already be closed
         await Promise.all(clients.map((c) => c.nc.close().catch(() => {})))
       },
     }

@@ -11,7 +11,12 @@ import { probeContext, singleNodeEnv, startMonitoredNats, type MonitoredNats } f
 describe('jetstream-durability: classifying a publish that got no ack', () => {
   it.each<[string, unknown, string, string]>([
     ['a timeout', new TimeoutError(), 'info', 'timeout'],
-    ['an API error (the stream refused it)', new JetStreamApiError({ code: 503, err_code: 10008, description: 'jetstream temporarily unavailable' }), 'fail', 'api-10008'],
+    [
+      'an API error (the stream refused it)',
+      new JetStreamApiError({ code: 503, err_code: 10008, description: 'jetstream temporarily unavailable' }),
+      'fail',
+      'api-10008',
+    ],
     ['no responders (no stream leader)', Object.assign(new Error('jetstream is not enabled'), { name: 'JetStreamNotEnabled' }), 'fail', 'no-responders'],
     ['no responders as a request error', new RequestError('503', { cause: new Error('no responders') }), 'info', 'RequestError'],
     ['a closed client (never sent)', new ClosedConnectionError(), 'fail', 'client-closed'],
@@ -103,7 +108,10 @@ describe('jetstream-durability against a real nats-server', () => {
 
   const run = async (params: Record<string, unknown>, during: (ctx: ReturnType<typeof probeContext>) => Promise<void>) => {
     const ctx = probeContext(singleNodeEnv(nats), 'durability')
-    const probe = await jetstreamDurability.create(ctx, jetstreamDurability.params.parse({ replicas: 1, rate: 200, writers: 3, recoveryTimeout: '20s', ...params }))
+    const probe = await jetstreamDurability.create(
+      ctx,
+      jetstreamDurability.params.parse({ replicas: 1, rate: 200, writers: 3, recoveryTimeout: '20s', ...params }),
+    )
     try {
       await probe.start!()
       await during(ctx)

@@ -27,12 +27,34 @@ import { z } from 'zod'
 import { jetstream, jetstreamManager, JetStreamApiError, JetStreamError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream'
 import { ClosedConnectionError, DrainingConnectionError, RequestError, TimeoutError, type NatsConnection } from '@nats-io/transport-node'
 import { clockOrigin, connectProbe, waitForRecovery, wallClock } from './cas/cluster.ts'
-import { DurabilityHistoryWriter, Duration, defineProbe, readDurabilityFile, sleep, type DurabilityResult, type FaultEvent, type Json, type Metrics, type Probe, type ProbeContext, type ProbeResult, type PublishOutcome } from '../../src/api/index.ts'
+import {
+  DurabilityHistoryWriter,
+  Duration,
+  defineProbe,
+  readDurabilityFile,
+  sleep,
+  type DurabilityResult,
+  type FaultEvent,
+  type Json,
+  type Metrics,
+  type Probe,
+  type ProbeContext,
+  type ProbeResult,
+  type PublishOutcome,
+} from '../../src/api/index.ts'
 
 const Params = z.strictObject({
   cluster: z.string().default('core'),
-  stream: z.string().regex(/^[A-Za-z0-9_-]+$/).default('GAMEDAY_DURABILITY').describe('created if missing (subjects `<subject>.>`)'),
-  subject: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/).default('gameday.durability').describe('subject prefix; each run publishes on `<subject>.<run token>`'),
+  stream: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('GAMEDAY_DURABILITY')
+    .describe('created if missing (subjects `<subject>.>`)'),
+  subject: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/)
+    .default('gameday.durability')
+    .describe('subject prefix; each run publishes on `<subject>.<run token>`'),
   writers: z.int().positive().max(64).default(4).describe('concurrent publishers, one publish in flight each'),
   rate: z.number().positive().default(100).describe('publishes per second, all writers together'),
   replicas: z.int().min(1).max(5).default(3).describe('replicas of the stream when the probe creates it'),
@@ -194,7 +216,9 @@ async function ensureStream(jsm: JetStreamManager, p: P, subject: string, deadli
     try {
       const info = await jsm.streams.info(p.stream)
       if (!info.config.subjects?.some((s) => subjectMatches(s, subject))) {
-        throw new Error(`stream ${p.stream} exists but does not take ${subject} (subjects: ${info.config.subjects?.join(', ')}); choose another stream or subject`)
+        throw new Error(
+          `stream ${p.stream} exists but does not take ${subject} (subjects: ${info.config.subjects?.join(', ')}); choose another stream or subject`,
+        )
       }
       return { replicas: info.config.num_replicas, created: false }
     } catch (err) {
@@ -227,7 +251,14 @@ interface DrainReport {
 }
 
 /** Reads every message of `subject` with a fresh ordered consumer; calls `onValue` for each. */
-async function drainSubject(js: JetStreamClient, jsm: JetStreamManager, stream: string, subject: string, timeoutMs: number, onValue: (value: number, seq: number) => void): Promise<DrainReport> {
+async function drainSubject(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  stream: string,
+  subject: string,
+  timeoutMs: number,
+  onValue: (value: number, seq: number) => void,
+): Promise<DrainReport> {
   const started = performance.now()
   const info = await jsm.streams.info(stream, { subjects_filter: subject })
   const expected = info.state.subjects?.[subject] ?? 0
@@ -253,6 +284,7 @@ async function drainSubject(js: JetStreamClient, jsm: JetStreamManager, stream: 
       if (got === 0 && report.read >= expected) report.complete = true
     }
   } finally {
+    // an ephemeral consumer: the server removes it after its inactivity threshold anyway
     await consumer.delete().catch(() => {})
   }
   return { ...report, tookMs: performance.now() - started }
@@ -260,7 +292,8 @@ async function drainSubject(js: JetStreamClient, jsm: JetStreamManager, stream: 
 
 export const jetstreamDurability = defineProbe<P>({
   type: 'jetstream-durability',
-  description: 'publishes unique values to a replicated stream through the method; after recovery, drains it: lost / unexpected / duplicated acknowledged messages',
+  description:
+    'publishes unique values to a replicated stream through the method; after recovery, drains it: lost / unexpected / duplicated acknowledged messages',
   params: Params,
   defaultTolerance: ['lost == 0', 'unexpected == 0'],
   async create(ctx: ProbeContext, p: P): Promise<Probe> {
@@ -314,11 +347,12 @@ export const jetstreamDurability = defineProbe<P>({
         return leader ? undefined : `stream ${p.stream} has no leader`
       })
       let drain: DrainReport | undefined
-      let rechecked = { asked: 0, found: 0 }
+      const rechecked = { asked: 0, found: 0 }
       // The cluster did not heal in time: if the stream still has a leader, read through it anyway
       // (what the leader serves is what clients get), and say the cluster did not heal.
       let canRead = recovery.ok
       if (!recovery.ok) {
+        // no answer means no stream leader yet: the read is not attempted and the verdict says so
         const info = await jsm.streams.info(p.stream).catch(() => undefined)
         leader = info?.cluster?.leader ?? (info && standalone ? 'standalone' : undefined)
         canRead = leader !== undefined
@@ -331,7 +365,8 @@ export const jetstreamDurability = defineProbe<P>({
       if (canRead) {
         try {
           drain = await drainSubject(js, jsm, p.stream, subject, p.drainTimeout, (value, seq) => history!.read(value, seq))
-          if (!drain.complete) violations.push(`final read incomplete: ${drain.read} messages read in ${Math.round(drain.tookMs)}ms, the consumer still had more`)
+          if (!drain.complete)
+            violations.push(`final read incomplete: ${drain.read} messages read in ${Math.round(drain.tookMs)}ms, the consumer still had more`)
         } catch (err) {
           violations.push(`final read failed: ${(err as Error).message}`)
         }
@@ -344,6 +379,7 @@ export const jetstreamDurability = defineProbe<P>({
         for (const l of first.firstLost) {
           if (!Number.isFinite(l.seq) || l.seq <= 0) continue
           rechecked.asked++
+          // a failed re-read leaves the value counted as lost: the conservative answer
           const m = await jsm.streams.getMessage(p.stream, { seq: l.seq }).catch(() => null)
           if (m && m.subject === subject && Number(m.string()) === l.value) {
             rechecked.found++
@@ -381,7 +417,8 @@ export const jetstreamDurability = defineProbe<P>({
       if (result.lost > 0 && drain?.complete) ctx.evidence('durability-lost', { lost: result.lost, first: (details as { firstLost: Json }).firstLost })
       const metrics = durabilityMetrics(result)
       // without a complete final read, what was read and lost is unknown: NaN fails any tolerance on it
-      if (drain?.complete !== true) for (const k of ['read', 'lost', 'unexpected', 'duplicated', 'recovered', 'unknown', 'lostPrefix', 'lostMiddle', 'lostPostfix']) metrics[k] = NaN
+      if (drain?.complete !== true)
+        for (const k of ['read', 'lost', 'unexpected', 'duplicated', 'recovered', 'unknown', 'lostPrefix', 'lostMiddle', 'lostPostfix']) metrics[k] = NaN
       return { metrics: { ...metrics, drained: drain?.complete === true }, details, violations }
     }
 
@@ -395,12 +432,14 @@ export const jetstreamDurability = defineProbe<P>({
       },
       async close() {
         unsubscribe()
+        // close() after stop(): the history is already written; stopping twice changes nothing
         await recorder?.stop().catch(() => {})
         try {
           history?.close()
         } catch {
           // already closed
         }
+        // releasing a connection that may already be closed
         await nc?.close().catch(() => {})
       },
     }

@@ -9,7 +9,18 @@
  * /healthz errors, first seen when), so a slow one explains itself in the report.
  */
 import { z } from 'zod'
-import { Duration, defineProbe, observeCluster, sleep, type ClusterView, type FaultEvent, type Metrics, type Probe, type SeriesPoint } from '../../src/api/index.ts'
+import {
+  defineProbe,
+  Duration,
+  observeCluster,
+  sleep,
+  sleepUnlessAborted,
+  type ClusterView,
+  type FaultEvent,
+  type Metrics,
+  type Probe,
+  type SeriesPoint,
+} from '../../src/api/index.ts'
 
 const Params = z.strictObject({
   cluster: z.string().default('core'),
@@ -87,7 +98,11 @@ export const natsClusterHealth = defineProbe<P>({
         if (revertedAt !== undefined) {
           recoveries.push(now - revertedAt)
           const afterRevertMs = Math.round(now - revertedAt)
-          ctx.evidence('recovery', { afterRevertMs, unhealthyOnTheWay: unhealthyOnTheWay(), summary: describeRecovery(`healthy ${(afterRevertMs / 1000).toFixed(1)}s after the revert`, reasons) })
+          ctx.evidence('recovery', {
+            afterRevertMs,
+            unhealthyOnTheWay: unhealthyOnTheWay(),
+            summary: describeRecovery(`healthy ${(afterRevertMs / 1000).toFixed(1)}s after the revert`, reasons),
+          })
           revertedAt = undefined
         }
       } else {
@@ -101,7 +116,12 @@ export const natsClusterHealth = defineProbe<P>({
           if (!view.fullMesh && !reasons.has('routes: mesh not full')) reasons.set('routes: mesh not full', Math.round(now - revertedAt))
         }
       }
-      series.push({ t: Math.round((now - t0) / 100) / 10, healthy: view.healthy ? 1 : 0, healthyNodes: summarize(view).healthyNodes, routesFull: view.fullMesh ? 1 : 0 })
+      series.push({
+        t: Math.round((now - t0) / 100) / 10,
+        healthy: view.healthy ? 1 : 0,
+        healthyNodes: summarize(view).healthyNodes,
+        routesFull: view.fullMesh ? 1 : 0,
+      })
     }
 
     return {
@@ -111,7 +131,7 @@ export const natsClusterHealth = defineProbe<P>({
         for (;;) {
           await sample()
           if (last!.healthy || performance.now() > deadline || ctx.signal.aborted) break
-          await sleep(interval, ctx.signal).catch(() => {})
+          await sleepUnlessAborted(interval, ctx.signal)
         }
         const recoveryMs = last!.healthy ? performance.now() - start : NaN
         ctx.evidence('cluster-view', JSON.parse(JSON.stringify(last)))
@@ -126,8 +146,9 @@ export const natsClusterHealth = defineProbe<P>({
         sampling = true
         loop = (async () => {
           while (sampling) {
+            // observeCluster reports unreachable nodes as samples; a throw is a monitoring hiccup and the next sample follows
             await sample().catch(() => {})
-            await sleep(interval).catch(() => {})
+            await sleep(interval)
           }
         })()
       },
@@ -135,13 +156,17 @@ export const natsClusterHealth = defineProbe<P>({
       async stop() {
         // a recovery still under way is what this probe is for: watch it to its end (bounded)
         const until = performance.now() + p.recoveryTimeout
-        while (revertedAt !== undefined && performance.now() < until && !ctx.signal.aborted) await sleep(interval).catch(() => {})
+        while (revertedAt !== undefined && performance.now() < until && !ctx.signal.aborted) await sleep(interval)
         sampling = false
         await loop
         unsubscribe()
         if (revertedAt !== undefined) {
           const unrecoveredAfterMs = Math.round(performance.now() - revertedAt)
-          ctx.evidence('recovery', { unrecoveredAfterMs, unhealthyOnTheWay: unhealthyOnTheWay(), summary: describeRecovery(`not healthy ${(unrecoveredAfterMs / 1000).toFixed(1)}s after the revert`, reasons) })
+          ctx.evidence('recovery', {
+            unrecoveredAfterMs,
+            unhealthyOnTheWay: unhealthyOnTheWay(),
+            summary: describeRecovery(`not healthy ${(unrecoveredAfterMs / 1000).toFixed(1)}s after the revert`, reasons),
+          })
         }
         if (unhealthySince !== undefined) longestUnhealthy = Math.max(longestUnhealthy, performance.now() - unhealthySince)
         return {

@@ -10,7 +10,7 @@
 import { Agent, request } from 'node:http'
 import { z } from 'zod'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
-import { Duration, OpenLoopLoad, defineProbe, sleep, type Outcome, type Probe, type ProbeResult } from '../../src/api/index.ts'
+import { defineProbe, Duration, OpenLoopLoad, sleepUnlessAborted, type Outcome, type Probe, type ProbeResult } from '../../src/api/index.ts'
 
 const Params = z.strictObject({
   via: z.enum(['gateway', 'nats']).default('gateway'),
@@ -43,7 +43,14 @@ function httpSender(baseUrl: string, p: P): { send: (seq: number) => Promise<Out
   const send = (seq: number) =>
     new Promise<Outcome>((resolve) => {
       const req = request(
-        { host: url.hostname, port: url.port, method: p.method, path: p.path.replaceAll('{seq}', String(seq)), agent, headers: p.body ? { 'content-type': 'application/json' } : {} },
+        {
+          host: url.hostname,
+          port: url.port,
+          method: p.method,
+          path: p.path.replaceAll('{seq}', String(seq)),
+          agent,
+          headers: p.body ? { 'content-type': 'application/json' } : {},
+        },
         (res) => {
           res.resume()
           res.on('end', () => {
@@ -118,15 +125,16 @@ export const requestSlo = defineProbe<P>({
         if (warmup > 0) {
           const warm = new OpenLoopLoad({ rate: p.rate, send: await getSender() })
           warm.start()
-          await sleep(warmup, ctx.signal).catch(() => {})
+          await sleepUnlessAborted(warmup, ctx.signal)
           await warm.stop()
         }
         await start()
-        await sleep(p.duration, ctx.signal).catch(() => {})
+        await sleepUnlessAborted(p.duration, ctx.signal)
         return stop()
       },
       async close() {
         closeHttp()
+        // releasing a connection that may already be closed
         await nc?.close().catch(() => {})
       },
     }

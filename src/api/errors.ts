@@ -5,8 +5,12 @@ export class GamedayError extends Error {
 /** Bad input: an experiment, environment file or flag. Carries file:line:col when known. */
 export class ValidationError extends GamedayError {
   override name = 'ValidationError'
-  constructor(message: string, readonly issues: { file: string; line: number; col: number; message: string }[] = []) {
-    super(message)
+  constructor(
+    message: string,
+    readonly issues: { file: string; line: number; col: number; message: string }[] = [],
+    options?: ErrorOptions,
+  ) {
+    super(message, options)
   }
 }
 /** A guardrail refused an action: allow-list, blast radius, confirmation. Nothing was mutated. */

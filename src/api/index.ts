@@ -16,9 +16,19 @@ export { Duration, parseDuration, formatDuration, writeDuration, MAX_DURATION_MS
 export { clusterOf, nodeTargets, nodesFromTargets, pickCount, resolveNodes, resolveTasks, taskTargets } from './select-targets.ts'
 export type { Rng } from '../util/rng.ts'
 // waiting without blocking a revert: every wait takes the run's abort signal
-export { sleep, waitFor, withTimeout, TimeoutError } from '../util/abort.ts'
+export { sleep, sleepUnlessAborted, waitFor, withTimeout, TimeoutError } from '../util/abort.ts'
 // NATS monitoring endpoints (/healthz /varz /routez /jsz)
-export { fetchJson, findMetaLeader, findStreamLeader, observeCluster, type ClusterView, type Jsz, type NodeView, type Routez, type Varz } from '../nats/monitor.ts'
+export {
+  fetchJson,
+  findMetaLeader,
+  findStreamLeader,
+  observeCluster,
+  type ClusterView,
+  type Jsz,
+  type NodeView,
+  type Routez,
+  type Varz,
+} from '../nats/monitor.ts'
 // load generation and histories
 export { OpenLoopLoad, type OpenLoopOptions, type Outcome } from '../load/open-loop.ts'
 export { LineFileWriter } from '../util/line-file.ts'

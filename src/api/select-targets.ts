@@ -47,7 +47,8 @@ export async function resolveNodes(ctx: FaultContext, sel: TargetSelector): Prom
   }
   if (sel.role === 'jetstream-meta-leader' || sel.role === 'stream-leader') {
     const leader = sel.role === 'jetstream-meta-leader' ? await findMetaLeader(ctx.env, cluster) : await findStreamLeader(ctx.env, cluster, sel.stream!)
-    if (!leader) throw new TargetError(`cluster ${cluster} has no ${sel.role === 'stream-leader' ? `leader for stream ${sel.stream}` : 'JetStream meta leader'} right now`)
+    if (!leader)
+      throw new TargetError(`cluster ${cluster} has no ${sel.role === 'stream-leader' ? `leader for stream ${sel.stream}` : 'JetStream meta leader'} right now`)
     nodes = nodes.filter((n) => n.name === leader)
     if (!nodes.length) throw new TargetError(`the ${sel.role} (${leader}) is outside the selection`)
   }

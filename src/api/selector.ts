@@ -15,7 +15,10 @@ export const TargetSelectorSchema = z
   .strictObject({
     cluster: z.string().optional().describe('a NATS cluster named by the environment, e.g. core'),
     nodes: z.array(z.string()).optional().describe('node names, e.g. [n1, n2]'),
-    az: z.union([z.string(), z.array(z.string())]).optional().describe('restrict to these AZs'),
+    az: z
+      .union([z.string(), z.array(z.string())])
+      .optional()
+      .describe('restrict to these AZs'),
     role: z.enum(NODE_ROLES).optional().describe('pick by role at the moment of injection'),
     stream: z.string().optional().describe('the stream whose leader role: stream-leader means'),
     service: z.string().optional().describe('a service whose tasks are targeted'),

@@ -119,7 +119,9 @@ export async function checkLinearizability(files: string[], opts: Linearizabilit
     const ops = parseHistory(await readFile(file, 'utf8'), file)
     const result = await checkOperations(model, ops, { budgetMs: opts.budgetMs, signal: opts.signal })
     const parts = result.partitions === 1 ? '1 partition' : `${result.partitions} partitions`
-    const details = [`${file}: ${result.operations} operations, ${parts}, model ${model.name}, ${result.steps} search steps in ${result.elapsedMs.toFixed(0)} ms`]
+    const details = [
+      `${file}: ${result.operations} operations, ${parts}, model ${model.name}, ${result.steps} search steps in ${result.elapsedMs.toFixed(0)} ms`,
+    ]
     if (result.counterexample) details.push(...formatCounterexample(result.counterexample))
     if (result.verdict === 'unknown') {
       const why = result.reason === 'aborted' ? 'aborted' : `budget of ${opts.budgetMs} ms spent`
@@ -147,10 +149,7 @@ export async function checkDurability(files: string[], opts: DurabilityCommandOp
   })
 }
 
-const USAGE = [
-  'usage: check linearizability --model cas-register|kv [--budget 10s] FILE...',
-  '       check durability [--first N] FILE...',
-]
+const USAGE = ['usage: check linearizability --model cas-register|kv [--budget 10s] FILE...', '       check durability [--first N] FILE...']
 
 /**
  * Minimal argv handling for the standalone runner: `check linearizability …` / `check durability …`
@@ -179,8 +178,7 @@ export async function runCheckCommand(argv: string[], out: (line: string) => voi
       } else if (flag === '--first') {
         firstN = Number(value())
         if (!Number.isInteger(firstN) || firstN < 0) throw new Error('--first needs a non-negative integer')
-      }
-      else if (flag === '--help' || flag === '-h') {
+      } else if (flag === '--help' || flag === '-h') {
         USAGE.forEach((l) => out(l))
         return EXIT_OK
       } else if (flag.startsWith('-') && flag !== '-') throw new Error(`unknown option ${flag}`)

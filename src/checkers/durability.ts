@@ -616,7 +616,7 @@ class LineParser {
           if (c === DASH) {
             if (!(isPub && field === 4)) this.fail(`expected ${fieldName(kind, field)} (an integer)`)
             neg = true
-            c = buf[++p]
+            p++
           }
           let v = 0
           const digits = p
@@ -767,4 +767,3 @@ export function durabilityVerdict(r: DurabilityResult): string {
   if (r.unexpected > 0) parts.push(`unexpected ${r.unexpected}`)
   return parts.join(', ')
 }
-

@@ -241,7 +241,12 @@ checkCmd
     }
     const controller = new AbortController()
     process.once('SIGINT', () => controller.abort(new Error('SIGINT')))
-    const code = await checkLinearizability(files, { model: opts.model as 'cas-register' | 'kv', budgetMs, signal: controller.signal, out: (l) => process.stdout.write(l + '\n') })
+    const code = await checkLinearizability(files, {
+      model: opts.model as 'cas-register' | 'kv',
+      budgetMs,
+      signal: controller.signal,
+      out: (l) => process.stdout.write(l + '\n'),
+    })
     process.exit(code)
   })
 checkCmd

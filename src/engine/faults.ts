@@ -91,7 +91,9 @@ export class FaultBook {
     const started = this.journal.now()
     for (let attempt = 1; attempt <= REVERT_ATTEMPTS; attempt++) {
       try {
-        await withTimeout(`revert ${fault.spec.type}`, fault.type.revertTimeoutMs ?? REVERT_TIMEOUT_MS, (s) => fault.type.revert(this.context(rng, s), fault.spec, fault.state))
+        await withTimeout(`revert ${fault.spec.type}`, fault.type.revertTimeoutMs ?? REVERT_TIMEOUT_MS, (s) =>
+          fault.type.revert(this.context(rng, s), fault.spec, fault.state),
+        )
         this.journal.append({ type: 'fault.reverted', faultId: fault.faultId, tookMs: Math.round(this.journal.now() - started) })
         this.active.splice(this.active.indexOf(fault), 1)
         this.log.info(`  ✓ reverted ${fault.spec.type} on ${fault.targets.map((t) => t.id).join(', ')}`)

@@ -21,13 +21,18 @@ export async function planExperiment(loaded: LoadedExperiment, env: Environment,
   const lines: PlanLine[] = []
   const refusals: string[] = []
   const say = (depth: number, text: string) => lines.push({ depth, text })
+  // plan only says whether `run` would start the environment; one it cannot ask counts as down
   const up = await env.isUp().catch(() => false)
   const e = loaded.experiment
   say(0, `experiment ${e.name} (${loaded.file})`)
   say(0, `environment ${env.kind} (${env.source})${up ? '' : ' — not up: `run` starts it'}`)
   say(0, `seed ${seed}`)
   say(0, 'steady state (before and after):')
-  for (const p of loaded.steadyState) say(1, `${p.name}: ${p.probe} ${JSON.stringify(p.with)} — ${toleranceList(p.tolerance).join(', ') || 'default tolerance'}${p.during ? ` (during: ${toleranceList(p.during).join(', ')})` : ''}`)
+  for (const p of loaded.steadyState)
+    say(
+      1,
+      `${p.name}: ${p.probe} ${JSON.stringify(p.with)} — ${toleranceList(p.tolerance).join(', ') || 'default tolerance'}${p.during ? ` (during: ${toleranceList(p.during).join(', ')})` : ''}`,
+    )
   if (e.load.length) {
     say(0, 'through the method:')
     for (const p of e.load) say(1, `${p.name}: ${p.probe} ${JSON.stringify(p.with)} — ${toleranceList(p.tolerance).join(', ') || 'default tolerance'}`)
@@ -38,8 +43,16 @@ export async function planExperiment(loaded: LoadedExperiment, env: Environment,
       const p = `${path}[${i}]`
       if ('fault' in step) {
         const type = loaded.registry.fault(step.fault)!
-        const spec = { type: step.fault, target: step.target, params: type.params.parse(step.with ?? {}), ...(step.duration !== undefined ? { durationMs: step.duration } : {}) }
-        say(depth, `${p} fault ${step.fault} ${JSON.stringify(step.target)}${step.duration !== undefined ? ` for ${writeDuration(step.duration)}` : ' until the method ends'}`)
+        const spec = {
+          type: step.fault,
+          target: step.target,
+          params: type.params.parse(step.with ?? {}),
+          ...(step.duration !== undefined ? { durationMs: step.duration } : {}),
+        }
+        say(
+          depth,
+          `${p} fault ${step.fault} ${JSON.stringify(step.target)}${step.duration !== undefined ? ` for ${writeDuration(step.duration)}` : ' until the method ends'}`,
+        )
         const ctx = {
           env,
           runId: 'plan',
@@ -52,7 +65,10 @@ export async function planExperiment(loaded: LoadedExperiment, env: Environment,
         }
         try {
           const targets = await type.resolve(ctx, spec)
-          say(depth + 1, `targets now: ${targets.map((t) => `${t.id}${t.az ? ` (${t.az})` : ''}`).join(', ')}${step.target.role || step.target.count || step.target.percent ? ' (picked again at injection)' : ''}${targets.some((t) => t.wave !== undefined) ? ' — in waves, one after another' : ''}`)
+          say(
+            depth + 1,
+            `targets now: ${targets.map((t) => `${t.id}${t.az ? ` (${t.az})` : ''}`).join(', ')}${step.target.role || step.target.count || step.target.percent ? ' (picked again at injection)' : ''}${targets.some((t) => t.wave !== undefined) ? ' — in waves, one after another' : ''}`,
+          )
           try {
             await env.checkBlastRadius?.(step.fault, targets, 'plan')
           } catch (err) {
@@ -84,7 +100,15 @@ export async function planExperiment(loaded: LoadedExperiment, env: Environment,
   await walk(e.method, 'method', 1)
   if (e.guardrails.length) {
     say(0, 'guardrails:')
-    for (const g of e.guardrails) say(1, 'probe' in g ? `abort when ${g.probe}: ${g.abortWhen}` : 'maxDuration' in g ? `abort after ${writeDuration(g.maxDuration)}` : `abort when alarm ${g.alarm} fires`)
+    for (const g of e.guardrails)
+      say(
+        1,
+        'probe' in g
+          ? `abort when ${g.probe}: ${g.abortWhen}`
+          : 'maxDuration' in g
+            ? `abort after ${writeDuration(g.maxDuration)}`
+            : `abort when alarm ${g.alarm} fires`,
+      )
   }
   say(0, 'rollback: every fault still active is reverted, whatever happens')
   return { lines, refusals }

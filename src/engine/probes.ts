@@ -63,12 +63,7 @@ export function tolerancesFor(handle: Pick<ProbeHandle, 'spec' | 'type'>, phase:
   return chosen.length ? chosen : (handle.type.defaultTolerance ?? [])
 }
 
-export function judge(
-  host: ProbeHost,
-  handle: ProbeHandle,
-  result: ProbeResult | undefined,
-  error?: unknown,
-): EventOf<'probe.verdict'> {
+export function judge(host: ProbeHost, handle: ProbeHandle, result: ProbeResult | undefined, error?: unknown): EventOf<'probe.verdict'> {
   const metrics = result?.metrics ?? {}
   const tolerances: ToleranceResult[] = tolerancesFor(handle, handle.phase).map((t) => evaluateTolerance(parseTolerance(t), metrics))
   const violations = [...(result?.violations ?? [])]
@@ -105,6 +100,7 @@ export async function runOneShot(host: ProbeHost, spec: ProbeSpec, phase: Phase,
     const type = host.registry.probe(spec.probe)!
     return judge(host, handle ?? { spec, type, probe: {}, phase }, undefined, err)
   } finally {
+    // close() releases resources after the verdict is journaled: its error cannot change the verdict
     await handle?.probe.close?.().catch(() => {})
   }
 }

@@ -15,7 +15,18 @@ const quiet = { info() {}, warn() {} }
 function crashedRun(write: (j: JournalWriter) => void): string {
   const dir = mkdtempSync(join(tmpdir(), 'gameday-recover-'))
   const j = new JournalWriter(join(dir, 'journal.jsonl'))
-  j.append({ type: 'run.started', runId: 'r1', experiment: 'x', experimentFile: '/nowhere.yaml', environment: 'memory', environmentFile: 'memory', seed: 1, gameday: '0', host: 'h', pid: 1 })
+  j.append({
+    type: 'run.started',
+    runId: 'r1',
+    experiment: 'x',
+    experimentFile: '/nowhere.yaml',
+    environment: 'memory',
+    environmentFile: 'memory',
+    seed: 1,
+    gameday: '0',
+    host: 'h',
+    pid: 1,
+  })
   write(j)
   j.close() // no run.ended: the process died
   return dir

@@ -35,7 +35,12 @@ export async function recoverRun(runDir: string, env: Environment, registry: Reg
       continue
     }
     // the newest revert state journaled for it: injected, else the last checkpoint, else from its targets
-    const saved = events.filter((e): e is EventOf<'fault.injected'> | EventOf<'fault.checkpoint'> => (e.type === 'fault.injected' || e.type === 'fault.checkpoint') && e.faultId === f.faultId).at(-1)
+    const saved = events
+      .filter(
+        (e): e is EventOf<'fault.injected'> | EventOf<'fault.checkpoint'> =>
+          (e.type === 'fault.injected' || e.type === 'fault.checkpoint') && e.faultId === f.faultId,
+      )
+      .at(-1)
     const state = saved ? saved.revert : (type.stateFromTargets?.(f.targets) ?? null)
     book.active.push({ faultId: f.faultId, type, spec: { type: f.fault, target: f.selector, params: f.params }, targets: f.targets, state })
   }

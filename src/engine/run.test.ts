@@ -94,7 +94,15 @@ describe('runExperiment', () => {
     expect(types.filter((t) => t === 'probe.verdict')).toHaveLength(2)
     const result = JSON.parse(readFileSync(join(outcome.runDir, 'result.json'), 'utf8'))
     expect(result).toMatchObject({ experiment: 'ok', environment: 'memory', seed: 1, status: 'passed' })
-    expect(result.faults).toEqual([expect.objectContaining({ type: 'test.break', targets: [expect.objectContaining({ id: 'n2', az: 'az-a' })], state: 'reverted', injectedAt: expect.any(String), revertedAt: expect.any(String) })])
+    expect(result.faults).toEqual([
+      expect.objectContaining({
+        type: 'test.break',
+        targets: [expect.objectContaining({ id: 'n2', az: 'az-a' })],
+        state: 'reverted',
+        injectedAt: expect.any(String),
+        revertedAt: expect.any(String),
+      }),
+    ])
     expect(result.probes.map((p: { phase: string; verdict: string }) => `${p.phase}:${p.verdict}`)).toEqual(['before:pass', 'after:pass'])
     expect(readFileSync(join(outcome.runDir, 'junit.xml'), 'utf8')).toContain('<testcase')
     expect(readFileSync(join(outcome.runDir, 'summary.md'), 'utf8')).toContain('# ✅ ok — passed')
@@ -115,7 +123,9 @@ describe('runExperiment', () => {
   })
 
   it('reverts what was injected when a later action throws, and says errored', async () => {
-    const { outcome } = await run(`name: throws\nmethod:\n  - fault: test.break\n    target: { nodes: [n1] }\n  - fault: test.break\n    target: { nodes: [n3] }\n    with: { failInject: true }\n  - fault: test.break\n    target: { nodes: [n5] }\n`)
+    const { outcome } = await run(
+      `name: throws\nmethod:\n  - fault: test.break\n    target: { nodes: [n1] }\n  - fault: test.break\n    target: { nodes: [n3] }\n    with: { failInject: true }\n  - fault: test.break\n    target: { nodes: [n5] }\n`,
+    )
     expect(outcome.status).toBe('errored')
     expect(outcome.exitCode).toBe(2)
     expect(outcome.result.reason).toMatch(/inject exploded/)
@@ -127,7 +137,10 @@ describe('runExperiment', () => {
   it('reverts and stops at once when aborted mid-fault (Ctrl-C), skipping the steady state after', async () => {
     const controller = new AbortController()
     setTimeout(() => controller.abort(new Error('signal SIGINT')), 300)
-    const { outcome, journal } = await run(`name: abort\n${steady}method:\n  - fault: test.break\n    target: { nodes: [n4] }\n    duration: 30s\n  - fault: test.break\n    target: { nodes: [n5] }\n`, { signal: controller.signal })
+    const { outcome, journal } = await run(
+      `name: abort\n${steady}method:\n  - fault: test.break\n    target: { nodes: [n4] }\n    duration: 30s\n  - fault: test.break\n    target: { nodes: [n5] }\n`,
+      { signal: controller.signal },
+    )
     expect(outcome.status).toBe('aborted')
     expect(outcome.exitCode).toBe(2)
     expect(outcome.result.reason).toBe('signal SIGINT')
@@ -154,14 +167,18 @@ guardrails:
   })
 
   it('injects nothing when the steady state does not hold before', async () => {
-    const { outcome } = await run(`name: unsteady\nsteadyState:\n  probes:\n    - { name: v, probe: test.value, with: { value: 0 }, tolerance: "value == 1" }\nmethod:\n  - fault: test.break\n    target: { nodes: [n1] }\n`)
+    const { outcome } = await run(
+      `name: unsteady\nsteadyState:\n  probes:\n    - { name: v, probe: test.value, with: { value: 0 }, tolerance: "value == 1" }\nmethod:\n  - fault: test.break\n    target: { nodes: [n1] }\n`,
+    )
     expect(outcome.status).toBe('aborted')
     expect(outcome.result.reason).toMatch(/did not hold before/)
     expect(env.events).toEqual([])
   })
 
   it('deviates when a tolerance through the method fails', async () => {
-    const { outcome } = await run(`name: dip\nload:\n  - { name: live, probe: test.value, with: { during: 0.5 }, tolerance: "value >= 0.9" }\nmethod:\n  - wait: 20ms\n`)
+    const { outcome } = await run(
+      `name: dip\nload:\n  - { name: live, probe: test.value, with: { during: 0.5 }, tolerance: "value >= 0.9" }\nmethod:\n  - wait: 20ms\n`,
+    )
     expect(outcome.status).toBe('deviated')
     expect(outcome.exitCode).toBe(1)
   })

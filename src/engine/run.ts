@@ -50,10 +50,12 @@ export interface RunOutcome {
 }
 
 const DEFAULT_INJECT_TIMEOUT_MS = 120_000
-const DEFAULT_PROBE_STEP_TIMEOUT_MS = 300_000
 
 export function newRunId(experiment: string): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
   return `${stamp}-${experiment.replace(/[^a-z0-9-]+/gi, '-').toLowerCase()}-${Math.random().toString(36).slice(2, 6)}`
 }
 
@@ -141,8 +143,16 @@ export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
     return ok
   }
 
-  const verdictLine = (v: { probe: string; verdict: string; metrics: Record<string, unknown>; tolerances: { tolerance: string; ok: boolean; actual: unknown; metric: string; reason?: string }[]; violations: string[] }) => {
-    const figures = v.tolerances.map((t) => `${t.tolerance} → ${formatMetric(t.metric, t.actual as never)}${t.ok ? '' : ' ✗'}${t.reason ? ` (${t.reason})` : ''}`)
+  const verdictLine = (v: {
+    probe: string
+    verdict: string
+    metrics: Record<string, unknown>
+    tolerances: { tolerance: string; ok: boolean; actual: unknown; metric: string; reason?: string }[]
+    violations: string[]
+  }) => {
+    const figures = v.tolerances.map(
+      (t) => `${t.tolerance} → ${formatMetric(t.metric, t.actual as never)}${t.ok ? '' : ' ✗'}${t.reason ? ` (${t.reason})` : ''}`,
+    )
     log.info(`  ${v.verdict === 'pass' ? '✓' : '✗'} ${v.probe}: ${[...figures, ...v.violations].join('; ') || 'no tolerance'}`)
   }
 
@@ -166,7 +176,8 @@ export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
   const startContinuous = async () => {
     for (const spec of continuousSpecs) {
       const handle = await createProbe(host, spec, 'during', method.signal)
-      if (!handle.probe.start || !handle.probe.stop) throw new Error(`probe ${spec.name} (${spec.probe}) cannot run through the method: it has no start()/stop()`)
+      if (!handle.probe.start || !handle.probe.stop)
+        throw new Error(`probe ${spec.name} (${spec.probe}) cannot run through the method: it has no start()/stop()`)
       await handle.probe.start()
       continuous.push(handle)
     }
@@ -182,7 +193,11 @@ export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
           const snap = h.probe.snapshot?.()
           if (!snap || !Object.keys(snap).length) continue
           journal.append({ type: 'probe.sample', probe: h.spec.name, phase: 'during', metrics: snap })
-          parts.push(`${h.spec.name} ${Object.entries(snap).map(([k, v]) => `${k}=${formatMetric(k, v)}`).join(' ')}`)
+          parts.push(
+            `${h.spec.name} ${Object.entries(snap)
+              .map(([k, v]) => `${k}=${formatMetric(k, v)}`)
+              .join(' ')}`,
+          )
         }
         if (live && parts.length) log.info(`  ⋯ ${formatDuration(performance.now() - methodStartedAt.t).padStart(6)}  ${parts.join('  |  ')}`)
       }, 1000),
@@ -210,12 +225,14 @@ export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
       } else if ('alarm' in g && env.alarmsFiring) {
         timers.push(
           setInterval(() => {
-            void env.alarmsFiring!([g.alarm]).then((firing) => {
-              if (firing.length) {
-                journal.append({ type: 'guardrail.tripped', guardrail: `alarm ${g.alarm}`, detail: `alarm ${firing.join(', ')} is firing` })
-                abort(`guardrail tripped — alarm ${firing.join(', ')} is firing`)
-              }
-            }).catch((err) => log.warn(`  could not read alarm ${g.alarm}: ${(err as Error).message}`))
+            void env.alarmsFiring!([g.alarm])
+              .then((firing) => {
+                if (firing.length) {
+                  journal.append({ type: 'guardrail.tripped', guardrail: `alarm ${g.alarm}`, detail: `alarm ${firing.join(', ')} is firing` })
+                  abort(`guardrail tripped — alarm ${firing.join(', ')} is firing`)
+                }
+              })
+              .catch((err) => log.warn(`  could not read alarm ${g.alarm}: ${(err as Error).message}`))
           }, 5000),
         )
       }
@@ -233,7 +250,12 @@ export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
       const body = async (s: AbortSignal) => {
         if ('fault' in step) {
           const type = loaded.registry.fault(step.fault)!
-          const spec = { type: step.fault, target: step.target, params: type.params.parse(step.with ?? {}), ...(step.duration !== undefined ? { durationMs: step.duration } : {}) }
+          const spec = {
+            type: step.fault,
+            target: step.target,
+            params: type.params.parse(step.with ?? {}),
+            ...(step.duration !== undefined ? { durationMs: step.duration } : {}),
+          }
           const stepRng = rng.fork(path)
           const active = await book.inject(type, spec, path, stepRng, s, step.timeout ?? DEFAULT_INJECT_TIMEOUT_MS)
           if (step.duration !== undefined) {
@@ -338,6 +360,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
         verdictLine(judge(host, handle, undefined, err))
         deviated = true
       } finally {
+        // close() releases resources after the verdict is journaled: its error cannot change the verdict
         await handle.probe.close?.().catch(() => {})
       }
     }
@@ -349,7 +372,8 @@ export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
   }
 
   const status: RunStatus = book.revertFailures > 0 || errorReason ? 'errored' : abortReason ? 'aborted' : deviated ? 'deviated' : 'passed'
-  const reason = book.revertFailures > 0 ? `${book.revertFailures} fault(s) could not be reverted: run \`gameday recover ${runDir}\`` : errorReason ?? abortReason
+  const reason =
+    book.revertFailures > 0 ? `${book.revertFailures} fault(s) could not be reverted: run \`gameday recover ${runDir}\`` : (errorReason ?? abortReason)
   if (startedEnv && !opts.keepEnv) {
     const t = journal.now()
     try {
@@ -372,4 +396,3 @@ export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
   log.info(`\n${status === 'passed' ? '✔' : '✘'} ${status.toUpperCase()}${reason ? ` — ${reason}` : ''}\n  reports: ${runDir}`)
   return { runId, runDir, status, exitCode, result }
 }
-

@@ -16,7 +16,12 @@ const ctx = { runId: 'r1', log: { info: () => {}, warn: () => {} } }
 let proxy: FaultProxy
 let redis: Upstream
 const net = new Net()
-const cacheLinks = () => new CacheLinks(() => proxy.url, () => links, topology)
+const cacheLinks = () =>
+  new CacheLinks(
+    () => proxy.url,
+    () => links,
+    topology,
+  )
 
 interface ProxyView {
   enabled: boolean

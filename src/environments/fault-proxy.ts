@@ -91,7 +91,12 @@ export class CacheLinks implements Pick<NetworkControl, 'degradeCache' | 'restor
   describeCacheDegradation(spec: CacheDegradation): string[] {
     const what = spec.down
       ? 'refuse connections (proxy disabled)'
-      : [spec.latencyMs !== undefined ? `latency ${spec.latencyMs}ms±${spec.jitterMs ?? 0}` : '', spec.rateKBps !== undefined ? `bandwidth ${spec.rateKBps}KB/s` : ''].filter(Boolean).join(', ')
+      : [
+          spec.latencyMs !== undefined ? `latency ${spec.latencyMs}ms±${spec.jitterMs ?? 0}` : '',
+          spec.rateKBps !== undefined ? `bandwidth ${spec.rateKBps}KB/s` : '',
+        ]
+          .filter(Boolean)
+          .join(', ')
     return this.linksFor(spec).map((l) => `${l.name}: ${what}`)
   }
 
@@ -110,7 +115,13 @@ export class CacheLinks implements Pick<NetworkControl, 'degradeCache' | 'restor
         if (spec.latencyMs !== undefined) {
           // half the delay each way: a round trip pays latencyMs, as a request to a slow cache would
           const name = toxicName('latency', ctx.runId, stream)
-          await proxy.addToxic({ name, type: 'latency', stream, toxicity: 1, attributes: { latency: Math.round(spec.latencyMs / 2), jitter: Math.round((spec.jitterMs ?? 0) / 2) } } as never)
+          await proxy.addToxic({
+            name,
+            type: 'latency',
+            stream,
+            toxicity: 1,
+            attributes: { latency: Math.round(spec.latencyMs / 2), jitter: Math.round((spec.jitterMs ?? 0) / 2) },
+          } as never)
           revert.toxics.push({ proxy: link.name, toxic: name })
         }
         if (spec.rateKBps !== undefined) {

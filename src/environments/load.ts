@@ -47,13 +47,15 @@ export async function loadEnvironment(nameOrFile: string): Promise<Environment> 
       return new LocalEnvironment(parsed.data, file)
     }
     case 'containers': {
-      const mod = await import('./containers/index.ts').catch(() => undefined)
-      if (!mod) throw new ValidationError(`${file}: the containers environment is not available in this build`)
+      const mod = await import('./containers/index.ts').catch((err: Error) => {
+        throw new ValidationError(`${file}: the containers environment cannot be loaded: ${err.message}`, [], { cause: err })
+      })
       return mod.loadContainersEnvironment(file, source)
     }
     case 'aws': {
-      const mod = await import('./aws/index.ts').catch(() => undefined)
-      if (!mod) throw new ValidationError(`${file}: the aws environment is not available in this build`)
+      const mod = await import('./aws/index.ts').catch((err: Error) => {
+        throw new ValidationError(`${file}: the aws environment cannot be loaded: ${err.message}`, [], { cause: err })
+      })
       return mod.loadAwsEnvironment(file)
     }
     default: {

@@ -10,7 +10,12 @@ import { z } from 'zod'
  * second: a killed process loses nothing (the kernel holds the writes), a machine that loses
  * power may lose the last second. `aof-always` fsyncs before replying.
  */
-export const RedisPersistence = z.enum(['none', 'aof-everysec', 'aof-always']).default('none').describe('what the cache keeps across a crash: none (starts empty), aof-everysec (survives a killed process; a power loss may lose the last second), aof-always (fsync before replying)')
+export const RedisPersistence = z
+  .enum(['none', 'aof-everysec', 'aof-always'])
+  .default('none')
+  .describe(
+    'what the cache keeps across a crash: none (starts empty), aof-everysec (survives a killed process; a power loss may lose the last second), aof-always (fsync before replying)',
+  )
 export type RedisPersistence = z.infer<typeof RedisPersistence>
 
 export const CacheConfig = z.strictObject({ az: z.string().optional(), persistence: RedisPersistence })

@@ -53,9 +53,7 @@ describe('loadExperiment', () => {
   })
 
   it('reports a YAML syntax error once, at its line and column', async () => {
-    expect(await errors('name: x\nmethod:\n  - wait: 1s\n    bad: [\n')).toEqual([
-      expect.stringMatching(/^experiments\/x\.yaml:[45]:\d+: YAML syntax: /),
-    ])
+    expect(await errors('name: x\nmethod:\n  - wait: 1s\n    bad: [\n')).toEqual([expect.stringMatching(/^experiments\/x\.yaml:[45]:\d+: YAML syntax: /)])
   })
 
   it('reports every schema error with file:line:col', async () => {

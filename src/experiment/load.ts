@@ -79,13 +79,7 @@ function resolveInclude(experimentFile: string, name: string): string {
   return candidates.find((c) => existsSync(c)) ?? candidates[0]
 }
 
-function validateParams(
-  source: YamlSource,
-  path: PropertyKey[],
-  schema: z.ZodType,
-  value: unknown,
-  issues: SourceIssue[],
-): void {
+function validateParams(source: YamlSource, path: PropertyKey[], schema: z.ZodType, value: unknown, issues: SourceIssue[]): void {
   const parsed = schema.safeParse(value ?? {})
   if (!parsed.success) {
     for (const i of parsed.error.issues.flatMap((x) => flatten(x, [], value))) issues.push(source.issue([...path, ...i.path], i.message))
@@ -186,7 +180,10 @@ export async function loadExperiment(file: string, baseRegistry: Registry): Prom
   experiment.guardrails.forEach((g, i) => {
     if ('probe' in g && !continuous.has(g.probe)) {
       issues.push(
-        source.issue(['guardrails', i, 'probe'], `guardrail refers to "${g.probe}", which does not run through the method (a load: probe, or a steady-state probe with during:)`),
+        source.issue(
+          ['guardrails', i, 'probe'],
+          `guardrail refers to "${g.probe}", which does not run through the method (a load: probe, or a steady-state probe with during:)`,
+        ),
       )
     }
   })

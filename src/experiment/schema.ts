@@ -8,14 +8,15 @@ import { Duration } from '../api/duration.ts'
 import { TargetSelectorSchema } from '../api/selector.ts'
 import { TOLERANCE_PATTERN } from './tolerance.ts'
 
-const Tolerance = z
-  .string()
-  .regex(TOLERANCE_PATTERN, 'a tolerance like "successRate >= 99.9%", "p99 < 50ms" or "lost == 0"')
+const Tolerance = z.string().regex(TOLERANCE_PATTERN, 'a tolerance like "successRate >= 99.9%", "p99 < 50ms" or "lost == 0"')
 const Tolerances = z.union([Tolerance, z.array(Tolerance)]).describe('conditions on the probe metrics; all must hold')
 
 export const ProbeSpecSchema = z
   .strictObject({
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes').describe('unique within the experiment'),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes')
+      .describe('unique within the experiment'),
     probe: z.string().describe('probe type, e.g. request-slo, nats-cluster-health, or a custom one'),
     with: z.record(z.string(), z.unknown()).default({}).describe('the probe parameters'),
     tolerance: Tolerances.optional().describe('must hold before and after the method'),
@@ -53,7 +54,10 @@ export type Step =
   | { name?: string; timeout?: number; repeat: { times: number; every?: number; steps: Step[] } }
 
 /** A step as written (durations as text); `Step` is the same after parsing (durations in ms). */
-export type StepInput = z.input<typeof FaultStepSchema> | z.input<typeof WaitStepSchema> | z.input<typeof ProbeStepSchema>
+export type StepInput =
+  | z.input<typeof FaultStepSchema>
+  | z.input<typeof WaitStepSchema>
+  | z.input<typeof ProbeStepSchema>
   | { name?: string; timeout?: string | number; parallel: StepInput[] }
   | { name?: string; timeout?: string | number; sequence: StepInput[] }
   | { name?: string; timeout?: string | number; repeat: { times: number; every?: string | number; steps: StepInput[] } }

@@ -69,12 +69,18 @@ export function evaluateTolerance(tolerance: Tolerance, metrics: Metrics): Toler
 
 function compare(a: number, op: Operator, b: number): boolean {
   switch (op) {
-    case '>=': return a >= b
-    case '<=': return a <= b
-    case '>': return a > b
-    case '<': return a < b
-    case '==': return a === b
-    case '!=': return a !== b
+    case '>=':
+      return a >= b
+    case '<=':
+      return a <= b
+    case '>':
+      return a > b
+    case '<':
+      return a < b
+    case '==':
+      return a === b
+    case '!=':
+      return a !== b
   }
 }
 

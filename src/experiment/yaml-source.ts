@@ -24,7 +24,7 @@ export class YamlSource {
     try {
       text = readFileSync(file, 'utf8')
     } catch (err) {
-      throw new Error(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? err}`)
+      throw new Error(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? err}`, { cause: err })
     }
     return YamlSource.parse(file, text)
   }

@@ -57,7 +57,7 @@ export function readJournal(path: string): JournalEvent[] {
     try {
       events.push(JSON.parse(line) as JournalEvent)
     } catch (err) {
-      if (i < lines.length - 2) throw new Error(`${path}:${i + 1}: not a journal event: ${(err as Error).message}`)
+      if (i < lines.length - 2) throw new Error(`${path}:${i + 1}: not a journal event: ${(err as Error).message}`, { cause: err })
     }
   })
   return events

@@ -205,7 +205,13 @@ describe('fault proxy wire format (what Toxiproxy clients in other languages che
     expect(Object.keys(proxy)).toEqual(['name', 'listen', 'upstream', 'enabled', 'toxics'])
     const toxic = await post('/proxies/w/toxics', { type: 'slicer', attributes: { average_size: 10 } })
     expect(toxic.status).toBe(200) // Toxiproxy answers 200 here, and its Go client insists on it
-    expect(await toxic.json()).toEqual({ attributes: { average_size: 10, size_variation: 0, delay: 0 }, name: 'slicer_downstream', type: 'slicer', stream: 'downstream', toxicity: 1 })
+    expect(await toxic.json()).toEqual({
+      attributes: { average_size: 10, size_variation: 0, delay: 0 },
+      name: 'slicer_downstream',
+      type: 'slicer',
+      stream: 'downstream',
+      toxicity: 1,
+    })
     const missing = await fetch(`${fp.url}/proxies/nope`)
     expect(missing.status).toBe(404)
     expect(await missing.json()).toEqual({ error: 'proxy not found', status: 404 })

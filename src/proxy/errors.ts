@@ -19,7 +19,11 @@ const STATUS: Record<FaultProxyErrorKind, number> = {
 export class FaultProxyError extends Error {
   override readonly name = 'FaultProxyError'
   readonly status: number
-  constructor(readonly kind: FaultProxyErrorKind, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly kind: FaultProxyErrorKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options)
     this.status = STATUS[kind]
   }

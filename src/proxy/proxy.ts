@@ -125,13 +125,7 @@ export class Proxy {
         upstream.destroy()
         return
       }
-      const conn = new Connection(
-        { random: this.random, forget: (c) => this.connections.delete(c) },
-        client,
-        upstream,
-        this.upstream,
-        this.toxics,
-      )
+      const conn = new Connection({ random: this.random, forget: (c) => this.connections.delete(c) }, client, upstream, this.upstream, this.toxics)
       this.connections.add(conn)
     })
   }

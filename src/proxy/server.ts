@@ -78,7 +78,11 @@ export class FaultProxy {
   private closing: Promise<void> | undefined
   private readonly random: () => number
 
-  private constructor(private readonly http: Server, url: string, seed: number | undefined) {
+  private constructor(
+    private readonly http: Server,
+    url: string,
+    seed: number | undefined,
+  ) {
     this.url = url
     if (seed === undefined) {
       this.random = Math.random
@@ -117,6 +121,7 @@ export class FaultProxy {
       if (this.closed) throw new Error('fault proxy is closed')
       return fn()
     })
+    // the queue only orders the calls: each caller awaits its own `run` and gets its error
     this.queue = run.catch(() => {})
     return run
   }
@@ -309,7 +314,10 @@ export class FaultProxy {
   private async route(method: string, path: string, body: string, res: ServerResponse): Promise<void> {
     let parts: string[]
     try {
-      parts = path.split('/').filter((p) => p !== '').map((p) => decodeURIComponent(p))
+      parts = path
+        .split('/')
+        .filter((p) => p !== '')
+        .map((p) => decodeURIComponent(p))
     } catch {
       return send(res, 404, undefined)
     }

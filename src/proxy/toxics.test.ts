@@ -94,7 +94,10 @@ describe('fault proxy toxics on real traffic', () => {
       for (let i = 0; i < 6; i++) {
         await proxy.addToxic(toxic('lat', 'latency', i % 2 ? 'upstream' : 'downstream', { latency: 2, jitter: 1 }))
         await quiet(15)
-        await toxiproxy.get('p').then((p) => p.getToxic('lat')).then((t) => t.remove())
+        await toxiproxy
+          .get('p')
+          .then((p) => p.getToxic('lat'))
+          .then((t) => t.remove())
         await quiet(5)
       }
     })()

@@ -245,7 +245,10 @@ export abstract class Stage implements Sink {
   /** destroyed (connection gone) or removed: must not hand anything on any more */
   dead = false
 
-  constructor(readonly toxic: Toxic, protected readonly host: StageHost) {}
+  constructor(
+    readonly toxic: Toxic,
+    protected readonly host: StageHost,
+  ) {}
 
   /** roll toxicity and start; called once the stage is wired into the chain */
   start(): void {

@@ -14,17 +14,19 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   })
 }
 
+/** Sleep that ends early, without an error, when the signal aborts (a probe's pause between samples). */
+export function sleepUnlessAborted(ms: number, signal?: AbortSignal): Promise<void> {
+  return sleep(ms, signal).catch(() => {
+    // the abort is the caller's to notice (signal.aborted): waking early is the point
+  })
+}
+
 export class TimeoutError extends Error {
   override name = 'TimeoutError'
 }
 
 /** Runs `work` with a deadline; the work receives a signal that aborts at the deadline. */
-export async function withTimeout<T>(
-  what: string,
-  ms: number,
-  work: (signal: AbortSignal) => Promise<T>,
-  parent?: AbortSignal,
-): Promise<T> {
+export async function withTimeout<T>(what: string, ms: number, work: (signal: AbortSignal) => Promise<T>, parent?: AbortSignal): Promise<T> {
   const controller = new AbortController()
   const onParentAbort = () => controller.abort(parent!.reason)
   parent?.addEventListener('abort', onParentAbort, { once: true })

@@ -33,7 +33,10 @@ function hashLabel(label: string): number {
 
 export function createRng(seed: number): Rng {
   const init = splitmix32(seed)
-  let a = init(), b = init(), c = init(), d = init()
+  let a = init(),
+    b = init(),
+    c = init(),
+    d = init()
   const next = (): number => {
     const t = (((a + b) >>> 0) + d) >>> 0
     d = (d + 1) >>> 0

@@ -84,7 +84,9 @@ export async function runExperiment(file: string, opts: RunExperimentOptions = {
 expect.extend(gamedayMatchers)
 
 declare module 'vitest' {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // vitest's documented way to type custom matchers: empty interfaces that merge into its own
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
   interface Assertion<T = any> extends GamedayMatchers<T> {}
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
   interface AsymmetricMatchersContaining extends GamedayMatchers {}
 }

@@ -75,7 +75,11 @@ describe('toMeet', () => {
 
 describe('result.probe', () => {
   it('gives the last verdict of a probe, or the one of a phase, and lists what ran when there is none', () => {
-    const r = withAccessors(run('passed', [verdict('slo', 'before', true, { n: 1 }), verdict('slo', 'after', true, { n: 2 })]), { runDir: '/tmp/x', exitCode: 0, output: [] })
+    const r = withAccessors(run('passed', [verdict('slo', 'before', true, { n: 1 }), verdict('slo', 'after', true, { n: 2 })]), {
+      runDir: '/tmp/x',
+      exitCode: 0,
+      output: [],
+    })
     expect(r.probe('slo').metrics.n).toBe(2)
     expect(r.probe('slo', 'before').metrics.n).toBe(1)
     expect(r.verdicts('slo')).toHaveLength(2)

@@ -77,7 +77,12 @@ export function meets(received: unknown, expected: Expectations): MatcherOutcome
   }
   const pass = results.every((r) => r.ok)
   const report = () =>
-    results.map((r) => `  ${r.ok ? '✓' : '✗'} ${r.tolerance} → ${r.actual === undefined ? 'not reported' : formatMetric(r.metric, r.actual)}${r.reason ? ` (${r.reason})` : ''}`).join('\n')
+    results
+      .map(
+        (r) =>
+          `  ${r.ok ? '✓' : '✗'} ${r.tolerance} → ${r.actual === undefined ? 'not reported' : formatMetric(r.metric, r.actual)}${r.reason ? ` (${r.reason})` : ''}`,
+      )
+      .join('\n')
   return {
     pass,
     message: () => `expected probe ${received.name} (${received.phase}) ${pass ? 'not ' : ''}to meet:\n${report()}`,

@@ -39,7 +39,10 @@ export function parseTaskEnv(env: NodeJS.ProcessEnv = process.env, defaults: { s
     .map((s) => s.trim())
     .filter(Boolean)
   const broken = new Set<BrokenVariant>()
-  for (const item of (env.GAMEDAY_BROKEN ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of (env.GAMEDAY_BROKEN ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     if (!(BROKEN_VARIANTS as readonly string[]).includes(item)) {
       throw new Error(`GAMEDAY_BROKEN: unknown variant ${JSON.stringify(item)} (known: ${BROKEN_VARIANTS.join(', ')})`)
     }

@@ -40,7 +40,13 @@ export function isClustered(nc: NatsConnection): boolean {
 }
 
 /** Runs `create(replicas)`, and `create(1)` if a standalone server cannot place that many. */
-export async function withReplicaFallback<T>(nc: NatsConnection, what: string, replicas: number, log: Logger, create: (replicas: number) => Promise<T>): Promise<{ value: T; replicas: number }> {
+export async function withReplicaFallback<T>(
+  nc: NatsConnection,
+  what: string,
+  replicas: number,
+  log: Logger,
+  create: (replicas: number) => Promise<T>,
+): Promise<{ value: T; replicas: number }> {
   try {
     return { value: await create(replicas), replicas }
   } catch (err) {
@@ -51,7 +57,12 @@ export async function withReplicaFallback<T>(nc: NatsConnection, what: string, r
 }
 
 /** Creates the stream if it does not exist (an existing stream is left as it is). */
-export async function ensureStream(nc: NatsConnection, log: Logger, config: Partial<StreamConfig> & { name: string }, deadlineMs = 30_000): Promise<{ replicas: number }> {
+export async function ensureStream(
+  nc: NatsConnection,
+  log: Logger,
+  config: Partial<StreamConfig> & { name: string },
+  deadlineMs = 30_000,
+): Promise<{ replicas: number }> {
   const jsm: JetStreamManager = await jetstreamManager(nc, { timeout: 2_000, checkAPI: false })
   return retryJetStream(`stream ${config.name}`, log, deadlineMs, async () => {
     try {

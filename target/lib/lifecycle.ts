@@ -52,7 +52,13 @@ async function before(deadline: number, work: Promise<unknown>): Promise<boolean
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)))
   try {
-    return await Promise.race([work.then(() => true, () => true), timeout])
+    return await Promise.race([
+      work.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ])
   } finally {
     clearTimeout(timer)
   }
@@ -73,15 +79,24 @@ export function installGracefulStop(env: TaskEnv, log: Logger, inFlight: InFligh
     const margin = Math.min(1_000, Math.floor(env.stopGraceMs * 0.1))
     const deadline = started + Math.max(0, env.stopGraceMs - margin)
     // Backstop: whatever hangs, exit before the supervisor's SIGKILL.
-    const backstop = setTimeout(() => {
-      log('stopped', { inFlightAtStop, drainedMs: Date.now() - started, abandoned: inFlight.count, timedOut: true })
-      process.exit(0)
-    }, Math.max(0, deadline - Date.now()) + 50)
+    const backstop = setTimeout(
+      () => {
+        log('stopped', { inFlightAtStop, drainedMs: Date.now() - started, abandoned: inFlight.count, timedOut: true })
+        process.exit(0)
+      },
+      Math.max(0, deadline - Date.now()) + 50,
+    )
     try {
-      await before(deadline, Promise.resolve().then(() => steps.stopAccepting()))
+      await before(
+        deadline,
+        Promise.resolve().then(() => steps.stopAccepting()),
+      )
       const drained = await before(deadline, inFlight.idle())
       const abandoned = inFlight.count
-      await before(deadline, Promise.resolve().then(() => steps.release()))
+      await before(
+        deadline,
+        Promise.resolve().then(() => steps.release()),
+      )
       clearTimeout(backstop)
       log('stopped', { inFlightAtStop, drainedMs: Date.now() - started, abandoned, ...(drained ? {} : { timedOut: true }) })
     } catch (err) {

@@ -57,7 +57,9 @@ export async function connectNats(env: TaskEnv, log: Logger): Promise<{ nc: Nats
           break
       }
     }
-  })().catch(() => {})
+  })().catch(() => {
+    // the status iterator ends with the connection; nc.closed() below records the close
+  })
   void nc.closed().then(() => {
     state.connected = false
   })

@@ -187,7 +187,11 @@ async function serve(spec: EndpointSpec, msg: ServiceMsg, env: TaskEnv, log: Log
       message: appError.message,
       ...(appError.currentVersion !== undefined ? { currentVersion: appError.currentVersion } : {}),
     })
-    respond(() => msg.respondError(appError.code, oneLine(appError.message), toBinary(ErrorDetailSchema, detail), { headers: replyHeaders as never }), log, spec.name)
+    respond(
+      () => msg.respondError(appError.code, oneLine(appError.message), toBinary(ErrorDetailSchema, detail), { headers: replyHeaders as never }),
+      log,
+      spec.name,
+    )
     return
   }
   respond(() => msg.respond(response, { headers: replyHeaders as never }), log, spec.name)

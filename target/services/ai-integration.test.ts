@@ -107,10 +107,14 @@ describe('ai-integration circuit breaker', () => {
 
     // load until the breaker opens; every answer meanwhile is the degraded fallback
     const answers: Array<{ status: number; body: any }> = []
-    await waitFor('breaker open event', async () => {
-      answers.push(await recommend())
-      return events.some((e) => e.state === 'open')
-    }, { timeoutMs: 10_000, intervalMs: 10 })
+    await waitFor(
+      'breaker open event',
+      async () => {
+        answers.push(await recommend())
+        return events.some((e) => e.state === 'open')
+      },
+      { timeoutMs: 10_000, intervalMs: 10 },
+    )
     for (const res of answers) {
       expect(res.status).toBe(200)
       expect(res.body).toMatchObject({ source: 'fallback', degraded: true })
@@ -131,10 +135,14 @@ describe('ai-integration circuit breaker', () => {
 
     // Redis returns on the same port: the half-open trial succeeds and the breaker closes
     again = restartRedis(Number(new URL(redis.url).port))
-    await waitFor('breaker closed event', async () => {
-      await recommend()
-      return events.some((e) => e.state === 'closed')
-    }, { timeoutMs: 15_000, intervalMs: 50 })
+    await waitFor(
+      'breaker closed event',
+      async () => {
+        await recommend()
+        return events.some((e) => e.state === 'closed')
+      },
+      { timeoutMs: 15_000, intervalMs: 50 },
+    )
     expect(events.map((e) => e.state)).toContain('half-open')
     expect(await breakerStats(nc)).toMatchObject({ breaker: 'closed', closes: 1 })
     const healthy = await recommend()

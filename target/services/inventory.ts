@@ -22,9 +22,7 @@ const CATALOG = [
 /** Same player id, same inventory, on every task. */
 export function fakeInventory(playerId: string) {
   const digest = createHash('sha256').update(playerId).digest()
-  const items = CATALOG.filter((_, i) => digest[i]! % 2 === 0).map(([sku, name], i) =>
-    create(ItemSchema, { sku, name, quantity: 1 + (digest[8 + i]! % 20) }),
-  )
+  const items = CATALOG.filter((_, i) => digest[i]! % 2 === 0).map(([sku, name], i) => create(ItemSchema, { sku, name, quantity: 1 + (digest[8 + i]! % 20) }))
   return { items, gold: BigInt(digest.readUInt32BE(16) % 100_000) }
 }
 

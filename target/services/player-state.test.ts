@@ -169,7 +169,10 @@ describe('player-state when the event cannot be published', () => {
       expect(reply.headers?.get('Nats-Service-Error-Code') ?? '').toBe('')
       expect(fromBinary(UpdatePlayerStateResponseSchema, reply.data)).toMatchObject({ playerId: 'no-events', version: 1n })
       await task.waitForLog((l) => l.event === 'event-publish-failed' && l.playerId === 'no-events')
-      const read = await bareNc.request('player-state.get', toBinary(GetPlayerStateRequestSchema, create(GetPlayerStateRequestSchema, { playerId: 'no-events' })))
+      const read = await bareNc.request(
+        'player-state.get',
+        toBinary(GetPlayerStateRequestSchema, create(GetPlayerStateRequestSchema, { playerId: 'no-events' })),
+      )
       expect(fromBinary(GetPlayerStateResponseSchema, read.data)).toMatchObject({ state: 'kept', version: 1n })
     } finally {
       await bareNc.close()

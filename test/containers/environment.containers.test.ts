@@ -42,7 +42,10 @@ describe('the containers environment', () => {
     expect(jsz.meta_cluster).toMatchObject({ leader: view.metaLeader, cluster_size: 5 })
     for (const [service, { desired }] of Object.entries(env.topology().services)) {
       const tasks = await env.tasks.list(service)
-      expect(tasks.filter((t) => t.state === 'RUNNING'), service).toHaveLength(desired)
+      expect(
+        tasks.filter((t) => t.state === 'RUNNING'),
+        service,
+      ).toHaveLength(desired)
     }
     const res = await fetch(`${env.endpoints.gateway()}/v1/inventory/player-1`, { signal: AbortSignal.timeout(5000) })
     expect(res.status).toBe(200)
@@ -62,13 +65,18 @@ describe('the containers environment', () => {
       for (const c of connz.connections ?? []) connectedTo.set(c.ip, [...(connectedTo.get(c.ip) ?? []), n])
     }
     for (const t of running) {
-      const vars = Object.fromEntries(((await docker.getContainer(t.container).inspect()).Config.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]))
+      const vars = Object.fromEntries(
+        ((await docker.getContainer(t.container).inspect()).Config.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
+      )
       const urls = vars.NATS_URL.split(',').map((u) => new URL(u).hostname)
       expect(urls, t.id).toHaveLength(5)
       const own = urls.filter((n) => azOf[n] === t.az)
       expect(urls.slice(0, own.length), t.id).toEqual(own)
       expect(connectedTo.get(t.ip!)?.length, t.id).toBeGreaterThan(0)
-      expect(connectedTo.get(t.ip!)!.map((n) => azOf[n]), t.id).toEqual(connectedTo.get(t.ip!)!.map(() => t.az))
+      expect(
+        connectedTo.get(t.ip!)!.map((n) => azOf[n]),
+        t.id,
+      ).toEqual(connectedTo.get(t.ip!)!.map(() => t.az))
       const link = links.find((l) => l.from === t.service)
       expect(vars.REDIS_URL, t.id).toBe(link ? `redis://controller:${link.listenPort}` : undefined)
     }
@@ -81,7 +89,8 @@ describe('the containers environment', () => {
     const spec = { cache: 'cache', latencyMs: 300, services: ['player-state'] }
     expect(env.network!.describeCacheDegradation(spec)).toEqual(['cache-player-state-cache: latency 300ms±0'])
     const state = await env.network!.degradeCache(spec, ctx)
-    const toxics = async (name: string) => (await fetchJson<{ toxics: { type: string; attributes: { latency?: number } }[] }>(`${env.proxyUrl()}/proxies/${name}`)).toxics
+    const toxics = async (name: string) =>
+      (await fetchJson<{ toxics: { type: string; attributes: { latency?: number } }[] }>(`${env.proxyUrl()}/proxies/${name}`)).toxics
     try {
       expect((await toxics('cache-player-state-cache')).map((t) => [t.type, t.attributes.latency])).toEqual([
         ['latency', 150],
@@ -117,10 +126,14 @@ describe('the containers environment', () => {
     const before = await container.inspect()
     await env.nodes.kill(victim)
     expect(await env.nodes.isRunning(victim)).toBe(false)
-    const next = await waitFor('a new meta leader', async () => {
-      const m = (await observeCluster(env, 'core')).metaLeader
-      return m && m !== leader ? m : undefined
-    }, { timeoutMs: 30_000, intervalMs: 250 })
+    const next = await waitFor(
+      'a new meta leader',
+      async () => {
+        const m = (await observeCluster(env, 'core')).metaLeader
+        return m && m !== leader ? m : undefined
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    )
     expect(next).not.toBe(leader)
     await env.nodes.start(victim)
     expect(await env.nodes.isRunning(victim)).toBe(true)
@@ -158,18 +171,31 @@ describe('the containers environment', () => {
   })
 
   it('partitions az-b from the rest by dropping packets: /routez on each side lists no route across, then a full mesh after heal', async () => {
-    const spec: PartitionSpec = { cluster: 'core', groups: [['n3', 'n4'], ['n1', 'n2', 'n5']], azs: ['az-b'] }
+    const spec: PartitionSpec = {
+      cluster: 'core',
+      groups: [
+        ['n3', 'n4'],
+        ['n1', 'n2', 'n5'],
+      ],
+      azs: ['az-b'],
+    }
     const state = await env.network!.partition(spec, ctx)
     try {
       expect((await env.dropRules('n3')).filter((r) => r.includes('-j DROP')).length).toBeGreaterThan(0)
       // NATS 2.9.10 may keep a route it keeps writing to (nats-server#4014): end those, as the fault does
       await env.network!.severConnections!(state, ctx)
-      const cut = await waitFor('/routez to show the cut', async () => {
-        const view = await observeCluster(env, 'core')
-        const routes = Object.fromEntries(view.nodes.map((n) => [n.node, n.routesTo]))
-        const crossing = view.nodes.flatMap((n) => n.routesTo.filter((peer) => ['n3', 'n4'].includes(n.node) !== ['n3', 'n4'].includes(peer)).map((p) => `${n.node}→${p}`))
-        return view.nodes.every((n) => n.reachable) && crossing.length === 0 ? routes : undefined
-      }, { timeoutMs: 20_000, intervalMs: 250 })
+      const cut = await waitFor(
+        '/routez to show the cut',
+        async () => {
+          const view = await observeCluster(env, 'core')
+          const routes = Object.fromEntries(view.nodes.map((n) => [n.node, n.routesTo]))
+          const crossing = view.nodes.flatMap((n) =>
+            n.routesTo.filter((peer) => ['n3', 'n4'].includes(n.node) !== ['n3', 'n4'].includes(peer)).map((p) => `${n.node}→${p}`),
+          )
+          return view.nodes.every((n) => n.reachable) && crossing.length === 0 ? routes : undefined
+        },
+        { timeoutMs: 20_000, intervalMs: 250 },
+      )
       expect(cut).toEqual({ n1: ['n2', 'n5'], n2: ['n1', 'n5'], n3: ['n4'], n4: ['n3'], n5: ['n1', 'n2'] })
       // still cut a moment later: new connections time out on dropped packets, they are not refused
       await new Promise((r) => setTimeout(r, 3000))
@@ -180,10 +206,14 @@ describe('the containers environment', () => {
       await env.network!.heal(state, ctx)
     }
     expect(await env.dropRules('n3')).toEqual([])
-    const healed = await waitFor('a full mesh and a meta leader', async () => {
-      const view = await observeCluster(env, 'core')
-      return view.fullMesh && view.metaLeader ? view : undefined
-    }, { timeoutMs: 60_000, intervalMs: 250 })
+    const healed = await waitFor(
+      'a full mesh and a meta leader',
+      async () => {
+        const view = await observeCluster(env, 'core')
+        return view.fullMesh && view.metaLeader ? view : undefined
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    )
     expect(healed.nodes.map((n) => n.routesTo.length)).toEqual([4, 4, 4, 4, 4])
   })
 

@@ -89,7 +89,10 @@ describe('broken adapters are caught, end to end', () => {
       expect(cas.verdict, name).toBe('fail')
       expect(cas.metrics, name).toMatchObject({ linearizable: false, verdict: 'not linearizable' })
       expect(cas.metrics.lostUpdates, name).toBeGreaterThan(0)
-      expect((cas.details!.counterexample as string[]).some((l) => l.includes('✗')), name).toBe(true)
+      expect(
+        (cas.details!.counterexample as string[]).some((l) => l.includes('✗')),
+        name,
+      ).toBe(true)
     }
     expect(processesOf(stateDir)).toEqual([])
   })
@@ -119,7 +122,9 @@ describe('the correctness experiments on the local environment', () => {
   it('kv-cas-under-kill: runs the kill and kill-plus-pause schedule and reaches a decided verdict (a violation found is reported with its counterexample)', async () => {
     const r = await run('experiments/kv-cas-under-kill.yaml', stateDir)
     const cas = r.probe('kv-cas')
-    console.log(`kv-cas-under-kill: ${r.result.status} ${JSON.stringify(cas.metrics)}\n${((cas.details?.counterexample as string[]) ?? []).join('\n')}\n${((cas.details?.sameVersionCas as string[]) ?? []).join('\n')}`)
+    console.log(
+      `kv-cas-under-kill: ${r.result.status} ${JSON.stringify(cas.metrics)}\n${((cas.details?.counterexample as string[]) ?? []).join('\n')}\n${((cas.details?.sameVersionCas as string[]) ?? []).join('\n')}`,
+    )
     // passed, or deviated because the system broke linearizability — never errored, never undecided
     expect(r.result.status, r.output).toMatch(/^(passed|deviated)$/)
     expect(r.result.faults.map((f) => [f.type, f.state])).toEqual([

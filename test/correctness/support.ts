@@ -46,12 +46,16 @@ export async function startMonitoredNats(): Promise<MonitoredNats> {
     child = spawn('nats-server', ['-c', conf], { stdio: ['ignore', 'ignore', 'ignore'] })
     const c = child
     exited = new Promise<void>((resolve) => c.once('exit', () => resolve()))
-    await waitFor('nats-server to listen', async () => {
-      if (c.exitCode !== null) throw new Error('nats-server exited')
-      if (!(await canConnect(port))) return false
-      const res = await fetch(`http://127.0.0.1:${httpPort}/healthz`).catch(() => undefined)
-      return res?.ok === true
-    }, { timeoutMs: 15_000, intervalMs: 50 })
+    await waitFor(
+      'nats-server to listen',
+      async () => {
+        if (c.exitCode !== null) throw new Error('nats-server exited')
+        if (!(await canConnect(port))) return false
+        const res = await fetch(`http://127.0.0.1:${httpPort}/healthz`).catch(() => undefined)
+        return res?.ok === true
+      },
+      { timeoutMs: 15_000, intervalMs: 50 },
+    )
   }
   const kill = async () => {
     if (!running()) return

@@ -39,7 +39,11 @@ describe('network faults on the local environment', () => {
     expect(after.fullMesh).toBe(true)
     expect(after.metaLeader).toBeTruthy()
     // the recovery after healing explains itself: how long, and which /healthz said what on the way
-    const recovery = result.evidence.find((e) => e.kind === 'recovery')!.data as { afterRevertMs: number; unhealthyOnTheWay: { atMs: number; reason: string }[]; summary: string }
+    const recovery = result.evidence.find((e) => e.kind === 'recovery')!.data as {
+      afterRevertMs: number
+      unhealthyOnTheWay: { atMs: number; reason: string }[]
+      summary: string
+    }
     expect(recovery.afterRevertMs).toBe(Math.round(result.probes.find((p) => p.name === 'cluster-watch')!.metrics.recoveryMs as number))
     for (const r of recovery.unhealthyOnTheWay) expect(r.reason).toMatch(/^(n[1-5]: .+|routes: mesh not full)$/)
     expect(recovery.summary).toMatch(/^healthy \d+\.\ds after the revert/)

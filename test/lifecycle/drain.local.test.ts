@@ -37,9 +37,13 @@ const during = (r: RunResult, name: string) => r.probes.find((p) => p.phase === 
 
 /** The figures a human wants from a lifecycle run, printed for the record (never asserted on timing). */
 function figures(r: RunResult): string {
-  const stops = evidenceOf(r, 'task.stopped').map((d) => `${d.task}: stop ${d.exitedAfterMs ?? d.stopMs}ms, replacement ${d.replacement ?? '—'} ready after ${d.replacementReadyMs ?? '—'}ms`)
+  const stops = evidenceOf(r, 'task.stopped').map(
+    (d) => `${d.task}: stop ${d.exitedAfterMs ?? d.stopMs}ms, replacement ${d.replacement ?? '—'} ready after ${d.replacementReadyMs ?? '—'}ms`,
+  )
   const ldm = evidenceOf(r, 'nats.lame-duck').map((d) => `${d.node}: exited ${d.exitMs}ms after ldm, whole again ${d.healthyAfterMs}ms after restart`)
-  const reconnects = r.probes.filter((p) => p.phase === 'during' && p.metrics.reconnects !== undefined).map((p) => `${p.name}: ${p.metrics.reconnects} reconnects, max ${p.metrics.reconnectMaxMs}ms, mean ${Number(p.metrics.reconnectMeanMs).toFixed(1)}ms`)
+  const reconnects = r.probes
+    .filter((p) => p.phase === 'during' && p.metrics.reconnects !== undefined)
+    .map((p) => `${p.name}: ${p.metrics.reconnects} reconnects, max ${p.metrics.reconnectMaxMs}ms, mean ${Number(p.metrics.reconnectMeanMs).toFixed(1)}ms`)
   return [`${r.experiment} (${r.status}, ${((r.durationMs ?? 0) / 1000).toFixed(1)}s)`, ...stops, ...ldm, ...reconnects].join('\n  ')
 }
 
@@ -115,7 +119,9 @@ describe('graceful lifecycle on the local environment', () => {
     expect(stops).toHaveLength(1) // half of 2
     expect(stops[0]).toMatchObject({ service: 'ai-integration', action: 'stop', exitCode: 0, killedAfterGrace: false })
     expect(stops[0].replacementReadyMs).toEqual(expect.any(Number))
-    expect(readFileSync(join(dir, 'summary.md'), 'utf8')).toMatch(/\| task\.stopped \| ai-integration-\d: SIGTERM → exited 0.*replacement ai-integration-\d ready after/)
+    expect(readFileSync(join(dir, 'summary.md'), 'utf8')).toMatch(
+      /\| task\.stopped \| ai-integration-\d: SIGTERM → exited 0.*replacement ai-integration-\d ready after/,
+    )
     console.log(figures(result))
     expect(processesOf(stateDir)).toEqual([])
   })

@@ -24,7 +24,9 @@ afterEach(async () => {
 /** The port of the server a task is connected to now (its last nats-connected / nats-reconnected line). */
 function serverOf(task: Task): string {
   const last = [...task.logs].reverse().find((l) => l.event === 'nats-connected' || l.event === 'nats-reconnected')
-  return String(last?.server ?? '').split(':').pop()!
+  return String(last?.server ?? '')
+    .split(':')
+    .pop()!
 }
 
 describe('the target under NATS lame duck', () => {

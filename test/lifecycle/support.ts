@@ -71,7 +71,10 @@ export async function lameDuckableCluster(size: number, opts: { grace?: string }
   }
   try {
     for (const s of servers) {
-      await waitFor(`nats-server ${s.name}`, async () => connect({ servers: s.url }).then((nc) => nc.close().then(() => true)), { timeoutMs: 10_000, intervalMs: 50 })
+      await waitFor(`nats-server ${s.name}`, async () => connect({ servers: s.url }).then((nc) => nc.close().then(() => true)), {
+        timeoutMs: 10_000,
+        intervalMs: 50,
+      })
     }
   } catch (err) {
     await stop()
@@ -84,7 +87,10 @@ export async function lameDuckableCluster(size: number, opts: { grace?: string }
 export async function waitForResponder(url: string, subject: string, payload: Uint8Array | string = ''): Promise<void> {
   const nc = await connect({ servers: url })
   try {
-    await waitFor(`a responder for ${subject} through ${url}`, async () => nc.request(subject, payload, { timeout: 200 }).then(() => true), { timeoutMs: 10_000, intervalMs: 100 })
+    await waitFor(`a responder for ${subject} through ${url}`, async () => nc.request(subject, payload, { timeout: 200 }).then(() => true), {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    })
   } finally {
     await nc.close()
   }

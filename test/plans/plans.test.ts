@@ -21,7 +21,9 @@ import { loadEnvironment } from '../../src/environments/load.ts'
 import { REPO_ROOT } from '../../src/util/node-entry.ts'
 import type { Environment } from '../../src/api/environment.ts'
 
-const experiments = readdirSync(join(REPO_ROOT, 'experiments')).filter((f) => f.endsWith('.yaml')).sort()
+const experiments = readdirSync(join(REPO_ROOT, 'experiments'))
+  .filter((f) => f.endsWith('.yaml'))
+  .sort()
 const GOLDEN = join(REPO_ROOT, 'test', 'plans', 'golden')
 const update = process.env.GAMEDAY_UPDATE_PLANS === '1'
 

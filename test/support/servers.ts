@@ -35,10 +35,14 @@ async function startProcess(name: string, cmd: string, args: (dir: string, port:
     rmSync(dir, { recursive: true, force: true })
   }
   try {
-    await waitFor(`${name} on port ${port}`, async () => {
-      if (child.exitCode !== null) throw new Error(`${name} exited: ${stderr}`)
-      return canConnect(port)
-    }, { timeoutMs: 10_000, intervalMs: 50 })
+    await waitFor(
+      `${name} on port ${port}`,
+      async () => {
+        if (child.exitCode !== null) throw new Error(`${name} exited: ${stderr}`)
+        return canConnect(port)
+      },
+      { timeoutMs: 10_000, intervalMs: 50 },
+    )
   } catch (err) {
     await stop()
     throw err
@@ -47,15 +51,23 @@ async function startProcess(name: string, cmd: string, args: (dir: string, port:
 }
 
 export function startNatsServer(opts: { jetstream?: boolean } = {}): Promise<TestServer> {
-  return startProcess('nats', 'nats-server', (dir, port) => {
-    const conf = join(dir, 'nats.conf')
-    writeFileSync(conf, `listen: 127.0.0.1:${port}\n${opts.jetstream === false ? '' : `jetstream { store_dir: "${join(dir, 'js')}" }\n`}`)
-    return ['-c', conf]
-  }, 'nats')
+  return startProcess(
+    'nats',
+    'nats-server',
+    (dir, port) => {
+      const conf = join(dir, 'nats.conf')
+      writeFileSync(conf, `listen: 127.0.0.1:${port}\n${opts.jetstream === false ? '' : `jetstream { store_dir: "${join(dir, 'js')}" }\n`}`)
+      return ['-c', conf]
+    },
+    'nats',
+  )
 }
 
 export function startRedisServer(): Promise<TestServer> {
-  return startProcess('redis', 'redis-server', (dir, port) => [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
-  ], 'redis')
+  return startProcess(
+    'redis',
+    'redis-server',
+    (dir, port) => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    'redis',
+  )
 }

@@ -19,13 +19,12 @@ beforeEach(async () => {
 })
 afterEach(() => aws.restore())
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 function spec<P>(fault: FaultType<P, any>, target: TargetSelector, params: unknown = {}): FaultSpec<P> {
   return { type: fault.type, target, params: fault.params.parse(params) }
 }
 
 /** What `gameday plan` does with a fault: resolve, check the limits, describe. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+
 async function plan<P>(fault: FaultType<P, any>, s: FaultSpec<P>, seed = 42) {
   const ctx = faultContext(env, { seed, dryRun: true })
   const targets = await fault.resolve(ctx, s)
@@ -71,8 +70,16 @@ describe('ecs.stop-task', () => {
     const targets = await ecsStopTask.resolve(ctx, s)
     await env.checkBlastRadius(ecsStopTask.type, targets, 'inject')
     const state = await ecsStopTask.inject(ctx, s, targets)
-    expect(aws.mutatingCalls()).toEqual(targets.map((t) => ({ client: 'ecs', command: 'StopTask', input: { cluster: CLUSTER, task: t.id, reason: 'gameday run-123' } })))
-    expect(state).toEqual({ cluster: CLUSTER, service: 'inventory', ecsService: 'game-prod-inventory', tasks: targets.map((t) => t.id), reason: 'gameday run-123' })
+    expect(aws.mutatingCalls()).toEqual(
+      targets.map((t) => ({ client: 'ecs', command: 'StopTask', input: { cluster: CLUSTER, task: t.id, reason: 'gameday run-123' } })),
+    )
+    expect(state).toEqual({
+      cluster: CLUSTER,
+      service: 'inventory',
+      ecsService: 'game-prod-inventory',
+      tasks: targets.map((t) => t.id),
+      reason: 'gameday run-123',
+    })
     expect(ctx.log.lines.some((l) => l.includes('picked 2 of 4 running tasks of inventory'))).toBe(true)
     expect(ctx.evidenceLog[0]).toMatchObject({ kind: 'ecs.tasks-stopped', data: { service: 'inventory' } })
 
@@ -155,9 +162,13 @@ describe('redis.az-power', () => {
   it('plans against the primary AZ by default, with read-only calls only', async () => {
     const { targets, lines } = await plan(redisAzPower, spec(redisAzPower, { cache: 'cache' }))
     expect(aws.mutatingCalls()).toEqual([])
-    expect(targets).toEqual([{ kind: 'az', id: 'az-a', realAz: 'eu-west-1a', cache: 'cache', replicationGroup: 'game-cache', members: ['game-cache-001'], primaryInAz: true }])
+    expect(targets).toEqual([
+      { kind: 'az', id: 'az-a', realAz: 'eu-west-1a', cache: 'cache', replicationGroup: 'game-cache', members: ['game-cache-001'], primaryInAz: true },
+    ])
     expect(lines[0]).toMatch(/^fis:CreateExperimentTemplate .*aws:elasticache:replicationgroup-interrupt-az-power \{duration=PT5M\}/)
-    expect(lines[0]).toContain('ReplicationGroups(aws:elasticache:replicationgroup tags={gameday:cache=game-cache} parameters={availabilityZoneIdentifier=eu-west-1a} selection=ALL)')
+    expect(lines[0]).toContain(
+      'ReplicationGroups(aws:elasticache:replicationgroup tags={gameday:cache=game-cache} parameters={availabilityZoneIdentifier=eu-west-1a} selection=ALL)',
+    )
   })
 
   it('creates, starts and waits for the experiment; the revert stops it, deletes the template and waits for the group', async () => {
@@ -166,7 +177,10 @@ describe('redis.az-power', () => {
     const targets = await redisAzPower.resolve(ctx, s)
     const state = await redisAzPower.inject(ctx, s, targets)
     expect(aws.callsOf('CreateExperimentTemplate')).toEqual([expectedTemplate('eu-west-1b', 'PT3M')])
-    expect(aws.callsOf('StartExperiment')[0]).toMatchObject({ experimentTemplateId: state!.templateId, tags: { 'gameday:run-id': 'run-123', 'gameday:fault': 'redis.az-power' } })
+    expect(aws.callsOf('StartExperiment')[0]).toMatchObject({
+      experimentTemplateId: state!.templateId,
+      tags: { 'gameday:run-id': 'run-123', 'gameday:fault': 'redis.az-power' },
+    })
     expect(aws.experiments.get(state!.experimentId!)!.status).toBe('running')
 
     aws.clearCalls()
@@ -211,7 +225,17 @@ describe('redis.failover', () => {
   it('plans TestFailover on the shard of the primary with read-only calls only', async () => {
     const { targets, lines } = await plan(redisFailover, spec(redisFailover, { cache: 'cache' }))
     expect(aws.mutatingCalls()).toEqual([])
-    expect(targets).toEqual([{ kind: 'cache', id: 'cache', az: 'az-a', replicationGroup: 'game-cache', nodeGroup: '0001', primary: 'game-cache-001', replicas: ['game-cache-002', 'game-cache-003'] }])
+    expect(targets).toEqual([
+      {
+        kind: 'cache',
+        id: 'cache',
+        az: 'az-a',
+        replicationGroup: 'game-cache',
+        nodeGroup: '0001',
+        primary: 'game-cache-001',
+        replicas: ['game-cache-002', 'game-cache-003'],
+      },
+    ])
     expect(lines).toEqual([
       'elasticache:TestFailover ReplicationGroupId=game-cache NodeGroupId=0001 (primary game-cache-001 in az-a; a replica of game-cache-002, game-cache-003 is promoted)',
       'revert: no call undoes a failover; waits for game-cache to be available',
@@ -273,7 +297,11 @@ describe('aws.fis-experiment', () => {
     const s = spec(fisExperiment, {}, { templateId: 'EXTexisting0001' })
     const state = await fisExperiment.inject(ctx, s, await fisExperiment.resolve(ctx, s))
     expect(aws.callsOf('StartExperiment')).toEqual([
-      { experimentTemplateId: 'EXTexisting0001', clientToken: expect.any(String), tags: { 'gameday:run-id': 'run-123', 'gameday:fault': 'aws.fis-experiment', 'gameday:managed-by': 'gameday' } },
+      {
+        experimentTemplateId: 'EXTexisting0001',
+        clientToken: expect.any(String),
+        tags: { 'gameday:run-id': 'run-123', 'gameday:fault': 'aws.fis-experiment', 'gameday:managed-by': 'gameday' },
+      },
     ])
     expect(state).toMatchObject({ templateId: 'EXTexisting0001', ownsTemplate: false })
     aws.clearCalls()
@@ -281,7 +309,7 @@ describe('aws.fis-experiment', () => {
     expect(aws.mutatingCalls()).toEqual([{ client: 'fis', command: 'StopExperiment', input: { id: state!.experimentId } }])
   })
 
-  it('recover: a null state stops this run\'s experiment of that template, found by tag', async () => {
+  it("recover: a null state stops this run's experiment of that template, found by tag", async () => {
     const s = spec(fisExperiment, {}, { templateId: 'EXTexisting0001' })
     const crashed = faultContext(env, { runId: 'run-crashed' })
     const started = await fisExperiment.inject(crashed, s, [])
@@ -292,7 +320,7 @@ describe('aws.fis-experiment', () => {
     expect(aws.experiments.get(other!.experimentId!)!.status).toBe('running')
   })
 
-  it('stateFromTargets keeps the template (not gameday\'s) and finds the experiment by tag', async () => {
+  it("stateFromTargets keeps the template (not gameday's) and finds the experiment by tag", async () => {
     const s = spec(fisExperiment, {}, { templateId: 'EXTexisting0001' })
     const ctx = faultContext(env)
     const targets = await fisExperiment.resolve(ctx, s)

@@ -1,4 +1,5 @@
 /** What the AWS-only faults share: the AWS environment behind ctx.env. */
+// eslint-disable-next-line gameday/plugins-use-public-api -- TEMPORARY (issue 10): replaced by a typed capability / runtime schemas
 import type { AwsEnvironment } from '../../../src/environments/aws/environment.ts'
 import { GamedayError, type FaultContext } from '../../../src/api/index.ts'
 

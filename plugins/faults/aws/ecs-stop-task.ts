@@ -53,20 +53,20 @@ export const ecsStopTask = defineFault<EcsStopTaskParams, EcsStopTaskState | nul
     const k = spec.target.count ?? (spec.target.percent !== undefined ? Math.ceil((running.length * spec.target.percent) / 100) : 1)
     // listTasks sorts by ARN, so the pick depends on the seed only, not on the API's order
     const picked = ctx.rng.sample(running, Math.min(k, running.length))
-    ctx.log.info(`${TYPE}: picked ${picked.length} of ${running.length} running tasks of ${service} (seed ${ctx.rng.seed}): ${picked.map((t) => t.id.split('/').pop()).join(', ')}`)
-    const ecsService = aws.ecsServiceName(service)
-    return picked.map(
-      (t): ResolvedTarget => ({
-        kind: 'task',
-        id: t.id,
-        service,
-        ecsService,
-        cluster: aws.config.ecs.cluster,
-        az: t.az ?? null,
-        startedAt: t.startedAt ?? null,
-        runningAtPick: running.length,
-      }),
+    ctx.log.info(
+      `${TYPE}: picked ${picked.length} of ${running.length} running tasks of ${service} (seed ${ctx.rng.seed}): ${picked.map((t) => t.id.split('/').pop()).join(', ')}`,
     )
+    const ecsService = aws.ecsServiceName(service)
+    return picked.map((t): ResolvedTarget => ({
+      kind: 'task',
+      id: t.id,
+      service,
+      ecsService,
+      cluster: aws.config.ecs.cluster,
+      az: t.az ?? null,
+      startedAt: t.startedAt ?? null,
+      runningAtPick: running.length,
+    }))
   },
 
   describe(ctx, spec, targets) {

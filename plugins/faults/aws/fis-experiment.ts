@@ -7,7 +7,9 @@
  *     with: { templateId: EXT1a2b3c4d5e6f7, waitFor: running }
  */
 import { z } from 'zod'
+// eslint-disable-next-line gameday/plugins-use-public-api -- TEMPORARY (issue 10): replaced by a typed capability / runtime schemas
 import type { FisState } from '../../../src/environments/aws/fis.ts'
+// eslint-disable-next-line gameday/plugins-use-public-api -- TEMPORARY (issue 10): replaced by a typed capability / runtime schemas
 import { TAG_FAULT, TAG_RUN_ID } from '../../../src/environments/aws/fis.ts'
 import { awsEnvironment } from './common.ts'
 import { defineFault, type ResolvedTarget } from '../../../src/api/index.ts'
@@ -35,10 +37,24 @@ export const fisExperiment = defineFault<FisExperimentParams, FisState | null>({
       kind: 'other',
       id: spec.params.templateId,
       description: template.description ?? '',
-      actions: Object.values(template.actions ?? {}).map((a) => `${a.actionId}${a.parameters ? ` {${Object.entries(a.parameters).map(([k, v]) => `${k}=${v}`).join(',')}}` : ''}`),
-      targets: Object.entries(template.targets ?? {}).map(
-        ([name, t]) =>
-          `${name}: ${t.resourceType} ${t.resourceArns?.length ? `arns=[${t.resourceArns.join(',')}]` : `tags={${Object.entries(t.resourceTags ?? {}).map(([k, v]) => `${k}=${v}`).join(',')}}`} ${t.selectionMode ?? ''}`.trim(),
+      actions: Object.values(template.actions ?? {}).map(
+        (a) =>
+          `${a.actionId}${
+            a.parameters
+              ? ` {${Object.entries(a.parameters)
+                  .map(([k, v]) => `${k}=${v}`)
+                  .join(',')}}`
+              : ''
+          }`,
+      ),
+      targets: Object.entries(template.targets ?? {}).map(([name, t]) =>
+        `${name}: ${t.resourceType} ${
+          t.resourceArns?.length
+            ? `arns=[${t.resourceArns.join(',')}]`
+            : `tags={${Object.entries(t.resourceTags ?? {})
+                .map(([k, v]) => `${k}=${v}`)
+                .join(',')}}`
+        } ${t.selectionMode ?? ''}`.trim(),
       ),
       stopConditions: stops,
     }
@@ -55,7 +71,14 @@ export const fisExperiment = defineFault<FisExperimentParams, FisState | null>({
   },
 
   /** nothing journaled but the targets: revert finds this run's experiment of the template by tag */
-  stateFromTargets: (targets): FisState => ({ kind: 'fis', fault: TYPE, runId: null, templateId: targets[0]?.id ?? null, ownsTemplate: false, experimentId: null }),
+  stateFromTargets: (targets): FisState => ({
+    kind: 'fis',
+    fault: TYPE,
+    runId: null,
+    templateId: targets[0]?.id ?? null,
+    ownsTemplate: false,
+    experimentId: null,
+  }),
 
   async inject(ctx, spec) {
     const aws = awsEnvironment(ctx, TYPE)

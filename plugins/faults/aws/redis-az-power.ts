@@ -10,7 +10,9 @@
  *     with: { duration: 5m }
  */
 import { z } from 'zod'
+// eslint-disable-next-line gameday/plugins-use-public-api -- TEMPORARY (issue 10): replaced by a typed capability / runtime schemas
 import type { AwsEnvironment } from '../../../src/environments/aws/environment.ts'
+// eslint-disable-next-line gameday/plugins-use-public-api -- TEMPORARY (issue 10): replaced by a typed capability / runtime schemas
 import { buildTemplate, describeTemplateRun, isoDuration, type FisState, type TemplateParts } from '../../../src/environments/aws/fis.ts'
 import { awsEnvironment } from './common.ts'
 import { Duration, TargetError, ValidationError, defineFault, type ResolvedTarget } from '../../../src/api/index.ts'
@@ -66,7 +68,9 @@ export const redisAzPower = defineFault<RedisAzPowerParams, FisState | null>({
     if (azs.length > 1) throw new ValidationError(`${TYPE} powers off one AZ at a time (FIS impairs one AZ per replication group)`)
     const info = await aws.describeCache(cache)
     if (!info.multiAz || !info.automaticFailover) {
-      throw new ValidationError(`${TYPE}: ${info.replicationGroupId} must have Multi-AZ and automatic failover enabled (MultiAZ ${info.multiAz ? 'on' : 'off'}, failover ${info.automaticFailover ? 'on' : 'off'})`)
+      throw new ValidationError(
+        `${TYPE}: ${info.replicationGroupId} must have Multi-AZ and automatic failover enabled (MultiAZ ${info.multiAz ? 'on' : 'off'}, failover ${info.automaticFailover ? 'on' : 'off'})`,
+      )
     }
     if (info.status !== 'available') throw new TargetError(`${TYPE}: ${info.replicationGroupId} is ${info.status}, not available`)
     const primary = info.members.find((m) => m.role === 'primary')

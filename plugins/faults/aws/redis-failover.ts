@@ -33,7 +33,11 @@ type FailoverState = {
   nodeGroup: string
 }
 
-const stateOf = (targets: ResolvedTarget[]): FailoverState => ({ cache: targets[0].id, replicationGroup: String(targets[0].replicationGroup), nodeGroup: String(targets[0].nodeGroup) })
+const stateOf = (targets: ResolvedTarget[]): FailoverState => ({
+  cache: targets[0].id,
+  replicationGroup: String(targets[0].replicationGroup),
+  nodeGroup: String(targets[0].nodeGroup),
+})
 
 export const redisFailover = defineFault<RedisFailoverParams, FailoverState>({
   type: TYPE,
@@ -45,7 +49,8 @@ export const redisFailover = defineFault<RedisFailoverParams, FailoverState>({
     const cache = spec.target.cache
     if (!cache) throw new ValidationError(`${TYPE} needs target.cache`)
     const info = await aws.describeCache(cache)
-    if (!info.automaticFailover) throw new ValidationError(`${TYPE}: ${info.replicationGroupId} has automatic failover off: TestFailover needs it, and a replica`)
+    if (!info.automaticFailover)
+      throw new ValidationError(`${TYPE}: ${info.replicationGroupId} has automatic failover off: TestFailover needs it, and a replica`)
     if (info.status !== 'available') throw new TargetError(`${TYPE}: ${info.replicationGroupId} is ${info.status}, not available`)
     const primary = info.members.find((m) => m.role === 'primary')
     if (!primary?.nodeGroup) throw new TargetError(`${TYPE}: no primary found in ${info.replicationGroupId}`)

@@ -47,7 +47,7 @@ export async function waitForRecovery(
   signal?: AbortSignal,
 ): Promise<RecoveryWait> {
   const started = performance.now()
-  let missing = 'not checked yet'
+  let missing: string
   for (;;) {
     try {
       const view = await observeCluster(env, cluster, 1_000)

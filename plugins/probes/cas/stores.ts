@@ -16,12 +16,14 @@ import { jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, JetS
 import { Kvm, type KV } from '@nats-io/kv'
 import { ClosedConnectionError, DrainingConnectionError, RequestError, TimeoutError, type NatsConnection } from '@nats-io/transport-node'
 import { Redis } from 'ioredis'
+// eslint-disable-next-line gameday/plugins-use-public-api -- TEMPORARY (issue 10): replaced by runtime schemas
 import {
   GetPlayerStateRequestSchema,
   GetPlayerStateResponseSchema,
   UpdatePlayerStateRequestSchema,
   UpdatePlayerStateResponseSchema,
 } from '../../../gen/gameday/v1/player_state_pb.ts'
+// eslint-disable-next-line gameday/plugins-use-public-api -- TEMPORARY (issue 10): replaced by a typed capability / runtime schemas
 import { ErrorDetailSchema } from '../../../gen/gameday/v1/common_pb.ts'
 import { type RedisEndpoint } from '../../../src/api/index.ts'
 
@@ -69,7 +71,8 @@ export function natsStoreError(err: unknown): StoreError {
   const message = (err as Error)?.message ?? String(err)
   if (err instanceof TimeoutError) return new StoreError(message, false, 'timeout')
   if (err instanceof JetStreamApiError) return new StoreError(message, true, `api-${err.code}`)
-  if ((err as Error)?.name === 'JetStreamNotEnabled' || (err instanceof RequestError && err.isNoResponders())) return new StoreError(message, true, 'no-responders')
+  if ((err as Error)?.name === 'JetStreamNotEnabled' || (err instanceof RequestError && err.isNoResponders()))
+    return new StoreError(message, true, 'no-responders')
   if (err instanceof ClosedConnectionError || err instanceof DrainingConnectionError) return new StoreError(message, true, 'client-closed')
   if (err instanceof JetStreamError) return new StoreError(message, false, 'bad-reply')
   return new StoreError(message, false, (err as Error)?.name || 'error')
@@ -92,7 +95,10 @@ const parseValue = (s: string): CasValue => {
  * leader answers. (That makes reads as fresh as the leader believes itself to be — a deposed
  * leader that does not know it yet is exactly what this probe is there to catch.)
  */
-export async function openNatsKvStore(nc: NatsConnection, opts: { bucket: string; replicas: number; history?: number; timeoutMs: number; prefix: string; deadlineMs?: number }): Promise<CasStore> {
+export async function openNatsKvStore(
+  nc: NatsConnection,
+  opts: { bucket: string; replicas: number; history?: number; timeoutMs: number; prefix: string; deadlineMs?: number },
+): Promise<CasStore> {
   const js = jetstream(nc, { timeout: opts.timeoutMs })
   const kvm = new Kvm(js)
   const jsm = await jetstreamManager(nc, { timeout: 5_000, checkAPI: false })
@@ -110,7 +116,9 @@ export async function openNatsKvStore(nc: NatsConnection, opts: { bucket: string
   if (!kv) throw new Error(`could not open KV bucket ${opts.bucket}: ${(lastError as Error)?.message ?? lastError}`)
   const info = await jsm.streams.info(`KV_${opts.bucket}`)
   if (info.config.allow_direct) {
-    throw new Error(`KV bucket ${opts.bucket} has allow_direct: true: reads could be served stale by any replica, so a linearizability verdict would be meaningless; use another bucket`)
+    throw new Error(
+      `KV bucket ${opts.bucket} has allow_direct: true: reads could be served stale by any replica, so a linearizability verdict would be meaningless; use another bucket`,
+    )
   }
   const bucket = kv
   const full = (key: string) => `${opts.prefix}.${key}`
@@ -287,7 +295,10 @@ export function openPlayerStateStore(nc: NatsConnection, opts: { timeoutMs: numb
       return { value: parseValue(res.state), version: Number(res.version) }
     },
     async write(key, value) {
-      const r = await call('player-state.update', toBinary(UpdatePlayerStateRequestSchema, create(UpdatePlayerStateRequestSchema, { playerId: id(key), state: String(value) })))
+      const r = await call(
+        'player-state.update',
+        toBinary(UpdatePlayerStateRequestSchema, create(UpdatePlayerStateRequestSchema, { playerId: id(key), state: String(value) })),
+      )
       if (r.code) throw failure('update', r)
       return { version: Number(fromBinary(UpdatePlayerStateResponseSchema, r.data).version) }
     },
@@ -300,7 +311,9 @@ export function openPlayerStateStore(nc: NatsConnection, opts: { timeoutMs: numb
     },
     async ready() {
       try {
-        await nc.request('player-state.get', toBinary(GetPlayerStateRequestSchema, create(GetPlayerStateRequestSchema, { playerId: id('ready') })), { timeout: opts.timeoutMs })
+        await nc.request('player-state.get', toBinary(GetPlayerStateRequestSchema, create(GetPlayerStateRequestSchema, { playerId: id('ready') })), {
+          timeout: opts.timeoutMs,
+        })
         return undefined
       } catch (err) {
         return `player-state: ${(err as Error).message}`

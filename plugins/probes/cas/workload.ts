@@ -248,7 +248,8 @@ export class CasWorkload {
       byVersion.set(expected, { version, value, time })
       return
     }
-    if (this.sameVersionCas.length < 100) this.sameVersionCas.push({ key, expected, versions: [first.version, version], values: [first.value, value], times: [first.time, time] })
+    if (this.sameVersionCas.length < 100)
+      this.sameVersionCas.push({ key, expected, versions: [first.version, version], values: [first.value, value], times: [first.time, time] })
   }
 
   /**

@@ -29,7 +29,8 @@ class EdnReader {
     const t = this.text
     while (this.pos < t.length) {
       const c = t.charCodeAt(this.pos)
-      if (c === 32 || c === 44 || c === 9 || c === 10 || c === 13) this.pos++ // space , tab \n \r
+      if (c === 32 || c === 44 || c === 9 || c === 10 || c === 13)
+        this.pos++ // space , tab \n \r
       else if (c === 59) {
         // ; comment to end of line
         while (this.pos < t.length && t.charCodeAt(this.pos) !== 10) this.pos++
@@ -60,7 +61,7 @@ class EdnReader {
   readToken(): string {
     const t = this.text
     const start = this.pos
-    while (this.pos < t.length && !/[\s,{}\[\]()"]/.test(t[this.pos])) this.pos++
+    while (this.pos < t.length && !/[\s,{}[\]()"]/.test(t[this.pos])) this.pos++
     if (this.pos === start) this.fail('expected a token')
     return t.slice(start, this.pos)
   }

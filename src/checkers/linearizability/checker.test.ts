@@ -277,7 +277,13 @@ function bruteForce(model: Model<any, any, any>, all: KeyedOp[]): boolean {
       if (remaining.some((x) => x !== o && x.return < o.call)) continue
       const next = model.step(state, o)
       if (next === ILLEGAL) continue
-      if (solve(remaining.filter((x) => x !== o), next)) return true
+      if (
+        solve(
+          remaining.filter((x) => x !== o),
+          next,
+        )
+      )
+        return true
     }
     return false
   }

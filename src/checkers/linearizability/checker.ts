@@ -30,15 +30,7 @@
  * Budget: the search runs in slices (round-robin across partitions) and checks the clock and the
  * AbortSignal every 1024 steps; when the budget is spent the verdict is `unknown`, never a pass.
  */
-import {
-  ILLEGAL,
-  type CheckOptions,
-  type CheckResult,
-  type Counterexample,
-  type CounterexampleOp,
-  type Model,
-  type Operation,
-} from './model.ts'
+import { ILLEGAL, type CheckOptions, type CheckResult, type Counterexample, type CounterexampleOp, type Model, type Operation } from './model.ts'
 
 const NIL = -1
 /** `match` of an indeterminate op's call node */
@@ -488,11 +480,7 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
  * counterexample from the first failing partition) or `unknown` (budget spent or aborted before
  * every partition was decided and none failed).
  */
-export async function checkOperations<S, I, O>(
-  model: Model<S, I, O>,
-  ops: readonly Operation<I, O>[],
-  opts: CheckOptions = {},
-): Promise<CheckResult> {
+export async function checkOperations<S, I, O>(model: Model<S, I, O>, ops: readonly Operation<I, O>[], opts: CheckOptions = {}): Promise<CheckResult> {
   const started = performance.now()
   const deadline = opts.budgetMs !== undefined ? started + opts.budgetMs : Infinity
   const { relevant, parts } = prepare(model, ops)

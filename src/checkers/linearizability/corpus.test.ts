@@ -20,7 +20,9 @@ const verdicts = new Map(
 )
 
 describe('Jepsen etcd histories', () => {
-  const files = readdirSync(etcdDir).filter((f) => f.endsWith('.log')).sort()
+  const files = readdirSync(etcdDir)
+    .filter((f) => f.endsWith('.log'))
+    .sort()
 
   it('has the 50 histories of VERDICTS', () => {
     expect(files).toHaveLength(50)

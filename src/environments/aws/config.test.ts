@@ -52,7 +52,9 @@ describe('AWS environment file', () => {
   it('refuses inline NATS credentials and passwords anywhere', () => {
     const creds = validationError(example.replace('credentials: { fromFile: ~/.gameday/gameday.creds }', 'credentials: "-----BEGIN NATS USER JWT-----"'))
     expect(creds.message).toMatch(/nats\.core\.auth\.credentials: inline secrets/)
-    const seed = validationError(example.replace('# nkeySeed: { fromEnv: GAMEDAY_NATS_NKEY_SEED }', 'nkeySeed: SUACSSL3UAHUDXKFSNVUZRF5UHPMWZ6BFDTJ7M6USDXIEDNPPQYYYCU3VY'))
+    const seed = validationError(
+      example.replace('# nkeySeed: { fromEnv: GAMEDAY_NATS_NKEY_SEED }', 'nkeySeed: SUACSSL3UAHUDXKFSNVUZRF5UHPMWZ6BFDTJ7M6USDXIEDNPPQYYYCU3VY'),
+    )
     expect(seed.message).toMatch(/nkeySeed: inline secrets/)
   })
 

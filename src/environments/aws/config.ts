@@ -17,8 +17,7 @@ import { parseDuration } from '../../util/duration.ts'
 
 // ── building blocks ────────────────────────────────────────────────────────────────────────
 
-const INLINE_SECRET =
-  'inline secrets are not allowed in an environment file: use { fromEnv: NAME } or { fromFile: path }'
+const INLINE_SECRET = 'inline secrets are not allowed in an environment file: use { fromEnv: NAME } or { fromFile: path }'
 
 /** A secret, by reference only. */
 export const SecretRefSchema = z.union(
@@ -30,16 +29,14 @@ export const SecretRefSchema = z.union(
 )
 export type SecretRef = z.infer<typeof SecretRefSchema>
 
-const DurationMs = z
-  .union([z.string(), z.number()])
-  .transform((value, ctx) => {
-    try {
-      return parseDuration(value)
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message })
-      return z.NEVER
-    }
-  })
+const DurationMs = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  try {
+    return parseDuration(value)
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message })
+    return z.NEVER
+  }
+})
 
 const TagMap = z
   .record(z.string().min(1), z.string())
@@ -50,7 +47,10 @@ const AccountId = z.string().regex(/^\d{12}$/, 'an AWS account id is 12 digits (
 const Region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1')
 
 const ServiceRef = z.union([
-  z.string().min(1).transform((name) => ({ name, tags: undefined as Record<string, string> | undefined })),
+  z
+    .string()
+    .min(1)
+    .transform((name) => ({ name, tags: undefined as Record<string, string> | undefined })),
   z
     .strictObject({ name: z.string().min(1).optional(), tags: TagMap.optional() })
     .refine((s) => !!s.name !== !!s.tags, 'give the ECS service `name` or the `tags` that find it, not both'),
@@ -164,9 +164,7 @@ export const AwsConfigSchema = z
       services: z.record(z.string().min(1), ServiceRef).default({}),
     }),
     nats: z.record(z.string().min(1), NatsClusterSchema).default({}),
-    subnets: z
-      .strictObject({ tags: TagMap.describe('tags of the subnets to isolate; grouped by their AZ') })
-      .optional(),
+    subnets: z.strictObject({ tags: TagMap.describe('tags of the subnets to isolate; grouped by their AZ') }).optional(),
     caches: z.record(z.string().min(1), CacheSchema).default({}),
     gateway: z.strictObject({ url: z.string().url() }).optional(),
   })
@@ -198,7 +196,8 @@ export function checkConfigAllowList(cfg: AwsConfig): void {
   const { allow } = cfg
   if (!allow.regions.includes(cfg.region)) throw new AllowListError(`region ${cfg.region} is not in allow.regions [${allow.regions.join(', ')}]`)
   if (!allow.accounts.includes(cfg.accountId)) throw new AllowListError(`account ${cfg.accountId} is not in allow.accounts [${allow.accounts.join(', ')}]`)
-  if (!allow.clusters.includes(cfg.ecs.cluster)) throw new AllowListError(`ECS cluster ${cfg.ecs.cluster} is not in allow.clusters [${allow.clusters.join(', ')}]`)
+  if (!allow.clusters.includes(cfg.ecs.cluster))
+    throw new AllowListError(`ECS cluster ${cfg.ecs.cluster} is not in allow.clusters [${allow.clusters.join(', ')}]`)
   const arns = [...cfg.stopConditions, ...(cfg.fis ? [cfg.fis.roleArn] : []), ...(cfg.fis?.logGroupArn ? [cfg.fis.logGroupArn] : [])]
   for (const arn of arns) checkArnAllowed(cfg, arn)
 }
@@ -210,7 +209,8 @@ export function checkArnAllowed(cfg: AwsConfig, arn: string): void {
   const [, , , region, account] = parts
   if (region && !cfg.allow.regions.includes(region)) throw new AllowListError(`${arn}: region ${region} is not allowed`)
   if (account && account !== 'aws' && !cfg.allow.accounts.includes(account)) throw new AllowListError(`${arn}: account ${account} is not allowed`)
-  if (account && account !== 'aws' && account !== cfg.accountId) throw new AllowListError(`${arn}: account ${account} is not this environment's account ${cfg.accountId}`)
+  if (account && account !== 'aws' && account !== cfg.accountId)
+    throw new AllowListError(`${arn}: account ${account} is not this environment's account ${cfg.accountId}`)
 }
 
 /** The limits that apply to one fault type: its overrides over the file's defaults. */
@@ -268,7 +268,8 @@ export function parseAwsConfig(text: string, file = '<aws environment>'): AwsCon
     throw new ValidationError(`${file}: invalid YAML: ${issues[0].message}`, issues)
   }
   const raw = doc.toJS() as unknown
-  if (!isMap(doc.contents)) throw new ValidationError(`${file}: expected a mapping at the top level`, [{ file, line: 1, col: 1, message: 'expected a mapping' }])
+  if (!isMap(doc.contents))
+    throw new ValidationError(`${file}: expected a mapping at the top level`, [{ file, line: 1, col: 1, message: 'expected a mapping' }])
 
   const inline = findInlineSecrets(raw)
   if (inline.length) {

@@ -13,7 +13,10 @@ afterEach(() => aws.restore())
 
 const ctx = (runId = 'run-123', signal?: AbortSignal) => ({ runId, log: captureLog(), signal })
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/gameday-fis`
-const ALARMS = [`arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:game-prod-gateway-5xx-rate`, `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:game-prod-player-state-errors`]
+const ALARMS = [
+  `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:game-prod-gateway-5xx-rate`,
+  `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:game-prod-player-state-errors`,
+]
 
 async function discovered(cfg = testConfig()): Promise<AwsEnvironment> {
   const env = aws.environment(cfg)
@@ -103,7 +106,12 @@ describe('AwsEnvironment: discovery', () => {
     expect(env.endpoints.natsServers('core')).toEqual(['tls://nats-1.game.internal:4222', 'tls://nats-2.game.internal:4222', 'tls://nats-3.game.internal:4222'])
     expect(env.endpoints.natsMonitor('core', 'n3')).toBe('http://10.0.2.13:8222')
     process.env.GAMEDAY_REDIS_AUTH = 'token-from-env'
-    expect(env.endpoints.redis('cache')).toEqual({ host: 'master.game-cache.abc123.euw1.cache.amazonaws.com', port: 6379, tls: true, password: 'token-from-env' })
+    expect(env.endpoints.redis('cache')).toEqual({
+      host: 'master.game-cache.abc123.euw1.cache.amazonaws.com',
+      port: 6379,
+      tls: true,
+      password: 'token-from-env',
+    })
     delete process.env.GAMEDAY_REDIS_AUTH
     expect(() => env.endpoints.redis('cache')).toThrow(/GAMEDAY_REDIS_AUTH is not set/)
     expect(env.endpoints.gateway()).toBe('https://gateway.game.internal')
@@ -169,7 +177,12 @@ describe('AwsEnvironment: tasks on ECS', () => {
     expect(aws.callsOf('ListTasks')).toEqual([{ cluster: CLUSTER, serviceName: 'game-prod-inventory', desiredStatus: 'RUNNING' }])
     expect(aws.callsOf('DescribeTasks')).toEqual([{ cluster: CLUSTER, tasks: tasks.map((t) => t.id) }])
     expect(tasks).toHaveLength(4)
-    expect(tasks[0]).toMatchObject({ service: 'inventory', state: 'RUNNING', az: 'az-a', id: expect.stringMatching(/^arn:aws:ecs:eu-west-1:123456789012:task\/game-prod\//) })
+    expect(tasks[0]).toMatchObject({
+      service: 'inventory',
+      state: 'RUNNING',
+      az: 'az-a',
+      id: expect.stringMatching(/^arn:aws:ecs:eu-west-1:123456789012:task\/game-prod\//),
+    })
     await env.tasks.stop(tasks[1], { reason: 'gameday run-9' })
     expect(aws.callsOf('StopTask')).toEqual([{ cluster: CLUSTER, task: tasks[1].id, reason: 'gameday run-9' }])
     await env.tasks.waitForDesired('inventory', 2000)
@@ -181,7 +194,14 @@ describe('AwsEnvironment: tasks on ECS', () => {
 })
 
 describe('AwsEnvironment: partition through FIS', () => {
-  const spec = { cluster: 'core', groups: [['n3', 'n4'], ['n1', 'n2', 'n5']], azs: ['az-b'] }
+  const spec = {
+    cluster: 'core',
+    groups: [
+      ['n3', 'n4'],
+      ['n1', 'n2', 'n5'],
+    ],
+    azs: ['az-b'],
+  }
 
   it('describes the calls without making any', async () => {
     const env = await discovered()
@@ -221,10 +241,21 @@ describe('AwsEnvironment: partition through FIS', () => {
       experimentOptions: { accountTargeting: 'single-account', emptyTargetResolutionMode: 'fail' },
     })
     expect(aws.callsOf('StartExperiment')).toEqual([
-      { experimentTemplateId: 'EXTgameday0001', clientToken: expect.any(String), tags: { 'gameday:run-id': 'run-123', 'gameday:fault': 'network.partition', 'gameday:managed-by': 'gameday' } },
+      {
+        experimentTemplateId: 'EXTgameday0001',
+        clientToken: expect.any(String),
+        tags: { 'gameday:run-id': 'run-123', 'gameday:fault': 'network.partition', 'gameday:managed-by': 'gameday' },
+      },
     ])
     expect(aws.callsOf('GetExperiment')).toHaveLength(2) // initiating, running
-    expect(state).toEqual({ kind: 'fis', fault: 'network.partition', runId: 'run-123', templateId: 'EXTgameday0001', ownsTemplate: true, experimentId: 'EXPgameday0002' })
+    expect(state).toEqual({
+      kind: 'fis',
+      fault: 'network.partition',
+      runId: 'run-123',
+      templateId: 'EXTgameday0001',
+      ownsTemplate: true,
+      experimentId: 'EXPgameday0002',
+    })
 
     aws.clearCalls()
     await env.network!.heal(state, ctx())
@@ -274,9 +305,27 @@ describe('AwsEnvironment: partition through FIS', () => {
 
   it('refuses partitions AWS cannot express, before any call', async () => {
     const env = await discovered()
-    expect(() => env.network!.describePartition({ cluster: 'core', groups: [['n1', 'n3'], ['n2', 'n4', 'n5']] })).toThrow(ValidationError)
-    expect(() => env.network!.describePartition({ cluster: 'core', groups: [['n1', 'n3'], ['n2', 'n4', 'n5']] })).toThrow(/whole AZs/)
-    await expect(env.network!.partition({ cluster: 'core', groups: [['n3'], ['n1', 'n2', 'n4', 'n5']], azs: ['az-b'] }, ctx())).rejects.toThrow(/not aligned with AZs/)
+    expect(() =>
+      env.network!.describePartition({
+        cluster: 'core',
+        groups: [
+          ['n1', 'n3'],
+          ['n2', 'n4', 'n5'],
+        ],
+      }),
+    ).toThrow(ValidationError)
+    expect(() =>
+      env.network!.describePartition({
+        cluster: 'core',
+        groups: [
+          ['n1', 'n3'],
+          ['n2', 'n4', 'n5'],
+        ],
+      }),
+    ).toThrow(/whole AZs/)
+    await expect(env.network!.partition({ cluster: 'core', groups: [['n3'], ['n1', 'n2', 'n4', 'n5']], azs: ['az-b'] }, ctx())).rejects.toThrow(
+      /not aligned with AZs/,
+    )
     await expect(env.network!.partition({ ...spec, oneWay: true }, ctx())).rejects.toThrow(/one way/)
     expect(aws.calls()).toEqual([])
   })
@@ -289,7 +338,9 @@ describe('AwsEnvironment: partition through FIS', () => {
 
   it('refuses to cut more AZs than the limit', async () => {
     const env = await discovered()
-    await expect(env.network!.partition({ cluster: 'core', groups: [['n1', 'n2'], ['n3', 'n4'], ['n5']], azs: ['az-a', 'az-b'] }, ctx())).rejects.toBeInstanceOf(BlastRadiusError)
+    await expect(
+      env.network!.partition({ cluster: 'core', groups: [['n1', 'n2'], ['n3', 'n4'], ['n5']], azs: ['az-a', 'az-b'] }, ctx()),
+    ).rejects.toBeInstanceOf(BlastRadiusError)
     expect(aws.mutatingCalls()).toEqual([])
   })
 })
@@ -307,13 +358,25 @@ describe('AwsEnvironment: Redis links through FIS ECS task actions', () => {
       latencyinventory: {
         actionId: 'aws:ecs:task-network-latency',
         description: 'delay inventory → cache by 200ms',
-        parameters: { duration: 'PT30M', delayMilliseconds: '200', jitterMilliseconds: '20', sources: 'master.game-cache.abc123.euw1.cache.amazonaws.com', useEcsFaultInjectionEndpoints: 'true' },
+        parameters: {
+          duration: 'PT30M',
+          delayMilliseconds: '200',
+          jitterMilliseconds: '20',
+          sources: 'master.game-cache.abc123.euw1.cache.amazonaws.com',
+          useEcsFaultInjectionEndpoints: 'true',
+        },
         targets: { Tasks: 'Tasksinventory' },
       },
       latencyplayerstate: {
         actionId: 'aws:ecs:task-network-latency',
         description: 'delay player-state → cache by 200ms',
-        parameters: { duration: 'PT30M', delayMilliseconds: '200', jitterMilliseconds: '20', sources: 'master.game-cache.abc123.euw1.cache.amazonaws.com', useEcsFaultInjectionEndpoints: 'true' },
+        parameters: {
+          duration: 'PT30M',
+          delayMilliseconds: '200',
+          jitterMilliseconds: '20',
+          sources: 'master.game-cache.abc123.euw1.cache.amazonaws.com',
+          useEcsFaultInjectionEndpoints: 'true',
+        },
         targets: { Tasks: 'Tasksplayerstate' },
       },
     })
@@ -326,7 +389,9 @@ describe('AwsEnvironment: Redis links through FIS ECS task actions', () => {
   it('down: aws:ecs:task-network-blackhole-port on the Redis port, egress tcp, for the chosen services', async () => {
     const env = await discovered()
     const lines = env.network!.describeCacheDegradation({ cache: 'cache', down: true, services: ['gateway'] })
-    expect(lines[0]).toContain('aws:ecs:task-network-blackhole-port {duration=PT30M,port=6379,protocol=tcp,trafficType=egress,useEcsFaultInjectionEndpoints=true}')
+    expect(lines[0]).toContain(
+      'aws:ecs:task-network-blackhole-port {duration=PT30M,port=6379,protocol=tcp,trafficType=egress,useEcsFaultInjectionEndpoints=true}',
+    )
     expect(aws.calls()).toEqual([])
     await env.network!.degradeCache({ cache: 'cache', down: true, services: ['gateway'] }, ctx())
     const [create] = aws.callsOf('CreateExperimentTemplate') as { actions: Record<string, { actionId: string; parameters: object }> }[]
@@ -352,7 +417,9 @@ describe('AwsEnvironment: blast radius and alarms', () => {
     const env = await discovered()
     const task = (n: number, service = 'ai-integration') => ({ kind: 'task' as const, id: `t${n}`, service })
     await env.checkBlastRadius('ecs.stop-task', [task(1), task(2), task(3)], 'plan')
-    await expect(env.checkBlastRadius('ecs.stop-task', [task(1), task(2), task(3), task(4)], 'plan')).rejects.toThrow(/4 tasks at plan; the limit is maxTasks=3/)
+    await expect(env.checkBlastRadius('ecs.stop-task', [task(1), task(2), task(3), task(4)], 'plan')).rejects.toThrow(
+      /4 tasks at plan; the limit is maxTasks=3/,
+    )
     await expect(env.checkBlastRadius('ecs.stop-task', [task(1), task(2), task(3)], 'inject')).resolves.toBeUndefined()
     await expect(env.checkBlastRadius('ecs.stop-task', [task(1, 'gateway'), task(2, 'gateway')], 'plan')).rejects.toThrow(
       /2 of the 3 running tasks of gateway \(67%\) at plan; the limit is maxTaskPercent=50/,
@@ -362,7 +429,16 @@ describe('AwsEnvironment: blast radius and alarms', () => {
     await env.checkBlastRadius('nats.kill-node', [node('n1', 'az-a'), node('n3', 'az-b')], 'plan') // per-fault override: 2
     await env.checkBlastRadius('network.partition', [node('n3', 'az-b'), node('n4', 'az-b')], 'plan') // one AZ
     await expect(env.checkBlastRadius('network.partition', [node('n1', 'az-a'), node('n3', 'az-b')], 'plan')).rejects.toThrow(/2 AZs/)
-    await expect(env.checkBlastRadius('redis.az-power', [{ kind: 'az', id: 'az-a' }, { kind: 'az', id: 'az-b' }], 'inject')).rejects.toThrow(/maxAzs=1/)
+    await expect(
+      env.checkBlastRadius(
+        'redis.az-power',
+        [
+          { kind: 'az', id: 'az-a' },
+          { kind: 'az', id: 'az-b' },
+        ],
+        'inject',
+      ),
+    ).rejects.toThrow(/maxAzs=1/)
     expect(aws.mutatingCalls()).toEqual([])
   })
 
@@ -370,7 +446,9 @@ describe('AwsEnvironment: blast radius and alarms', () => {
     const env = await discovered(testConfig((c) => (c.limits.maxTasks = 10)))
     aws.service('gateway').desired = 1
     aws.service('gateway').tasks.splice(1)
-    await expect(env.checkBlastRadius('ecs.stop-task', [{ kind: 'task', id: 't', service: 'gateway' }], 'inject')).rejects.toThrow(/must keep at least one task/)
+    await expect(env.checkBlastRadius('ecs.stop-task', [{ kind: 'task', id: 't', service: 'gateway' }], 'inject')).rejects.toThrow(
+      /must keep at least one task/,
+    )
   })
 
   it('alarmsFiring asks CloudWatch for the alarms in ALARM', async () => {

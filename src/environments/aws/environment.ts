@@ -209,7 +209,9 @@ export class AwsEnvironment implements Environment {
     const identity = await this.clients.sts.send(new GetCallerIdentityCommand({}))
     const account = identity.Account
     if (!account || !this.config.allow.accounts.includes(account)) {
-      throw new AllowListError(`the AWS credentials belong to account ${account ?? '(unknown)'}, which is not in allow.accounts [${this.config.allow.accounts.join(', ')}]`)
+      throw new AllowListError(
+        `the AWS credentials belong to account ${account ?? '(unknown)'}, which is not in allow.accounts [${this.config.allow.accounts.join(', ')}]`,
+      )
     }
     if (account !== this.config.accountId) {
       throw new AllowListError(`the AWS credentials belong to account ${account}, but the environment file is for ${this.config.accountId}`)
@@ -243,7 +245,9 @@ export class AwsEnvironment implements Environment {
     } else {
       const nodes = targets.filter((t) => t.kind === 'node')
       if (nodes.length > limits.maxInstances) {
-        throw new BlastRadiusError(`${faultType} would stop ${nodes.length} EC2 instances (${nodes.map((n) => n.id).join(', ')}) ${at}; the limit is maxInstances=${limits.maxInstances}`)
+        throw new BlastRadiusError(
+          `${faultType} would stop ${nodes.length} EC2 instances (${nodes.map((n) => n.id).join(', ')}) ${at}; the limit is maxInstances=${limits.maxInstances}`,
+        )
       }
     }
     const tasks = targets.filter((t) => t.kind === 'task')
@@ -272,7 +276,7 @@ export class AwsEnvironment implements Environment {
   async alarmsFiring(alarms: string[]): Promise<string[]> {
     if (!alarms.length) return []
     await this.guard()
-    const nameOf = (alarm: string) => (alarm.startsWith('arn:') ? alarm.split(':alarm:')[1] ?? alarm : alarm)
+    const nameOf = (alarm: string) => (alarm.startsWith('arn:') ? (alarm.split(':alarm:')[1] ?? alarm) : alarm)
     for (const alarm of alarms) if (alarm.startsWith('arn:')) checkArnAllowed(this.config, alarm)
     const firing = new Set<string>()
     for (const names of chunk([...new Set(alarms.map(nameOf))], 100)) {
@@ -369,7 +373,10 @@ export class AwsEnvironment implements Environment {
     const byName = Object.entries(cfg.ecs.services).filter(([, s]) => s.name)
     const byTags = Object.entries(cfg.ecs.services).filter(([, s]) => s.tags)
     const found: Service[] = []
-    for (const names of chunk(byName.map(([, s]) => s.name!), 10)) {
+    for (const names of chunk(
+      byName.map(([, s]) => s.name!),
+      10,
+    )) {
       const res = await this.clients.ecs.send(new DescribeServicesCommand({ cluster: cfg.ecs.cluster, services: names }))
       const missing = res.failures?.map((f) => `${f.arn}: ${f.reason}`) ?? []
       if (missing.length) throw new TargetError(`ECS services not found in ${cfg.ecs.cluster}: ${missing.join(', ')}`)
@@ -389,7 +396,8 @@ export class AwsEnvironment implements Environment {
           for (const [logical, ref] of byTags) {
             const matches = Object.entries(ref.tags!).every(([k, v]) => svc.tags?.some((t) => t.key === k && t.value === v))
             if (matches) {
-              if (out[logical]) throw new TargetError(`ECS service tags of "${logical}" match more than one service (${out[logical].ecsName}, ${svc.serviceName})`)
+              if (out[logical])
+                throw new TargetError(`ECS service tags of "${logical}" match more than one service (${out[logical].ecsName}, ${svc.serviceName})`)
               out[logical] = this.serviceInfo(logical, svc)
             }
           }
@@ -426,7 +434,12 @@ export class AwsEnvironment implements Environment {
     if (!rg) throw new TargetError(`ElastiCache replication group ${cc.replicationGroupId} not found`)
     if (rg.ARN) checkArnAllowed(this.config, rg.ARN)
     const members = (rg.NodeGroups ?? []).flatMap((g) =>
-      (g.NodeGroupMembers ?? []).map((m) => ({ id: m.CacheClusterId ?? '?', realAz: m.PreferredAvailabilityZone ?? 'unknown', role: m.CurrentRole ?? 'unknown', nodeGroup: g.NodeGroupId })),
+      (g.NodeGroupMembers ?? []).map((m) => ({
+        id: m.CacheClusterId ?? '?',
+        realAz: m.PreferredAvailabilityZone ?? 'unknown',
+        role: m.CurrentRole ?? 'unknown',
+        nodeGroup: g.NodeGroupId,
+      })),
     )
     const group = rg.NodeGroups?.[0]
     return {
@@ -468,13 +481,12 @@ export class AwsEnvironment implements Environment {
 
   topology(): Topology {
     const d = this.discovery()
-    const azs = this.config.azs
-      ? Object.keys(this.config.azs)
-      : [...new Set([...d.instances.map((i) => i.realAz), ...d.subnets.map((s) => s.realAz)])].sort()
+    const azs = this.config.azs ? Object.keys(this.config.azs) : [...new Set([...d.instances.map((i) => i.realAz), ...d.subnets.map((s) => s.realAz)])].sort()
     const clusters: Topology['clusters'] = {}
     for (const name of Object.keys(this.config.nats)) {
       const seen = new Map<string, NodeInfo>()
-      for (const i of d.instances.filter((x) => x.cluster === name)) if (!seen.has(i.node) || i.state === 'running') seen.set(i.node, { cluster: name, name: i.node, az: i.az })
+      for (const i of d.instances.filter((x) => x.cluster === name))
+        if (!seen.has(i.node) || i.state === 'running') seen.set(i.node, { cluster: name, name: i.node, az: i.az })
       clusters[name] = { name, nodes: [...seen.values()] }
     }
     const caches: Topology['caches'] = {}
@@ -531,7 +543,12 @@ export class AwsEnvironment implements Environment {
       const d = await this.discover()
       const lines: EnvironmentStatus['lines'] = []
       for (const i of d.instances) lines.push({ what: `nats ${i.cluster}/${i.node}`, state: i.state, detail: `${i.instanceId} ${i.az}` })
-      for (const s of Object.values(d.services)) lines.push({ what: `service ${s.logical}`, state: s.running >= s.desired ? 'up' : 'degraded', detail: `${s.running}/${s.desired} running (${s.ecsName})` })
+      for (const s of Object.values(d.services))
+        lines.push({
+          what: `service ${s.logical}`,
+          state: s.running >= s.desired ? 'up' : 'degraded',
+          detail: `${s.running}/${s.desired} running (${s.ecsName})`,
+        })
       for (const c of Object.values(d.caches)) lines.push({ what: `cache ${c.logical}`, state: c.status, detail: c.replicationGroupId })
       return { up: lines.every((l) => ['running', 'up', 'available'].includes(l.state)), lines }
     } catch (err) {
@@ -632,7 +649,8 @@ export class AwsEnvironment implements Environment {
     const inst = this.snapshot?.instances.find((i) => i.cluster === node.cluster && i.node === node.name && i.state !== 'terminated')
     const id = inst?.instanceId ?? `<instance of ${node.cluster}/${node.name}>`
     const mode = this.config.nats[node.cluster]?.killMode ?? 'stop'
-    if (action === 'kill' && mode === 'terminate') return [`ec2:TerminateInstances InstanceIds=[${id}] (irreversible; revert waits for the auto-scaling replacement)`]
+    if (action === 'kill' && mode === 'terminate')
+      return [`ec2:TerminateInstances InstanceIds=[${id}] (irreversible; revert waits for the auto-scaling replacement)`]
     if (action === 'kill') return [`ec2:StopInstances InstanceIds=[${id}] Force=true`, `ec2:StartInstances InstanceIds=[${id}] (on revert)`]
     if (action === 'stop') return [`ec2:StopInstances InstanceIds=[${id}]`, `ec2:StartInstances InstanceIds=[${id}] (on revert)`]
     return [`ec2:StartInstances InstanceIds=[${id}]`]
@@ -682,7 +700,8 @@ export class AwsEnvironment implements Environment {
           }
           return
         }
-        if (Date.now() > deadline) throw new TimeoutError(`no replacement instance for ${node.cluster}/${node.name} after ${this.config.timeouts.replacement}ms`)
+        if (Date.now() > deadline)
+          throw new TimeoutError(`no replacement instance for ${node.cluster}/${node.name} after ${this.config.timeouts.replacement}ms`)
         await sleep(this.config.pollInterval)
       }
     },
@@ -767,7 +786,9 @@ export class AwsEnvironment implements Environment {
         if (ready.length >= counts.desired) return counts
       }
       if (Date.now() > deadline) {
-        throw new TimeoutError(`service ${logical} not back to ${counts.desired} running tasks after ${timeoutMs}ms (running ${counts.running}, pending ${counts.pending})`)
+        throw new TimeoutError(
+          `service ${logical} not back to ${counts.desired} running tasks after ${timeoutMs}ms (running ${counts.running}, pending ${counts.pending})`,
+        )
       }
       await sleep(this.config.pollInterval, signal)
     }
@@ -806,12 +827,15 @@ export class AwsEnvironment implements Environment {
         for (const az of g) {
           const other = groupAzs.findIndex((h, j) => j !== i && h.has(az))
           if (other >= 0 || az === '?') {
-            throw new ValidationError(`AWS partitions whole AZs only: node groups ${JSON.stringify(spec.groups)} split AZ ${az} (FIS acts on subnets, not on single instances)`)
+            throw new ValidationError(
+              `AWS partitions whole AZs only: node groups ${JSON.stringify(spec.groups)} split AZ ${az} (FIS acts on subnets, not on single instances)`,
+            )
           }
         }
       }
       const multi = groupAzs.filter((g) => g.size > 1)
-      if (multi.length > 1) throw new ValidationError(`AWS can isolate AZs from each other, not groups of several AZs from each other: ${JSON.stringify(spec.groups)}`)
+      if (multi.length > 1)
+        throw new ValidationError(`AWS can isolate AZs from each other, not groups of several AZs from each other: ${JSON.stringify(spec.groups)}`)
       const keep = multi[0] ?? groupAzs.reduce((a, b) => (b.size > a.size ? b : a), new Set<string>())
       const keepIndex = groupAzs.indexOf(keep)
       azs = groupAzs.flatMap((g, i) => (i === keepIndex ? [] : [...g]))
@@ -894,13 +918,22 @@ export class AwsEnvironment implements Environment {
         }
       }
     }
-    return { fault: FAULT_CACHE, description: `${spec.down ? 'blackhole' : `${spec.latencyMs}ms latency on`} ${services.join(', ')} → ${spec.cache}`, targets, actions }
+    return {
+      fault: FAULT_CACHE,
+      description: `${spec.down ? 'blackhole' : `${spec.latencyMs}ms latency on`} ${services.join(', ')} → ${spec.cache}`,
+      targets,
+      actions,
+    }
   }
 
   readonly network: NetworkControl = {
     partition: async (spec, ctx) => {
       const plan = this.planPartition(spec)
-      await this.checkBlastRadius(FAULT_PARTITION, plan.azs.map((az) => ({ kind: 'az', id: az })), 'inject')
+      await this.checkBlastRadius(
+        FAULT_PARTITION,
+        plan.azs.map((az) => ({ kind: 'az', id: az })),
+        'inject',
+      )
       const input = buildTemplate(this.config, ctx.runId, this.partitionTemplate(plan, ctx.runId, durationOf(spec)))
       return this.fisRunner.createAndStart(input, ctx)
     },

@@ -74,9 +74,7 @@ export function buildTemplate(cfg: AwsConfig, runId: string, parts: TemplatePart
     clientToken: randomUUID(),
     description: `gameday ${runId}: ${parts.description}`.slice(0, 512),
     roleArn: cfg.fis.roleArn,
-    stopConditions: cfg.stopConditions.length
-      ? cfg.stopConditions.map((value) => ({ source: 'aws:cloudwatch:alarm', value }))
-      : [{ source: 'none' }],
+    stopConditions: cfg.stopConditions.length ? cfg.stopConditions.map((value) => ({ source: 'aws:cloudwatch:alarm', value })) : [{ source: 'none' }],
     targets: parts.targets,
     actions: parts.actions,
     tags: { [TAG_RUN_ID]: runId, [TAG_FAULT]: parts.fault, [TAG_MANAGED]: 'gameday', Name: `gameday-${parts.fault}-${runId}`.slice(0, 128) },
@@ -239,7 +237,10 @@ export class FisRunner {
   }
 
   /** Experiments of this run (and fault, and template) found by their tags, active ones only. */
-  async findActiveExperiments(runId: string, filter: { fault?: string; templateId?: string } = {}): Promise<{ id: string; templateId?: string; status: string }[]> {
+  async findActiveExperiments(
+    runId: string,
+    filter: { fault?: string; templateId?: string } = {},
+  ): Promise<{ id: string; templateId?: string; status: string }[]> {
     await this.opts.guard()
     const found: { id: string; templateId?: string; status: string }[] = []
     let nextToken: string | undefined

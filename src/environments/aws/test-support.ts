@@ -114,12 +114,13 @@ export interface RecordedCall {
   input: Record<string, unknown>
 }
 
-const taskArn = (service: string, n: number) => `arn:aws:ecs:${REGION}:${ACCOUNT}:task/${CLUSTER}/${service.replace(/^game-prod-/, '')}${String(n).padStart(4, '0')}`
+const taskArn = (service: string, n: number) =>
+  `arn:aws:ecs:${REGION}:${ACCOUNT}:task/${CLUSTER}/${service.replace(/^game-prod-/, '')}${String(n).padStart(4, '0')}`
 
 /** An in-memory AWS account behind mocked clients. */
 export class FakeAws {
   readonly clients: AwsClients
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+
   readonly mocks: { [K in keyof AwsClients]: AwsStub<any, any, any> }
   account = ACCOUNT
   instances: FakeInstance[] = [
@@ -174,10 +175,20 @@ export class FakeAws {
     const mk = (service: string, count: number, azs: string[]): FakeService => ({
       name: `game-prod-${service}`,
       desired: count,
-      tasks: Array.from({ length: count }, (_, i) => ({ arn: taskArn(`game-prod-${service}`, i + 1), az: azs[i % azs.length], lastStatus: 'RUNNING', desiredStatus: 'RUNNING' })),
+      tasks: Array.from({ length: count }, (_, i) => ({
+        arn: taskArn(`game-prod-${service}`, i + 1),
+        az: azs[i % azs.length],
+        lastStatus: 'RUNNING',
+        desiredStatus: 'RUNNING',
+      })),
     })
     const azs = ['eu-west-1a', 'eu-west-1b', 'eu-west-1c']
-    this.services = [mk('gateway', 3, azs), mk('inventory', 4, azs), mk('player-state', 4, azs), { ...mk('ai-integration', 6, azs), tags: { 'gameday:service': 'ai-integration' } }]
+    this.services = [
+      mk('gateway', 3, azs),
+      mk('inventory', 4, azs),
+      mk('player-state', 4, azs),
+      { ...mk('ai-integration', 6, azs), tags: { 'gameday:service': 'ai-integration' } },
+    ]
     this.install()
   }
 
@@ -221,8 +232,11 @@ export class FakeAws {
     this.log.push({ client, command, input: structuredClone(input) as Record<string, unknown> })
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  private on<C extends new (...args: any[]) => { input: object }>(client: keyof AwsClients, command: C, fn: (input: InstanceType<C>['input']) => unknown): void {
+  private on<C extends new (...args: any[]) => { input: object }>(
+    client: keyof AwsClients,
+    command: C,
+    fn: (input: InstanceType<C>['input']) => unknown,
+  ): void {
     const name = command.name.replace(/Command$/, '')
     this.mocks[client].on(command as never).callsFake(async (input: InstanceType<C>['input']) => {
       this.record(client, name, input)
@@ -240,7 +254,11 @@ export class FakeAws {
   }
 
   private install(): void {
-    this.on('sts', GetCallerIdentityCommand, () => ({ Account: this.account, Arn: `arn:aws:sts::${this.account}:assumed-role/gameday/sre`, UserId: 'AROAFAKE:sre' }))
+    this.on('sts', GetCallerIdentityCommand, () => ({
+      Account: this.account,
+      Arn: `arn:aws:sts::${this.account}:assumed-role/gameday/sre`,
+      UserId: 'AROAFAKE:sre',
+    }))
 
     // EC2
     this.on('ec2', DescribeInstancesCommand, (input) => {
@@ -290,12 +308,19 @@ export class FakeAws {
       return { TerminatingInstances: input.InstanceIds?.map((InstanceId) => ({ InstanceId })) }
     })
     this.on('ec2', DescribeSubnetsCommand, () => ({
-      Subnets: this.subnets.map((s) => ({ SubnetId: s.id, AvailabilityZone: s.az, OwnerId: ACCOUNT, SubnetArn: `arn:aws:ec2:${REGION}:${ACCOUNT}:subnet/${s.id}` })),
+      Subnets: this.subnets.map((s) => ({
+        SubnetId: s.id,
+        AvailabilityZone: s.az,
+        OwnerId: ACCOUNT,
+        SubnetArn: `arn:aws:ec2:${REGION}:${ACCOUNT}:subnet/${s.id}`,
+      })),
     }))
 
     // ECS
     this.on('ecs', DescribeClustersCommand, (input) => ({
-      clusters: input.clusters?.includes(CLUSTER) ? [{ clusterName: CLUSTER, clusterArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${CLUSTER}`, status: 'ACTIVE' }] : [],
+      clusters: input.clusters?.includes(CLUSTER)
+        ? [{ clusterName: CLUSTER, clusterArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${CLUSTER}`, status: 'ACTIVE' }]
+        : [],
     }))
     this.on('ecs', ListServicesCommand, () => ({ serviceArns: this.services.map((s) => `arn:aws:ecs:${REGION}:${ACCOUNT}:service/${CLUSTER}/${s.name}`) }))
     this.on('ecs', DescribeServicesCommand, (input) => {
@@ -324,7 +349,16 @@ export class FakeAws {
         tasks: (input.tasks ?? []).flatMap((arn) => {
           const hit = all.find((x) => x.t.arn === arn)
           return hit
-            ? [{ taskArn: hit.t.arn, lastStatus: hit.t.lastStatus, desiredStatus: hit.t.desiredStatus, availabilityZone: hit.t.az, group: `service:${hit.s.name}`, startedAt: new Date('2026-01-01T00:00:00Z') }]
+            ? [
+                {
+                  taskArn: hit.t.arn,
+                  lastStatus: hit.t.lastStatus,
+                  desiredStatus: hit.t.desiredStatus,
+                  availabilityZone: hit.t.az,
+                  group: `service:${hit.s.name}`,
+                  startedAt: new Date('2026-01-01T00:00:00Z'),
+                },
+              ]
             : []
         }),
       }
@@ -372,7 +406,8 @@ export class FakeAws {
     // a failover promotes the first replica; the group reads 'modifying' for one describe
     this.on('elasticache', TestFailoverCommand, (input) => {
       const rg = this.replicationGroup
-      if (input.ReplicationGroupId !== rg.id || input.NodeGroupId !== '0001') throw Object.assign(new Error('ReplicationGroupNotFoundFault'), { name: 'ReplicationGroupNotFoundFault' })
+      if (input.ReplicationGroupId !== rg.id || input.NodeGroupId !== '0001')
+        throw Object.assign(new Error('ReplicationGroupNotFoundFault'), { name: 'ReplicationGroupNotFoundFault' })
       const primary = rg.members.find((m) => m.role === 'primary')!
       const promoted = rg.members.find((m) => m.role === 'replica')!
       primary.role = 'replica'
@@ -434,7 +469,12 @@ export class FakeAws {
       return { experimentTemplate: { id: input.id } }
     })
     this.on('fis', ListExperimentsCommand, () => ({
-      experiments: [...this.experiments.values()].map((e) => ({ id: e.id, experimentTemplateId: e.templateId, state: { status: e.status as never }, tags: e.tags })),
+      experiments: [...this.experiments.values()].map((e) => ({
+        id: e.id,
+        experimentTemplateId: e.templateId,
+        state: { status: e.status as never },
+        tags: e.tags,
+      })),
     }))
     this.on('fis', ListExperimentTemplatesCommand, () => ({
       experimentTemplates: [...this.templates.entries()].map(([id, t]) => ({ id, tags: t.tags })),
@@ -463,7 +503,10 @@ export function captureLog(): CapturedLog {
 }
 
 /** A FaultContext over an AWS environment, as the engine would build it. */
-export function faultContext(env: AwsEnvironment, opts: { seed?: number; runId?: string; dryRun?: boolean; signal?: AbortSignal } = {}): FaultContext & { log: CapturedLog; evidenceLog: { kind: string; data: Json }[] } {
+export function faultContext(
+  env: AwsEnvironment,
+  opts: { seed?: number; runId?: string; dryRun?: boolean; signal?: AbortSignal } = {},
+): FaultContext & { log: CapturedLog; evidenceLog: { kind: string; data: Json }[] } {
   const evidenceLog: { kind: string; data: Json }[] = []
   return {
     env,

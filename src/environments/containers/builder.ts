@@ -14,7 +14,17 @@ import type { GenericContainer as GenericContainerType } from 'testcontainers'
 import { testcontainers } from './docker.ts'
 
 /** container-side ports; the controller's fault proxy: admin API on `proxy`, cache links from `cacheLinkBase` */
-export const PORTS = { client: 4222, cluster: 6222, monitor: 8222, redis: 6379, control: 8001, lbBase: 8100, task: 8080, proxy: 8474, cacheLinkBase: 7000 } as const
+export const PORTS = {
+  client: 4222,
+  cluster: 6222,
+  monitor: 8222,
+  redis: 6379,
+  control: 8001,
+  lbBase: 8100,
+  task: 8080,
+  proxy: 8474,
+  cacheLinkBase: 7000,
+} as const
 
 export interface ContainerOptions {
   image: string

@@ -295,7 +295,10 @@ class Controller {
     })
     await this.listen(api as unknown as Server, this.spec.controlPort)
     for (const [service, port] of Object.entries(this.spec.lbPorts)) {
-      const balancer = new Balancer({ tasks: () => this.tasks.filter((t) => t.service === service), address: (t) => (t.ip ? { host: t.ip, port: PORTS.task } : undefined) })
+      const balancer = new Balancer({
+        tasks: () => this.tasks.filter((t) => t.service === service),
+        address: (t) => (t.ip ? { host: t.ip, port: PORTS.task } : undefined),
+      })
       this.servers.push(await balancer.listen(port, '0.0.0.0'))
     }
   }
@@ -314,7 +317,10 @@ class Controller {
     // on the container's interfaces: the port Docker publishes on the host's 127.0.0.1 forwards
     // there; besides the host, only the environment's own network reaches it
     if (proxy.embedded) this.proxy = await FaultProxy.start({ listen: `0.0.0.0:${proxy.adminPort}`, allowRemote: true })
-    await populateProxies(proxy.url, cacheLinks.map((l) => ({ name: l.name, listen: `0.0.0.0:${l.listenPort}`, upstream: l.upstream, enabled: true })))
+    await populateProxies(
+      proxy.url,
+      cacheLinks.map((l) => ({ name: l.name, listen: `0.0.0.0:${l.listenPort}`, upstream: l.upstream, enabled: true })),
+    )
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------
@@ -328,7 +334,11 @@ class Controller {
     say(CONTROLLER_READY, { services: Object.keys(this.spec.services), lb: this.spec.lbPorts })
     // tasks connect at start: let NATS and Redis listen first, as ECS would start them after the cluster
     const deadline = Date.now() + 60_000
-    while (Date.now() < deadline && !(await Promise.all(this.spec.dependencies.map((d) => canConnect(Number(d.split(':')[1]), d.split(':')[0])))).every(Boolean)) await sleep(100)
+    while (
+      Date.now() < deadline &&
+      !(await Promise.all(this.spec.dependencies.map((d) => canConnect(Number(d.split(':')[1]), d.split(':')[0])))).every(Boolean)
+    )
+      await sleep(100)
     this.started = true
     await this.reconcile()
     const loop = async () => {

@@ -116,9 +116,7 @@ async function removeOnce(docker: Dockerode, match: (labels: Record<string, stri
     const tasks = containers.filter((c) => c.Labels[LABEL.role] === 'task' && c.State === 'running')
     await Promise.all(tasks.map((c) => ignoreGone(docker.getContainer(c.Id).stop())))
   }
-  await Promise.all(
-    containers.filter((c) => !controllers.includes(c)).map((c) => ignoreGone(docker.getContainer(c.Id).remove({ force: true, v: true }))),
-  )
+  await Promise.all(containers.filter((c) => !controllers.includes(c)).map((c) => ignoreGone(docker.getContainer(c.Id).remove({ force: true, v: true }))))
   const networks = (await docker.listNetworks({ filters: { label: [LABEL.env] } })).filter((n) => match(n.Labels ?? {}))
   for (const n of networks) await ignoreGone(docker.getNetwork(n.Id).remove())
   return { containers: containers.map((c) => c.Names?.[0]?.replace(/^\//, '') ?? c.Id), networks: networks.map((n) => n.Name) }

@@ -59,7 +59,14 @@ function discoveryFrom(containers: { name: string; state: string; labels: Record
     const l = c.labels
     switch (l[LABEL.role]) {
       case 'nats':
-        d.nodes[l[LABEL.node]] = { container: c.name, cluster: l[LABEL.cluster], az: l[LABEL.az], clientPort: Number(l[LABEL.portClient]), monitorPort: Number(l[LABEL.portMonitor]), state: c.state }
+        d.nodes[l[LABEL.node]] = {
+          container: c.name,
+          cluster: l[LABEL.cluster],
+          az: l[LABEL.az],
+          clientPort: Number(l[LABEL.portClient]),
+          monitorPort: Number(l[LABEL.portMonitor]),
+          state: c.state,
+        }
         break
       case 'redis':
         d.caches[l[LABEL.cache]] = { container: c.name, port: Number(l[LABEL.portRedis]), state: c.state }
@@ -104,7 +111,14 @@ export function planCacheLinks(config: ContainersConfig): CacheLinkSpec[] {
   for (const [service, s] of Object.entries(config.services)) {
     for (const cache of s.caches) {
       if (!config.caches[cache]) throw new GamedayError(`service ${service} uses unknown cache ${cache}`)
-      links.push({ name: cacheLink(service, cache), kind: 'cache', from: service, to: cache, listenPort: PORTS.cacheLinkBase + links.length, upstream: `${cache}:${PORTS.redis}` })
+      links.push({
+        name: cacheLink(service, cache),
+        kind: 'cache',
+        from: service,
+        to: cache,
+        listenPort: PORTS.cacheLinkBase + links.length,
+        upstream: `${cache}:${PORTS.redis}`,
+      })
     }
   }
   return links
@@ -153,23 +167,32 @@ export class ContainersEnvironment implements Environment {
   private discovered(): Discovery {
     if (this.found && Object.keys(this.found.nodes).length) return this.found
     try {
-      const out = execFileSync('docker', ['ps', '-a', '--no-trunc', '--filter', `label=${LABEL.env}=${this.envId}`, '--format', '{{.Names}}\t{{.State}}\t{{.Labels}}'], {
-        encoding: 'utf8',
-        timeout: 10_000,
-        stdio: ['ignore', 'pipe', 'ignore'],
-      })
+      const out = execFileSync(
+        'docker',
+        ['ps', '-a', '--no-trunc', '--filter', `label=${LABEL.env}=${this.envId}`, '--format', '{{.Names}}\t{{.State}}\t{{.Labels}}'],
+        {
+          encoding: 'utf8',
+          timeout: 10_000,
+          stdio: ['ignore', 'pipe', 'ignore'],
+        },
+      )
       const rows = out
         .split('\n')
         .filter(Boolean)
         .map((line) => {
           const [name, state, labels] = line.split('\t')
-          return { name, state, labels: Object.fromEntries((labels ?? '').split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) }
+          return {
+            name,
+            state,
+            labels: Object.fromEntries((labels ?? '').split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
+          }
         })
       this.found = discoveryFrom(rows)
     } catch {
       this.found = EMPTY
     }
-    if (!Object.keys(this.found.nodes).length) throw new GamedayError(`the containers environment ${this.envId} is not up: run \`gameday env up --env containers\``)
+    if (!Object.keys(this.found.nodes).length)
+      throw new GamedayError(`the containers environment ${this.envId} is not up: run \`gameday env up --env containers\``)
     return this.found
   }
 
@@ -262,7 +285,7 @@ export class ContainersEnvironment implements Environment {
     const controller = this.discovered().controller
     if (!controller) throw new GamedayError(`the containers environment ${this.envId} has no controller: run \`gameday env up --env containers\``)
     try {
-      return ((await fetchJson<TasksResponse>(`http://127.0.0.1:${controller.controlPort}/tasks`, 5000)).tasks)
+      return (await fetchJson<TasksResponse>(`http://127.0.0.1:${controller.controlPort}/tasks`, 5000)).tasks
     } catch (err) {
       throw new GamedayError(`the controller of ${this.envId} does not answer (${(err as Error).message}): see \`docker logs ${controller.container}\``)
     }
@@ -287,10 +310,7 @@ export class ContainersEnvironment implements Environment {
       const c = await this.taskContainer(task)
       if (c) await ignoreGone(c.kill())
     },
-    history: async (service) =>
-      (await this.taskRecords())
-        .filter((t) => t.service === service)
-        .map(({ container: _c, ip: _ip, ...t }) => t),
+    history: async (service) => (await this.taskRecords()).filter((t) => t.service === service).map(({ container: _c, ip: _ip, ...t }) => t),
     waitForDesired: async (service, timeoutMs, signal) => {
       const desired = this.config.services[service]?.instances ?? 0
       await waitFor(
@@ -380,7 +400,11 @@ export class ContainersEnvironment implements Environment {
   }
 
   /** The services' Redis links through the controller's fault proxy, as on the local environment. */
-  private readonly cacheLinks = new CacheLinks(() => this.proxyUrl(), () => planCacheLinks(this.config), () => this.topology())
+  private readonly cacheLinks = new CacheLinks(
+    () => this.proxyUrl(),
+    () => planCacheLinks(this.config),
+    () => this.topology(),
+  )
 
   /** The fault proxy's admin API (Toxiproxy's), as this host reaches it. */
   proxyUrl(): string {
@@ -443,13 +467,17 @@ export class ContainersEnvironment implements Environment {
     const labels = baseLabels(this.envId)
 
     const nodeList = Object.entries(this.config.clusters).flatMap(([cluster, c]) => c.nodes.map((n) => ({ cluster, ...n, c })))
-    const httpServices = Object.entries(this.config.services).filter(([, s]) => s.http).map(([name]) => name)
+    const httpServices = Object.entries(this.config.services)
+      .filter(([, s]) => s.http)
+      .map(([name]) => name)
     const ports = await freePorts(nodeList.length * 2 + Object.keys(this.config.caches).length + httpServices.length + 2)
     const take = () => ports.shift()!
 
     try {
       await docker.createNetwork({ Name: this.networkName, Driver: 'bridge', CheckDuplicate: true, Labels: labels })
-      log.info(`starting ${nodeList.length} NATS nodes, ${Object.keys(this.config.caches).length} Redis and the controller (${images.nats}, ${images.redis}, ${images.node})`)
+      log.info(
+        `starting ${nodeList.length} NATS nodes, ${Object.keys(this.config.caches).length} Redis and the controller (${images.nats}, ${images.redis}, ${images.node})`,
+      )
       const nats = nodeList.map((n) => ({ url: `nats://${n.name}:${PORTS.client}`, az: n.az }))
       const starts: Promise<unknown>[] = []
       for (const n of nodeList) {
@@ -573,14 +601,19 @@ export class ContainersEnvironment implements Environment {
           `cluster ${cluster} to form with a JetStream meta leader`,
           async () => {
             const d = await this.discover()
-            for (const n of Object.values(d.nodes)) if (n.state !== 'running') throw new GamedayError(`NATS node container ${n.container} is ${n.state}: see \`docker logs ${n.container}\``)
+            for (const n of Object.values(d.nodes))
+              if (n.state !== 'running') throw new GamedayError(`NATS node container ${n.container} is ${n.state}: see \`docker logs ${n.container}\``)
             return (await observeCluster(this, cluster)).healthy
           },
           { timeoutMs: 60_000, intervalMs: 200, signal: abort },
         )
       }
       if (Object.keys(this.config.services).length) {
-        log.info(`starting services: ${Object.entries(this.config.services).map(([n, s]) => `${n}×${s.instances}`).join(', ')}`)
+        log.info(
+          `starting services: ${Object.entries(this.config.services)
+            .map(([n, s]) => `${n}×${s.instances}`)
+            .join(', ')}`,
+        )
       }
       for (const service of Object.keys(this.config.services)) {
         await waitFor(
@@ -598,7 +631,9 @@ export class ContainersEnvironment implements Environment {
       log.warn(`env up failed: ${(err as Error).message}; removing what was started`)
       await this.down(log)
       if (this.pulls.length && /pull|registry|manifest|no such image/i.test(String((err as Error).message))) {
-        throw new GamedayError(`${(err as Error).message}\n(could not get ${this.pulls.join(', ')}: on a host that cannot pull, build local images with \`npm run images\`)`)
+        throw new GamedayError(
+          `${(err as Error).message}\n(could not get ${this.pulls.join(', ')}: on a host that cannot pull, build local images with \`npm run images\`)`,
+        )
       }
       throw err
     }
@@ -615,7 +650,8 @@ export class ContainersEnvironment implements Environment {
 
   async status(): Promise<EnvironmentStatus> {
     const d = await this.discover()
-    if (!Object.keys(d.nodes).length && !d.controller) return { up: false, lines: [{ what: 'environment', state: 'down', detail: `no container labelled ${LABEL.env}=${this.envId}` }] }
+    if (!Object.keys(d.nodes).length && !d.controller)
+      return { up: false, lines: [{ what: 'environment', state: 'down', detail: `no container labelled ${LABEL.env}=${this.envId}` }] }
     const lines: EnvironmentStatus['lines'] = []
     for (const cluster of Object.keys(this.config.clusters)) {
       const view = await observeCluster(this, cluster)
@@ -633,8 +669,21 @@ export class ContainersEnvironment implements Environment {
       }
     }
     for (const [name, c] of Object.entries(d.caches)) lines.push({ what: `redis ${name}`, state: c.state, detail: `${c.container} :${c.port}` })
-    lines.push({ what: 'controller', state: d.controller?.state ?? 'missing', detail: d.controller ? `${d.controller.container} :${d.controller.controlPort}` : undefined })
-    if (d.controller?.proxyUrl) lines.push({ what: 'fault proxy', state: d.controller.state, detail: `${d.controller.proxyUrl} (${planCacheLinks(this.config).map((l) => l.name).join(', ') || 'no cache links'})` })
+    lines.push({
+      what: 'controller',
+      state: d.controller?.state ?? 'missing',
+      detail: d.controller ? `${d.controller.container} :${d.controller.controlPort}` : undefined,
+    })
+    if (d.controller?.proxyUrl)
+      lines.push({
+        what: 'fault proxy',
+        state: d.controller.state,
+        detail: `${d.controller.proxyUrl} (${
+          planCacheLinks(this.config)
+            .map((l) => l.name)
+            .join(', ') || 'no cache links'
+        })`,
+      })
     let records: TaskRecord[] = []
     try {
       records = await this.taskRecords()
@@ -644,7 +693,8 @@ export class ContainersEnvironment implements Environment {
     for (const t of records.filter((r) => r.state !== 'STOPPED')) {
       lines.push({ what: `task ${t.id}`, state: t.state.toLowerCase(), detail: `${t.container} ${t.az}${t.ip ? ` ${t.ip}` : ''}` })
     }
-    for (const [svc, port] of Object.entries(d.controller?.lbPorts ?? {})) lines.push({ what: `lb ${svc}`, state: 'listening', detail: `http://127.0.0.1:${port}` })
+    for (const [svc, port] of Object.entries(d.controller?.lbPorts ?? {}))
+      lines.push({ what: `lb ${svc}`, state: 'listening', detail: `http://127.0.0.1:${port}` })
     return { up: d.controller?.state === 'running', lines }
   }
 }

@@ -38,7 +38,7 @@ function run(cmd: string, args: string[], input?: string): Promise<{ code: numbe
   return new Promise((resolve) => {
     const child = execFile(cmd, args, { timeout: 15_000 }, (err, stdout, stderr) => {
       // a number: the exit status; a string (ENOENT…): it could not run at all
-      const code = !err ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 127
+      const code = !err ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 127
       resolve({ code, stdout, stderr: stderr || (err ? err.message : '') })
     })
     if (input !== undefined) child.stdin!.end(input)
@@ -46,8 +46,12 @@ function run(cmd: string, args: string[], input?: string): Promise<{ code: numbe
 }
 
 export function checkCanPartition(): void {
-  if (process.platform !== 'linux') throw new GamedayError('partitions on the containers environment need a Linux Docker host (iptables in the containers\' network namespaces)')
-  if (process.getuid?.() !== 0) throw new GamedayError('partitions on the containers environment need root: they enter the containers\' network namespaces (nsenter) to add iptables DROP rules')
+  if (process.platform !== 'linux')
+    throw new GamedayError("partitions on the containers environment need a Linux Docker host (iptables in the containers' network namespaces)")
+  if (process.getuid?.() !== 0)
+    throw new GamedayError(
+      "partitions on the containers environment need root: they enter the containers' network namespaces (nsenter) to add iptables DROP rules",
+    )
 }
 
 async function netns(docker: Dockerode, container: string, network: string): Promise<{ pid: number; ip: string } | undefined> {
@@ -62,7 +66,10 @@ async function iptables(pid: number, args: string[]) {
 }
 
 async function removeRules(pid: number): Promise<void> {
-  for (const [hook, chain] of [['INPUT', IN], ['OUTPUT', OUT]] as const) {
+  for (const [hook, chain] of [
+    ['INPUT', IN],
+    ['OUTPUT', OUT],
+  ] as const) {
     // every jump we added (a repeated partition adds none twice, but be thorough)
     for (let i = 0; i < 10; i++) if ((await iptables(pid, ['-D', hook, '-j', chain])).code !== 0) break
     await iptables(pid, ['-F', chain])
@@ -72,13 +79,19 @@ async function removeRules(pid: number): Promise<void> {
 
 /** The actions, for `gameday plan`. */
 export function describeCut(spec: PartitionSpec, members: Member[]): string[] {
-  const side = (g: number) => `[${members.filter((m) => m.group === g).map((m) => m.label).join(', ')}]`
+  const side = (g: number) =>
+    `[${members
+      .filter((m) => m.group === g)
+      .map((m) => m.label)
+      .join(', ')}]`
   const others = spec.groups.map((_, i) => i).filter((i) => i > 0)
   if (spec.oneWay) {
     return [`drop packets from ${side(0)} to ${others.map(side).join(' and ')} (iptables DROP in each container's network namespace)`]
   }
   const lines: string[] = []
-  for (let a = 0; a < spec.groups.length; a++) for (let b = a + 1; b < spec.groups.length; b++) lines.push(`drop packets between ${side(a)} and ${side(b)} (iptables DROP in each container's network namespace)`)
+  for (let a = 0; a < spec.groups.length; a++)
+    for (let b = a + 1; b < spec.groups.length; b++)
+      lines.push(`drop packets between ${side(a)} and ${side(b)} (iptables DROP in each container's network namespace)`)
   return lines
 }
 

@@ -11,7 +11,10 @@ export const LocalServiceSchema = z.strictObject({
   http: z.boolean().default(false),
   caches: z.array(z.string()).default([]).describe('Redis caches this service uses (REDIS_URL)'),
   stopGrace: z.string().default('10s').describe('SIGTERM → SIGKILL grace, like the ECS stop timeout'),
-  deregistrationDelay: z.string().default('1s').describe('http services: a stopped task leaves the load balancer this long before its SIGTERM, like the target group deregistration delay'),
+  deregistrationDelay: z
+    .string()
+    .default('1s')
+    .describe('http services: a stopped task leaves the load balancer this long before its SIGTERM, like the target group deregistration delay'),
   env: z.record(z.string(), z.string()).default({}),
 })
 

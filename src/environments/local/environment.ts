@@ -58,7 +58,10 @@ export class LocalEnvironment implements Environment {
     return name === 'local' ? (this as unknown as T) : undefined
   }
 
-  readonly network = new LocalNetwork(() => this.state(), () => this.topology())
+  readonly network = new LocalNetwork(
+    () => this.state(),
+    () => this.topology(),
+  )
 
   /** the fault proxy's admin URL (Toxiproxy API) while the environment is up */
   proxyUrl(): string {
@@ -152,6 +155,7 @@ export class LocalEnvironment implements Environment {
       if (!rec) return
       // as ECS does for a task behind a load balancer: out of the target group first, SIGTERM after the deregistration delay
       if (rec.port && rec.state !== 'STOPPED') {
+        // refused only for a task that already exited: there is nothing left to take out of the balancer
         await this.control(`/tasks/${encodeURIComponent(rec.id)}/deregister`).catch(() => {})
         await sleep(parseDuration(this.config.services[rec.service]?.deregistrationDelay ?? '0s'))
       }
@@ -215,7 +219,10 @@ export class LocalEnvironment implements Environment {
     const azList = [...new Set(nodeList.map((n) => n.az))].sort()
     const cacheUses = Object.values(this.config.services).reduce((n, s) => n + s.caches.length, 0)
     const ports = await freePorts(
-      nodeList.length * 3 + Object.keys(this.config.caches).length + Object.keys(this.config.services).length + 2 +
+      nodeList.length * 3 +
+        Object.keys(this.config.caches).length +
+        Object.keys(this.config.services).length +
+        2 +
         linkCount({ nodes: nodeList.length, azs: azList, services: [], cacheUses }),
     )
     const take = () => ports.shift()!
@@ -240,7 +247,15 @@ export class LocalEnvironment implements Environment {
     for (const [name, c] of Object.entries(this.config.caches)) {
       const dir = join(this.stateDir, 'redis', name)
       mkdirSync(dir, { recursive: true })
-      caches[name] = { name, az: c.az, port: take(), pidFile: join(this.stateDir, 'pids', `redis-${name}.pid`), logFile: join(logsDir, `redis-${name}.log`), dir, persistence: c.persistence }
+      caches[name] = {
+        name,
+        az: c.az,
+        port: take(),
+        pidFile: join(this.stateDir, 'pids', `redis-${name}.pid`),
+        logFile: join(logsDir, `redis-${name}.log`),
+        dir,
+        persistence: c.persistence,
+      }
     }
     const lbPorts: Record<string, number> = {}
     for (const [name, s] of Object.entries(this.config.services)) if (s.http) lbPorts[name] = take()
@@ -288,7 +303,9 @@ export class LocalEnvironment implements Environment {
               httpListen: `127.0.0.1:${n.httpPort}`,
               clusterListen: `127.0.0.1:${n.clusterPort}`,
               // every route through its own proxy; the gossiped address is a disabled proxy, so no direct path exists
-              routes: members.filter((m) => m !== n).map((m) => `nats-route://127.0.0.1:${links.find((l) => l.name === routeLink(n.name, m.name))!.listenPort}`),
+              routes: members
+                .filter((m) => m !== n)
+                .map((m) => `nats-route://127.0.0.1:${links.find((l) => l.name === routeLink(n.name, m.name))!.listenPort}`),
               clusterAdvertise: `127.0.0.1:${links.find((l) => l.name === gossipLink(n.name))!.listenPort}`,
               noClientAdvertise: true,
               storeDir: n.storeDir,
@@ -303,27 +320,39 @@ export class LocalEnvironment implements Environment {
       spawnDetached({ command, args: [...args, this.stateDir], logFile: join(logsDir, 'supervisor.log'), pidFile: state.supervisorPidFile, cwd: REPO_ROOT })
       log.info(`starting ${nodeList.length} nats-server nodes and ${Object.keys(caches).length} redis-server`)
       for (const cluster of Object.keys(this.config.clusters)) {
-        await waitFor(`cluster ${cluster} to form with a JetStream meta leader`, async () => {
-          if (!isAlive(readPid(state.supervisorPidFile))) throw new Error(`the supervisor exited; see ${join(logsDir, 'supervisor.log')}`)
-          for (const n of Object.values(nodes)) {
-            const pid = readPid(n.pidFile)
-            if (pid && !isAlive(pid)) throw new Error(`nats-server ${n.name} exited; see ${n.logFile}`)
-          }
-          return (await observeCluster(this, cluster)).healthy
-        }, { timeoutMs: 60_000, intervalMs: 200, signal: abort })
+        await waitFor(
+          `cluster ${cluster} to form with a JetStream meta leader`,
+          async () => {
+            if (!isAlive(readPid(state.supervisorPidFile))) throw new Error(`the supervisor exited; see ${join(logsDir, 'supervisor.log')}`)
+            for (const n of Object.values(nodes)) {
+              const pid = readPid(n.pidFile)
+              if (pid && !isAlive(pid)) throw new Error(`nats-server ${n.name} exited; see ${n.logFile}`)
+            }
+            return (await observeCluster(this, cluster)).healthy
+          },
+          { timeoutMs: 60_000, intervalMs: 200, signal: abort },
+        )
       }
       for (const c of Object.values(caches)) {
         await waitFor(`redis ${c.name}`, async () => canConnect(c.port, '127.0.0.1', 500), { timeoutMs: 10_000, intervalMs: 50, signal: abort })
       }
-      log.info(`starting services: ${Object.entries(this.config.services).map(([n, s]) => `${n}×${s.instances}`).join(', ')}`)
+      log.info(
+        `starting services: ${Object.entries(this.config.services)
+          .map(([n, s]) => `${n}×${s.instances}`)
+          .join(', ')}`,
+      )
       for (const service of Object.keys(this.config.services)) {
-        await waitFor(`${service} tasks to be ready`, async () => {
-          if (!isAlive(readPid(state.supervisorPidFile))) throw new Error(`the supervisor exited; see ${join(logsDir, 'supervisor.log')}`)
-          const t = this.taskRecords().filter((r) => r.service === service)
-          const crashed = t.filter((r) => r.state === 'STOPPED').length
-          if (crashed >= 3) throw new Error(`${service} tasks keep exiting; see ${join(logsDir, `${t[0].id}.log`)}`)
-          return t.filter((r) => r.state === 'RUNNING').length >= this.config.services[service].instances
-        }, { timeoutMs: 60_000, intervalMs: 100, signal: abort })
+        await waitFor(
+          `${service} tasks to be ready`,
+          async () => {
+            if (!isAlive(readPid(state.supervisorPidFile))) throw new Error(`the supervisor exited; see ${join(logsDir, 'supervisor.log')}`)
+            const t = this.taskRecords().filter((r) => r.service === service)
+            const crashed = t.filter((r) => r.state === 'STOPPED').length
+            if (crashed >= 3) throw new Error(`${service} tasks keep exiting; see ${join(logsDir, `${t[0].id}.log`)}`)
+            return t.filter((r) => r.state === 'RUNNING').length >= this.config.services[service].instances
+          },
+          { timeoutMs: 60_000, intervalMs: 100, signal: abort },
+        )
       }
     } catch (err) {
       log.warn(`env up failed: ${(err as Error).message}; tearing down`)

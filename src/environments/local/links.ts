@@ -43,18 +43,36 @@ export function planLinks(input: LinkPlanInput, takePort: () => number): Link[] 
   const links: Link[] = []
   for (const a of input.nodes) {
     for (const b of input.nodes) {
-      if (a !== b) links.push({ name: routeLink(a.name, b.name), kind: 'route', from: a.name, to: b.name, listenPort: takePort(), upstreamPort: b.clusterPort, enabled: true })
+      if (a !== b)
+        links.push({
+          name: routeLink(a.name, b.name),
+          kind: 'route',
+          from: a.name,
+          to: b.name,
+          listenPort: takePort(),
+          upstreamPort: b.clusterPort,
+          enabled: true,
+        })
     }
     links.push({ name: gossipLink(a.name), kind: 'gossip', from: a.name, to: a.name, listenPort: takePort(), upstreamPort: a.clusterPort, enabled: false })
   }
   for (const az of input.azs) {
-    for (const n of input.nodes) links.push({ name: clientLink(az, n.name), kind: 'client', from: az, to: n.name, listenPort: takePort(), upstreamPort: n.clientPort, enabled: true })
+    for (const n of input.nodes)
+      links.push({ name: clientLink(az, n.name), kind: 'client', from: az, to: n.name, listenPort: takePort(), upstreamPort: n.clientPort, enabled: true })
   }
   for (const s of input.services) {
     for (const cacheName of s.caches) {
       const cache = input.caches.find((c) => c.name === cacheName)
       if (!cache) throw new Error(`service ${s.name} uses unknown cache ${cacheName}`)
-      links.push({ name: cacheLink(s.name, cacheName), kind: 'cache', from: s.name, to: cacheName, listenPort: takePort(), upstreamPort: cache.port, enabled: true })
+      links.push({
+        name: cacheLink(s.name, cacheName),
+        kind: 'cache',
+        from: s.name,
+        to: cacheName,
+        listenPort: takePort(),
+        upstreamPort: cache.port,
+        enabled: true,
+      })
     }
   }
   return links
@@ -65,7 +83,11 @@ export function linkCount(input: Omit<LinkPlanInput, 'nodes' | 'caches'> & { nod
 }
 
 /** The links a partition between `groups` cuts: both directions, or only groups[0] → the others. */
-export function linksAcross(links: Link[], sideOf: (nodeOrAz: string, kind: 'node' | 'az') => number | undefined, oneWay: boolean): { link: Link; streams: ('upstream' | 'downstream')[] }[] {
+export function linksAcross(
+  links: Link[],
+  sideOf: (nodeOrAz: string, kind: 'node' | 'az') => number | undefined,
+  oneWay: boolean,
+): { link: Link; streams: ('upstream' | 'downstream')[] }[] {
   const cut: { link: Link; streams: ('upstream' | 'downstream')[] }[] = []
   for (const link of links) {
     if (link.kind === 'gossip' || link.kind === 'cache') continue

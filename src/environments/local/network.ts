@@ -83,7 +83,11 @@ export class LocalNetwork implements NetworkControl {
   }
 
   // the services' Redis links: shared with the containers environment
-  private readonly caches = new CacheLinks(() => this.state().proxy.url, () => this.state().links, () => this.topology())
+  private readonly caches = new CacheLinks(
+    () => this.state().proxy.url,
+    () => this.state().links,
+    () => this.topology(),
+  )
 
   describeCacheDegradation(spec: CacheDegradation): string[] {
     return this.caches.describeCacheDegradation(spec)

@@ -63,7 +63,12 @@ class Supervisor {
     } else {
       const c = this.state.caches[name]
       if (!c) throw new Error(`no cache ${name}`)
-      ;[command, args, pidFile, logFile] = [REDIS_BIN, ['--port', String(c.port), '--bind', '127.0.0.1', ...redisPersistenceArgs(c.persistence), '--dir', c.dir], c.pidFile, c.logFile]
+      ;[command, args, pidFile, logFile] = [
+        REDIS_BIN,
+        ['--port', String(c.port), '--bind', '127.0.0.1', ...redisPersistenceArgs(c.persistence), '--dir', c.dir],
+        c.pidFile,
+        c.logFile,
+      ]
     }
     const log = createWriteStream(logFile, { flags: 'a' })
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
@@ -117,7 +122,10 @@ class Supervisor {
   /** The fault proxy with every link of the environment, before anything tries to use one. */
   private async startProxy(): Promise<void> {
     if (this.state.proxy.embedded) this.proxy = await FaultProxy.start({ listen: `127.0.0.1:${this.state.proxy.adminPort}` })
-    await populateProxies(this.state.proxy.url, this.state.links.map((l) => ({ name: l.name, listen: `127.0.0.1:${l.listenPort}`, upstream: `127.0.0.1:${l.upstreamPort}`, enabled: l.enabled })))
+    await populateProxies(
+      this.state.proxy.url,
+      this.state.links.map((l) => ({ name: l.name, listen: `127.0.0.1:${l.listenPort}`, upstream: `127.0.0.1:${l.upstreamPort}`, enabled: l.enabled })),
+    )
   }
 
   async start(): Promise<void> {
@@ -222,7 +230,10 @@ class Supervisor {
   }
 
   private async startBalancer(service: string, port: number): Promise<void> {
-    const balancer = new Balancer({ tasks: () => this.tasks.filter((t) => t.service === service), address: (t) => (t.port ? { host: '127.0.0.1', port: t.port } : undefined) })
+    const balancer = new Balancer({
+      tasks: () => this.tasks.filter((t) => t.service === service),
+      address: (t) => (t.port ? { host: '127.0.0.1', port: t.port } : undefined),
+    })
     this.lbServers.push(await balancer.listen(port, '127.0.0.1'))
   }
 

@@ -41,9 +41,7 @@ export const KV_BUCKET = 'player-state'
 export async function openKvStore(nc: NatsConnection, log: Logger, opts: { replicas: number; timeoutMs: number }): Promise<StateStore> {
   const kvm = new Kvm(jetstream(nc, { timeout: opts.timeoutMs }))
   const { value: kv } = await retryJetStream(`kv ${KV_BUCKET}`, log, 30_000, () =>
-    withReplicaFallback(nc, `kv ${KV_BUCKET}`, opts.replicas, log, (replicas) =>
-      kvm.create(KV_BUCKET, { replicas, history: 1, allow_direct: false }),
-    ),
+    withReplicaFallback(nc, `kv ${KV_BUCKET}`, opts.replicas, log, (replicas) => kvm.create(KV_BUCKET, { replicas, history: 1, allow_direct: false })),
   )
   // what the server actually placed (a standalone server silently keeps a single replica)
   const replicas = (await kv.status()).streamInfo.config.num_replicas
@@ -97,7 +95,9 @@ export function redisKey(playerId: string): string {
 
 export function openRedisStore(redis: Redis, url: string): StateStore {
   redis.defineCommand('playerStateCas', { numberOfKeys: 1, lua: CAS_SCRIPT })
-  const cas = (redis as unknown as { playerStateCas(key: string, mode: string, expected: string, state: string): Promise<[number, number]> }).playerStateCas.bind(redis)
+  const cas = (
+    redis as unknown as { playerStateCas(key: string, mode: string, expected: string, state: string): Promise<[number, number]> }
+  ).playerStateCas.bind(redis)
   return {
     kind: 'redis',
     describe: { store: 'redis', url },
