@@ -108,6 +108,7 @@ async function lameDuckOne(ctx: FaultContext, node: NodeInfo, p: P): Promise<Lam
 export const natsLameDuck = defineFault<P, State>({
   type: 'nats.lame-duck',
   description: 'put NATS servers into lame duck mode one after the other (stop accepting, evict clients, exit), restarting each before the next',
+  targets: ['node'],
   params: Params,
   // one server at a time: each its own wave for blast-radius guardrails
   resolve: async (ctx, spec) => nodeTargets(await resolveNodes(ctx, spec.target), spec.target).map((t, i) => ({ ...t, wave: i + 1 })),

@@ -14,6 +14,7 @@ import {
   TargetError,
   type FaultContext,
   type FaultType,
+  type NodeAction,
   type NodeInfo,
 } from '../../src/api/index.ts'
 
@@ -22,25 +23,24 @@ type NodesState = { cluster: string; nodes: string[] }
 function nodeFault(opts: {
   type: string
   description: string
-  verb: string
-  awsAction?: 'kill' | 'stop'
+  /** what the environment is asked to do; it says how it does it, for plan */
+  action: NodeAction
   act: (ctx: FaultContext, node: NodeInfo) => Promise<void>
   undo: (ctx: FaultContext, node: NodeInfo) => Promise<void>
 }): FaultType<Record<string, never>, NodesState> {
   return defineFault<Record<string, never>, NodesState>({
     type: opts.type,
     description: opts.description,
+    targets: ['node'],
     params: z.strictObject({}),
     resolve: async (ctx, spec) => nodeTargets(await resolveNodes(ctx, spec.target), spec.target),
     describe: (ctx, _spec, targets) => {
-      // environments that make API calls (aws) name the exact calls; others describe the action
-      const aws = ctx.env.extension<{ describeNodeAction(a: string, n: NodeInfo): string[] }>('aws')
       const nodes = nodesFromTargets(
         ctx,
         targets.map((t) => t.id),
         String(targets[0]?.cluster ?? '') || undefined,
       )
-      return nodes.flatMap((n) => (aws && opts.awsAction ? aws.describeNodeAction(opts.awsAction, n) : [`${opts.verb} NATS node ${n.name} (${n.az})`]))
+      return nodes.flatMap((n) => ctx.env.nodes.describe(opts.action, n))
     },
     inject: async (ctx, _spec, targets) => {
       const cluster = String(targets[0]?.cluster ?? '')
@@ -69,8 +69,7 @@ const startNode = async (ctx: FaultContext, node: NodeInfo) => {
 export const natsKillNode = nodeFault({
   type: 'nats.kill-node',
   description: 'kill NATS nodes abruptly (SIGKILL); restarted with their stored state on revert',
-  verb: 'kill',
-  awsAction: 'kill',
+  action: 'kill',
   act: (ctx, node) => ctx.env.nodes.kill(node),
   undo: startNode,
 })
@@ -78,8 +77,7 @@ export const natsKillNode = nodeFault({
 export const natsStopNode = nodeFault({
   type: 'nats.stop-node',
   description: 'stop NATS nodes gracefully (SIGTERM); started again on revert',
-  verb: 'stop',
-  awsAction: 'stop',
+  action: 'stop',
   act: (ctx, node) => ctx.env.nodes.stop(node),
   undo: startNode,
 })
@@ -87,7 +85,7 @@ export const natsStopNode = nodeFault({
 export const natsPauseNode = nodeFault({
   type: 'nats.pause-node',
   description: 'freeze NATS nodes (SIGSTOP): alive but silent, the nastiest failure; thawed (SIGCONT) on revert',
-  verb: 'pause',
+  action: 'pause',
   act: async (ctx, node) => {
     if (!ctx.env.nodes.pause) throw new TargetError(`${ctx.env.kind} cannot pause a node`)
     await ctx.env.nodes.pause(node)
@@ -105,6 +103,7 @@ const RestartParams = z.strictObject({
 export const natsRestartNode = defineFault<z.infer<typeof RestartParams>, NodesState>({
   type: 'nats.restart-node',
   description: 'restart NATS nodes (kill or stop, optional downtime, start); nothing left to revert',
+  targets: ['node'],
   params: RestartParams,
   resolve: async (ctx, spec) => nodeTargets(await resolveNodes(ctx, spec.target), spec.target),
   describe: (_ctx, spec, targets) => targets.map((t) => `restart NATS node ${t.id} (${spec.params.graceful ? 'SIGTERM' : 'SIGKILL'})`),

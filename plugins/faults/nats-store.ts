@@ -123,6 +123,7 @@ function storeDirOf(ctx: FaultContext, node: NodeInfo): string {
 export const natsCorruptStore = defineFault<P, State>({
   type: 'nats.corrupt-store',
   description: 'kill NATS nodes, flip bits in or truncate their JetStream store files (blocks, indexes), start them again; a minority of the cluster at most',
+  targets: ['node'],
   params: Params,
   async resolve(ctx, spec) {
     if (!ctx.env.nodes.storeDir) {

@@ -87,6 +87,7 @@ const routez = (view: ClusterView): Json => Object.fromEntries(view.nodes.map((n
 export const networkPartition = defineFault<P, State>({
   type: 'network.partition',
   description: 'cut nodes (an AZ, explicit groups, or one direction) off from the rest: routes and client paths drop packets; heal on revert',
+  targets: ['az', 'node'],
   params: Params,
   async resolve(ctx, spec) {
     const p = await groupsOf(ctx, spec.target, spec.params)

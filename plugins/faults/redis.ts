@@ -46,6 +46,7 @@ type Degraded = { cache: string; revert: Json }
 export const redisThrottle = defineFault<z.infer<typeof ThrottleParams>, Degraded>({
   type: 'redis.throttle',
   description: 'slow the link between services and Redis: added latency (± jitter) and/or a bandwidth cap',
+  targets: ['cache'],
   params: ThrottleParams,
   resolve: async (ctx, spec) => [cacheTarget(cacheOf(ctx, spec.target), spec.params.services)],
   describe: (ctx, spec, targets) =>
@@ -81,6 +82,7 @@ const DownParams = z.strictObject({ services: z.array(z.string()).optional() })
 export const redisDown = defineFault<z.infer<typeof DownParams>, Degraded>({
   type: 'redis.down',
   description: 'Redis unreachable from the services: connections refused and open ones dropped',
+  targets: ['cache'],
   params: DownParams,
   resolve: async (ctx, spec) => [cacheTarget(cacheOf(ctx, spec.target), spec.params.services)],
   describe: (ctx, spec, targets) =>
@@ -101,6 +103,7 @@ export const redisDown = defineFault<z.infer<typeof DownParams>, Degraded>({
 export const redisKill = defineFault<Record<string, never>, { cache: string }>({
   type: 'redis.kill',
   description: 'kill the Redis server (SIGKILL / docker kill); started again, empty, on revert',
+  targets: ['cache'],
   params: z.strictObject({}),
   resolve: async (ctx, spec) => {
     if (!ctx.env.caches)

@@ -230,6 +230,7 @@ function taskFault<P extends StopP | KillP>(opts: {
   return defineFault<P, TasksState | null>({
     type: opts.type,
     description: opts.description,
+    targets: ['task'],
     params: opts.params,
     resolve: async (ctx, spec) => taskTargets(await resolveTasks(ctx, spec.target)),
     describe: (_ctx, spec, targets) => {
@@ -287,6 +288,7 @@ export const serviceKillTask = taskFault<KillP>({
 export const serviceRollingRestart = defineFault<RollingP, TasksState | null>({
   type: 'service.rolling-restart',
   description: "restart a service's tasks one at a time: stop one gracefully, wait for its replacement to be ready, then the next",
+  targets: ['task'],
   params: RollingParams,
   // one task at a time: each its own wave for blast-radius guardrails
   resolve: async (ctx, spec) => taskTargets(await resolveTasks(ctx, spec.target)).map((t, i) => ({ ...t, wave: i + 1 })),

@@ -91,6 +91,19 @@ export const casCorrectness = defineProbe<P>({
   description:
     'concurrent read / write / compare-and-set on NATS KV, Redis or the player-state service; linearizability (WGL, per key, time-boxed) and no lost CAS increment',
   params: Params,
+  metrics: {
+    ops: { unit: 'count', description: 'operations completed' },
+    ok: { unit: 'count', description: 'operations that took effect' },
+    failed: { unit: 'count', description: 'operations that certainly did not (a CAS that lost its race)' },
+    indeterminate: { unit: 'count', description: 'operations with no answer' },
+    linearizable: { unit: 'boolean', description: 'the history is linearizable (unknown is false)' },
+    verdict: { unit: 'text', description: 'linearizable | not-linearizable | unknown' },
+    lostUpdates: { unit: 'count', description: 'acknowledged counter increments missing from the final value' },
+    counterAcked: { unit: 'count', description: 'counter increments acknowledged' },
+    counterFinal: { unit: 'count', description: 'the counter read at the end' },
+    sameVersionCas: { unit: 'count', description: 'CAS operations acknowledged from a version another CAS also succeeded from' },
+    checkMs: { unit: 'ms', description: 'time the linearizability check took' },
+  },
   defaultTolerance: ['linearizable == true', 'lostUpdates == 0'],
   async create(ctx: ProbeContext, p: P): Promise<Probe> {
     const token = runToken()

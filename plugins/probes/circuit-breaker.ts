@@ -13,7 +13,7 @@
 import { Agent, request } from 'node:http'
 import { z } from 'zod'
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node'
-import { defineProbe, Duration, OpenLoopLoad, sleep, type FaultEvent, type Metrics, type Probe } from '../../src/api/index.ts'
+import { defineProbe, Duration, LOAD_METRICS, OpenLoopLoad, sleep, type FaultEvent, type Metrics, type Probe } from '../../src/api/index.ts'
 
 const Params = z.strictObject({
   service: z.string().default('ai-integration'),
@@ -51,6 +51,21 @@ export const circuitBreaker = defineProbe<P>({
   description:
     'a breaker opens within a bound while its dependency is degraded, fails fast while open, closes after recovery, and no request exceeds the budget',
   params: Params,
+  metrics: {
+    ...LOAD_METRICS,
+    opens: { unit: 'count', description: 'breaker transitions to open, over every task' },
+    halfOpens: { unit: 'count', description: 'transitions to half-open' },
+    closes: { unit: 'count', description: 'transitions to closed' },
+    tasksOpened: { unit: 'count', description: 'tasks whose breaker opened at least once' },
+    stuckOpen: { unit: 'count', description: 'tasks whose breaker was still open at the end' },
+    open: { unit: 'count', description: 'live: breakers open now' },
+    opensWithinMs: { unit: 'ms', description: 'first open after the first injection' },
+    answeredWhileOpen: { unit: 'count', description: 'requests answered by a task whose breaker was open' },
+    openP99: { unit: 'ms', description: 'p99 latency of the answers given while open (fail-fast)' },
+    closesWithinMs: { unit: 'ms', description: 'last close after the last revert' },
+    overBudget: { unit: 'count', description: "requests slower than the caller's budget, or unanswered" },
+    maxLatency: { unit: 'ms', description: 'slowest answer' },
+  },
   defaultTolerance: ['opensWithinMs < 5s', 'openP99 < 20ms', 'closesWithinMs < 10s', 'overBudget == 0'],
   async create(ctx, p): Promise<Probe> {
     const budget = p.budget

@@ -295,6 +295,22 @@ export const jetstreamDurability = defineProbe<P>({
   description:
     'publishes unique values to a replicated stream through the method; after recovery, drains it: lost / unexpected / duplicated acknowledged messages',
   params: Params,
+  metrics: {
+    attempted: { unit: 'count', description: 'publishes attempted' },
+    acknowledged: { unit: 'count', description: 'publishes the server acknowledged' },
+    failed: { unit: 'count', description: 'publishes refused (certainly not stored)' },
+    indeterminate: { unit: 'count', description: 'publishes with no answer (may or may not be stored)' },
+    read: { unit: 'count', description: 'values read back after recovery' },
+    lost: { unit: 'count', description: 'acknowledged values not read back' },
+    unexpected: { unit: 'count', description: 'values read back that were never published or were refused' },
+    duplicated: { unit: 'count', description: 'values read back more than once' },
+    recovered: { unit: 'count', description: 'indeterminate publishes that were stored' },
+    unknown: { unit: 'count', description: 'indeterminate publishes that were not' },
+    lostPrefix: { unit: 'count', description: "lost values before a writer's first value read" },
+    lostMiddle: { unit: 'count', description: 'lost values between values read' },
+    lostPostfix: { unit: 'count', description: "lost values after a writer's last value read" },
+    drained: { unit: 'boolean', description: 'the final read was complete' },
+  },
   defaultTolerance: ['lost == 0', 'unexpected == 0'],
   async create(ctx: ProbeContext, p: P): Promise<Probe> {
     const token = runToken()

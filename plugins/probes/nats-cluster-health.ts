@@ -60,6 +60,20 @@ export const natsClusterHealth = defineProbe<P>({
   type: 'nats-cluster-health',
   description: 'NATS nodes healthy, full route mesh, a JetStream meta leader; time to recover after a fault',
   params: Params,
+  metrics: {
+    nodes: { unit: 'count', description: 'nodes in the cluster' },
+    reachable: { unit: 'count', description: 'nodes whose monitoring port answered' },
+    healthyNodes: { unit: 'count', description: 'nodes whose /healthz is ok' },
+    fullMesh: { unit: 'boolean', description: 'every node routes to every other' },
+    metaLeader: { unit: 'text', description: 'the JetStream meta leader (none: no leader)' },
+    healthy: { unit: 'boolean', description: 'every node healthy, full mesh, a meta leader' },
+    recoveryMs: { unit: 'ms', description: 'one-shot: until healthy; continuous: longest recovery after a revert' },
+    samples: { unit: 'count', description: 'continuous: observations made' },
+    healthyRatio: { unit: 'ratio', description: 'continuous: healthy observations / observations' },
+    metaLeaderChanges: { unit: 'count', description: 'continuous: times the meta leader changed' },
+    longestUnhealthyMs: { unit: 'ms', description: 'continuous: longest stretch unhealthy' },
+    unrecovered: { unit: 'boolean', description: 'continuous: not healthy again within recoveryTimeout of the last revert' },
+  },
   defaultTolerance: ['healthy == true'],
   async create(ctx, p): Promise<Probe> {
     const interval = p.interval

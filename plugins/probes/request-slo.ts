@@ -10,7 +10,7 @@
 import { Agent, request } from 'node:http'
 import { z } from 'zod'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
-import { defineProbe, Duration, OpenLoopLoad, sleepUnlessAborted, type Outcome, type Probe, type ProbeResult } from '../../src/api/index.ts'
+import { defineProbe, Duration, LOAD_METRICS, OpenLoopLoad, sleepUnlessAborted, type Outcome, type Probe, type ProbeResult } from '../../src/api/index.ts'
 
 const Params = z.strictObject({
   via: z.enum(['gateway', 'nats']).default('gateway'),
@@ -71,6 +71,7 @@ export const requestSlo = defineProbe<P>({
   type: 'request-slo',
   description: 'constant-rate (open-loop) requests through the gateway or NATS; success ratio, error classes, latency percentiles',
   params: Params,
+  metrics: LOAD_METRICS,
   defaultTolerance: ['successRate >= 99%'],
   async create(ctx, p): Promise<Probe> {
     let load: OpenLoopLoad | undefined

@@ -7,8 +7,28 @@
  */
 
 import type { Json, ResolvedTarget } from './fault.ts'
+import { UnsupportedError } from './errors.ts'
 
-export type EnvironmentKind = 'local' | 'containers' | 'aws'
+/** The kind named by an environment file's `kind:` — local, containers, aws, or one a plugin registers. */
+export type EnvironmentKind = string
+
+/**
+ * A typed key for a capability only some environments offer (the AWS services behind an
+ * AWS-only fault, say). A fault asks `ctx.env.capability(KEY)` and gets the typed part or
+ * undefined — never an unchecked cast to a concrete environment class.
+ *
+ *   export const AWS = capability<AwsCapability>('aws')
+ *   const aws = requireCapability(ctx.env, AWS, 'redis.failover')   // typed, or an UnsupportedError
+ */
+export interface Capability<T> {
+  readonly name: string
+  /** carries T for the type checker only */
+  readonly __type?: T
+}
+
+export function capability<T>(name: string): Capability<T> {
+  return { name }
+}
 
 export interface NodeInfo {
   cluster: string
@@ -86,7 +106,16 @@ export interface Endpoints {
   gateway(): string
 }
 
+/** What a node fault asks of the environment; `describe` says how this environment does it, for `plan`. */
+export type NodeAction = 'kill' | 'stop' | 'start' | 'pause' | 'resume' | 'lameDuck'
+
 export interface NodeControl {
+  /**
+   * The action as this environment would carry it out, one line per call or signal, without
+   * doing it (`plan`): "kill NATS node n2 (az-a)" locally, the exact EC2 calls on AWS. An action
+   * the environment cannot do (no `pause` on AWS) throws an UnsupportedError, so plan refuses it.
+   */
+  describe(action: NodeAction, node: NodeInfo): string[]
   /** abrupt death: SIGKILL, docker kill, EC2 terminate/stop-force */
   kill(node: NodeInfo): Promise<void>
   /** graceful stop: SIGTERM, docker stop, EC2 stop */
@@ -187,6 +216,20 @@ export interface Logger {
   debug?(message: string): void
 }
 
+/** Guardrails an environment enforces on every fault (AWS); the process environments have none. */
+export interface Guardrails {
+  /**
+   * Throw a BlastRadiusError when targets exceed what the environment file allows, counted by
+   * target kind (nodes, tasks per service, AZs, shards) and per wave. Called at plan time and
+   * again just before injection (against live counts). `faultType` selects per-fault limits.
+   */
+  checkBlastRadius(faultType: string, targets: ResolvedTarget[], when: 'plan' | 'inject'): Promise<void>
+  /** names/ARNs of the given alarms that are firing now (CloudWatch) */
+  alarmsFiring?(alarms: string[]): Promise<string[]>
+  /** a run asks a human before it starts (or needs --yes off a terminal) */
+  readonly requiresConfirmation: boolean
+}
+
 export interface Environment {
   readonly kind: EnvironmentKind
   /** the environment file it came from */
@@ -199,18 +242,10 @@ export interface Environment {
   caches?: CacheControl
   /** network fault controls (partitions, degraded cache links), where the environment offers them */
   network?: NetworkControl
-  /** environment-specific extensions faults may look up by name (e.g. 'aws', 'proxy') */
-  extension<T>(name: string): T | undefined
-
-  /**
-   * Guardrail hook: throw (BlastRadiusError) when a fault's targets exceed what the
-   * environment file allows. Called at plan time and again just before injection.
-   */
-  checkBlastRadius?(faultType: string, targets: ResolvedTarget[], when: 'plan' | 'inject'): Promise<void>
-  /** names/ARNs of the given alarms that are firing now (AWS CloudWatch); [] elsewhere */
-  alarmsFiring?(alarms: string[]): Promise<string[]>
-  /** mutating environments (aws) ask before a run */
-  readonly requiresConfirmation?: boolean
+  /** the guardrails this environment enforces (AWS: blast radius, alarms, confirmation) */
+  guardrails?: Guardrails
+  /** a capability only some environments have, by its typed key (see `capability`) */
+  capability<T>(key: Capability<T>): T | undefined
 
   isUp(): Promise<boolean>
   /** start (local, containers) or verify reachability (aws); idempotent */
@@ -220,4 +255,12 @@ export interface Environment {
   status(): Promise<EnvironmentStatus>
   /** release client-side resources (connections) without touching the environment */
   close?(): Promise<void>
+}
+
+/** The capability, or an UnsupportedError naming who needed it: for faults that only some environments can serve. */
+export function requireCapability<T>(env: Environment, key: Capability<T>, who: string): T {
+  const found = env.capability(key)
+  if (found === undefined)
+    throw new UnsupportedError(`${who} needs the ${key.name} capability, which the ${env.kind} environment (${env.source}) does not have`)
+  return found
 }

@@ -27,6 +27,10 @@ export class AllowListError extends GuardrailError {
 export class TargetError extends GamedayError {
   override name = 'TargetError'
 }
+/** The environment cannot do what a fault asks (pause a node on AWS, an AWS-only fault locally): refused at plan. */
+export class UnsupportedError extends GamedayError {
+  override name = 'UnsupportedError'
+}
 /** The run was aborted (Ctrl-C, SIGTERM, guardrail). */
 export class AbortError extends GamedayError {
   override name = 'AbortError'

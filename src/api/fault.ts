@@ -35,7 +35,7 @@ export interface FaultContext {
 
 /** One resolved target, as it appears in the journal and reports. */
 export interface ResolvedTarget {
-  kind: 'node' | 'task' | 'cache' | 'az' | 'link' | 'service' | 'other'
+  kind: TargetKind | 'link' | 'service'
   /** stable id: node name, task id, AZ name, ... */
   id: string
   /**
@@ -55,9 +55,17 @@ export interface FaultSpec<P> {
   durationMs?: number
 }
 
+/** What a fault acts on: validate and plan refuse a selector that names something else. */
+export type TargetKind = 'node' | 'task' | 'cache' | 'az' | 'shard' | 'other'
+
 export interface FaultType<P = Record<string, unknown>, S extends Json = Json> {
   type: string
   description: string
+  /**
+   * The kinds of thing the fault acts on, e.g. ['node'] for nats.kill-node: a selector naming
+   * only a service for it is an error at validate, never "every node of the cluster".
+   */
+  targets: TargetKind[]
   /** validates the step's `with:` block */
   params: z.ZodType<P>
   /** resolve the selector against the live environment (also at plan time) */

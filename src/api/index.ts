@@ -30,7 +30,7 @@ export {
   type Varz,
 } from '../nats/monitor.ts'
 // load generation and histories
-export { OpenLoopLoad, type OpenLoopOptions, type Outcome } from '../load/open-loop.ts'
+export { LOAD_METRICS, OpenLoopLoad, type OpenLoopOptions, type Outcome } from '../load/open-loop.ts'
 export { LineFileWriter } from '../util/line-file.ts'
 // the checkers: pure functions from a recorded history to a verdict
 export * from '../checkers/index.ts'

@@ -19,6 +19,30 @@ import type { Rng } from '../util/rng.ts'
 export type MetricValue = number | string | boolean
 export type Metrics = Record<string, MetricValue>
 
+/**
+ * What one metric measures: `validate` checks every tolerance against it before anything runs
+ * (`p99 < 50%` or `successRate >= 99.9ms` can never be judged, so they are input errors).
+ *   count        a whole number of things (lost, requests)
+ *   ms           a duration in milliseconds; tolerances may write 50ms, 2s, 1m
+ *   ratio        a fraction 0..1; tolerances may write 99.9%
+ *   per-second   a throughput
+ *   number       any other number
+ *   boolean      true / false
+ *   text         a word compared with == / != (verdict == linearizable)
+ */
+export type MetricUnit = 'count' | 'ms' | 'ratio' | 'per-second' | 'number' | 'boolean' | 'text'
+
+export interface MetricSpec {
+  unit: MetricUnit
+  description: string
+}
+
+/** The metrics a probe reports, by name; a name ending in `.*` covers a family (errors.timeout, errors.http-503). */
+export type MetricSpecs = Record<string, MetricSpec>
+
+/** A probe verdict: `inconclusive` is a pass that could not have failed (no evidence), never a pass. */
+export type VerdictKind = 'pass' | 'fail' | 'inconclusive'
+
 /** One point of a per-second series kept for reports (t = seconds since the probe started). */
 export interface SeriesPoint {
   t: number
@@ -36,6 +60,13 @@ export interface ProbeResult {
    * (e.g. an `unknown` linearizability answer is never a pass). Reasons are reported.
    */
   violations?: string[]
+  /**
+   * Why the tolerances could not have failed: the evidence the verdict rests on is missing
+   * (no request was in flight at any stop, no two CAS met on one version, the runner itself
+   * was too loaded to measure latency). Tolerances met with a reason here give `inconclusive`,
+   * never `pass`; a failed tolerance or a violation still gives `fail`.
+   */
+  inconclusive?: string[]
 }
 
 export type Phase = 'before' | 'during' | 'after' | 'method'
@@ -79,6 +110,8 @@ export interface ProbeType<P = Record<string, unknown>> {
   type: string
   description: string
   params: z.ZodType<P>
+  /** every metric the probe reports, with its unit: validate checks tolerances against them */
+  metrics: MetricSpecs
   /** tolerances applied when the experiment gives none */
   defaultTolerance?: string[]
   create(ctx: ProbeContext, params: P): Probe | Promise<Probe>

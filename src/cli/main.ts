@@ -72,7 +72,7 @@ program
   .action(async (file: string, opts: { env: string; seed?: number; keepEnv?: boolean; reports: string; yes?: boolean; live: boolean }) => {
     const loaded = await loadOrExit(file)
     const env = await loadEnvironment(opts.env)
-    if (env.requiresConfirmation && !opts.yes) {
+    if (env.guardrails?.requiresConfirmation && !opts.yes) {
       if (!process.stdin.isTTY) {
         log.warn(`refusing to run against ${env.kind} (${env.source}) without --yes: not on a terminal, cannot ask`)
         process.exit(2)

@@ -67,7 +67,7 @@ export class FaultBook {
       this.journal.append({ type: 'fault.checkpoint', faultId, revert: state })
     })
     const targets = await type.resolve(ctx, spec)
-    await this.env.checkBlastRadius?.(spec.type, targets, 'inject')
+    await this.env.guardrails?.checkBlastRadius(spec.type, targets, 'inject')
     this.journal.append({ type: 'fault.injecting', faultId, fault: spec.type, path, selector: spec.target, params: spec.params as Json, targets })
     const started = this.journal.now()
     // Registered before inject: if inject fails half-way, rollback still tries the revert.

@@ -70,7 +70,7 @@ export async function planExperiment(loaded: LoadedExperiment, env: Environment,
             `targets now: ${targets.map((t) => `${t.id}${t.az ? ` (${t.az})` : ''}`).join(', ')}${step.target.role || step.target.count || step.target.percent ? ' (picked again at injection)' : ''}${targets.some((t) => t.wave !== undefined) ? ' — in waves, one after another' : ''}`,
           )
           try {
-            await env.checkBlastRadius?.(step.fault, targets, 'plan')
+            await env.guardrails?.checkBlastRadius(step.fault, targets, 'plan')
           } catch (err) {
             refusals.push(`${p}: ${(err as Error).message}`)
             say(depth + 1, `REFUSED: ${(err as Error).message}`)

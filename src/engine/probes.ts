@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Environment, Logger } from '../api/environment.ts'
 import type { Json } from '../api/fault.ts'
-import type { FaultEvent, Phase, Probe, ProbeContext, ProbeResult, ProbeType } from '../api/probe.ts'
+import type { FaultEvent, Phase, Probe, ProbeContext, ProbeResult, ProbeType, VerdictKind } from '../api/probe.ts'
 import type { Registry } from '../api/registry.ts'
 import type { ProbeSpec } from '../experiment/schema.ts'
 import { evaluateTolerance, parseTolerance, toleranceList, type ToleranceResult } from '../experiment/tolerance.ts'
@@ -68,7 +68,9 @@ export function judge(host: ProbeHost, handle: ProbeHandle, result: ProbeResult 
   const tolerances: ToleranceResult[] = tolerancesFor(handle, handle.phase).map((t) => evaluateTolerance(parseTolerance(t), metrics))
   const violations = [...(result?.violations ?? [])]
   if (error) violations.push(`probe failed: ${(error as Error).message ?? error}`)
-  const verdict = !error && violations.length === 0 && tolerances.every((t) => t.ok) ? 'pass' : 'fail'
+  const inconclusive = result?.inconclusive ?? []
+  // a failure is a failure whatever else; a pass that rests on no evidence is not a pass
+  const verdict: VerdictKind = error || violations.length > 0 || !tolerances.every((t) => t.ok) ? 'fail' : inconclusive.length ? 'inconclusive' : 'pass'
   return host.journal.append({
     type: 'probe.verdict',
     probe: handle.spec.name,
@@ -78,6 +80,7 @@ export function judge(host: ProbeHost, handle: ProbeHandle, result: ProbeResult 
     metrics,
     tolerances,
     violations,
+    ...(verdict === 'inconclusive' ? { inconclusive } : {}),
     ...(result?.series ? { series: result.series } : {}),
     ...(result?.details !== undefined ? { details: result.details as Json } : {}),
     ...(error ? { error: String((error as Error).message ?? error) } : {}),

@@ -65,6 +65,7 @@ describe('recoverRun', () => {
         defineFault({
           type: 'test.multi',
           description: 'two-phase inject',
+          targets: ['other'],
           params: z.object({}),
           resolve: async () => [],
           describe: () => [],

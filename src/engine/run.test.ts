@@ -24,6 +24,7 @@ const quiet = { info: () => {}, warn: () => {} }
 const testFault = defineFault({
   type: 'test.break',
   description: 'records inject/revert; can be told to fail',
+  targets: ['node'],
   params: z.strictObject({ failInject: z.boolean().default(false), failRevert: z.boolean().default(false), injectDelayMs: z.number().default(0) }),
   resolve: async (ctx, spec) => nodeTargets(await resolveNodes(ctx, spec.target), spec.target),
   describe: (_c, _s, t) => t.map((x) => `break ${x.id}`),
@@ -43,11 +44,12 @@ const testFault = defineFault({
 const testProbe = defineProbe({
   type: 'test.value',
   description: 'reports a fixed value, or a value that drops through the method',
-  params: z.strictObject({ value: z.number().default(1), during: z.number().optional() }),
+  params: z.strictObject({ value: z.number().default(1), during: z.number().optional(), noEvidence: z.boolean().default(false) }),
+  metrics: { value: { unit: 'number', description: 'the value' } },
   create: (_ctx, p) => {
     let running = false
     return {
-      run: async () => ({ metrics: { value: p.value } }),
+      run: async () => ({ metrics: { value: p.value }, ...(p.noEvidence ? { inconclusive: ['nothing was in flight'] } : {}) }),
       start: async () => void (running = true),
       snapshot: () => ({ value: running && p.during !== undefined ? p.during : p.value }),
       stop: async () => ({ metrics: { value: p.during ?? p.value } }),
@@ -106,6 +108,24 @@ describe('runExperiment', () => {
     expect(result.probes.map((p: { phase: string; verdict: string }) => `${p.phase}:${p.verdict}`)).toEqual(['before:pass', 'after:pass'])
     expect(readFileSync(join(outcome.runDir, 'junit.xml'), 'utf8')).toContain('<testcase')
     expect(readFileSync(join(outcome.runDir, 'summary.md'), 'utf8')).toContain('# ✅ ok — passed')
+  })
+
+  it('says inconclusive — exit 3, junit skipped, never passed — when tolerances held on no evidence; a failed tolerance still fails', async () => {
+    const noEvidence = `steadyState:\n  probes:\n    - { name: v, probe: test.value, with: { noEvidence: true }, tolerance: "value == 1" }\n`
+    const { outcome } = await run(`name: vacuous\n${noEvidence}method:\n  - wait: 1ms\n`)
+    expect(outcome.status).toBe('inconclusive')
+    expect(outcome.exitCode).toBe(3)
+    expect(outcome.result.probes.map((p) => [p.verdict, p.inconclusive])).toEqual([
+      ['inconclusive', ['nothing was in flight']],
+      ['inconclusive', ['nothing was in flight']],
+    ])
+    expect(outcome.result.reason).toMatch(/no evidence for v: nothing was in flight/)
+    expect(readFileSync(join(outcome.runDir, 'junit.xml'), 'utf8')).toContain('<skipped message="inconclusive: nothing was in flight"/>')
+    expect(readFileSync(join(outcome.runDir, 'summary.md'), 'utf8')).toContain('❔ inconclusive')
+
+    const failing = `steadyState:\n  probes:\n    - { name: v, probe: test.value, with: { noEvidence: true, value: 2 }, tolerance: "value == 1" }\n`
+    const second = await run(`name: vacuous-but-failing\n${failing}method:\n  - wait: 1ms\n`)
+    expect(second.outcome.result.probes[0].verdict).toBe('fail')
   })
 
   it('brings the environment up when it is not, and down after unless asked to keep it', async () => {

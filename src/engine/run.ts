@@ -12,6 +12,7 @@ import { mkdirSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Environment, Logger } from '../api/environment.ts'
+import type { VerdictKind } from '../api/probe.ts'
 import type { ProbeSpec, Step } from '../experiment/schema.ts'
 import type { LoadedExperiment } from '../experiment/load.ts'
 import { evaluateTolerance, formatMetric, parseTolerance } from '../experiment/tolerance.ts'
@@ -45,11 +46,15 @@ export interface RunOutcome {
   runId: string
   runDir: string
   status: RunStatus
-  exitCode: 0 | 1 | 2
+  exitCode: RunExitCode
   result: RunResult
 }
 
 const DEFAULT_INJECT_TIMEOUT_MS = 120_000
+
+/** `gameday run` exits 0 passed, 1 deviated, 2 aborted or errored, 3 inconclusive (nothing deviated, but a verdict rests on no evidence). */
+export type RunExitCode = 0 | 1 | 2 | 3
+export const EXIT_CODE: Record<RunStatus, RunExitCode> = { passed: 0, deviated: 1, aborted: 2, errored: 2, inconclusive: 3 }
 
 export function newRunId(experiment: string): string {
   const stamp = new Date()
@@ -58,6 +63,8 @@ export function newRunId(experiment: string): string {
     .replace(/\.\d+Z$/, 'Z')
   return `${stamp}-${experiment.replace(/[^a-z0-9-]+/gi, '-').toLowerCase()}-${Math.random().toString(36).slice(2, 6)}`
 }
+
+const VERDICT_MARK: Record<VerdictKind, string> = { pass: '✓', fail: '✗', inconclusive: '?' }
 
 const consoleLog: Logger = {
   info: (m) => process.stdout.write(m + '\n'),
@@ -131,6 +138,8 @@ export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
 
   let startedEnv = false
   let deviated = false
+  /** probes whose tolerances held on no evidence, with why */
+  const inconclusive: string[] = []
   const phase = async (name: PhaseName, body: () => Promise<boolean>): Promise<boolean> => {
     journal.append({ type: 'phase.started', phase: name })
     log.info(`\n── ${name}`)
@@ -145,7 +154,8 @@ export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
 
   const verdictLine = (v: {
     probe: string
-    verdict: string
+    verdict: VerdictKind
+    inconclusive?: string[]
     metrics: Record<string, unknown>
     tolerances: { tolerance: string; ok: boolean; actual: unknown; metric: string; reason?: string }[]
     violations: string[]
@@ -153,7 +163,9 @@ export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
     const figures = v.tolerances.map(
       (t) => `${t.tolerance} → ${formatMetric(t.metric, t.actual as never)}${t.ok ? '' : ' ✗'}${t.reason ? ` (${t.reason})` : ''}`,
     )
-    log.info(`  ${v.verdict === 'pass' ? '✓' : '✗'} ${v.probe}: ${[...figures, ...v.violations].join('; ') || 'no tolerance'}`)
+    const why = (v.inconclusive ?? []).map((r) => `inconclusive: ${r}`)
+    if (v.verdict === 'inconclusive') inconclusive.push(`${v.probe}: ${(v.inconclusive ?? []).join('; ')}`)
+    log.info(`  ${VERDICT_MARK[v.verdict]} ${v.probe}: ${[...figures, ...v.violations, ...why].join('; ') || 'no tolerance'}`)
   }
 
   const steadyState = async (phaseName: 'before' | 'after', signal: AbortSignal): Promise<boolean> => {
@@ -222,10 +234,11 @@ export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
             }
           }, 500),
         )
-      } else if ('alarm' in g && env.alarmsFiring) {
+      } else if ('alarm' in g && env.guardrails?.alarmsFiring) {
+        const alarmsFiring = env.guardrails.alarmsFiring.bind(env.guardrails)
         timers.push(
           setInterval(() => {
-            void env.alarmsFiring!([g.alarm])
+            void alarmsFiring([g.alarm])
               .then((firing) => {
                 if (firing.length) {
                   journal.append({ type: 'guardrail.tripped', guardrail: `alarm ${g.alarm}`, detail: `alarm ${firing.join(', ')} is firing` })
@@ -371,9 +384,12 @@ export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
     }
   }
 
-  const status: RunStatus = book.revertFailures > 0 || errorReason ? 'errored' : abortReason ? 'aborted' : deviated ? 'deviated' : 'passed'
+  const status: RunStatus =
+    book.revertFailures > 0 || errorReason ? 'errored' : abortReason ? 'aborted' : deviated ? 'deviated' : inconclusive.length ? 'inconclusive' : 'passed'
   const reason =
-    book.revertFailures > 0 ? `${book.revertFailures} fault(s) could not be reverted: run \`gameday recover ${runDir}\`` : (errorReason ?? abortReason)
+    book.revertFailures > 0
+      ? `${book.revertFailures} fault(s) could not be reverted: run \`gameday recover ${runDir}\``
+      : (errorReason ?? abortReason ?? (status === 'inconclusive' ? `no evidence for ${inconclusive.join(' | ')}` : undefined))
   if (startedEnv && !opts.keepEnv) {
     const t = journal.now()
     try {
@@ -392,7 +408,9 @@ export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
   journal.close()
   opts.signal?.removeEventListener('abort', onOuterAbort)
   const result = writeReports(runDir)
-  const exitCode = status === 'passed' ? 0 : status === 'deviated' ? 1 : 2
-  log.info(`\n${status === 'passed' ? '✔' : '✘'} ${status.toUpperCase()}${reason ? ` — ${reason}` : ''}\n  reports: ${runDir}`)
+  const exitCode = EXIT_CODE[status]
+  log.info(
+    `\n${status === 'passed' ? '✔' : status === 'inconclusive' ? '?' : '✘'} ${status.toUpperCase()}${reason ? ` — ${reason}` : ''}\n  reports: ${runDir}`,
+  )
   return { runId, runDir, status, exitCode, result }
 }

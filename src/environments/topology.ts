@@ -1,5 +1,5 @@
 /** The logical topology both process-based environments derive from their YAML the same way. */
-import type { Topology } from '../api/environment.ts'
+import type { NodeAction, NodeInfo, Topology } from '../api/environment.ts'
 
 export interface TopologyConfig {
   clusters: Record<string, { nodes: { name: string; az: string }[] }>
@@ -17,4 +17,11 @@ export function topologyOf(config: TopologyConfig): Topology {
   const caches = Object.fromEntries(Object.entries(config.caches).map(([name, c]) => [name, { name, az: c.az }]))
   const services = Object.fromEntries(Object.entries(config.services).map(([name, s]) => [name, { name, desired: s.instances }]))
   return { azs: [...azs].sort(), clusters, caches, services }
+}
+
+const NODE_VERBS: Record<NodeAction, string> = { kill: 'kill', stop: 'stop', start: 'start', pause: 'pause', resume: 'resume', lameDuck: 'lame duck' }
+
+/** How the process environments (local, containers) describe a node action for plan: one line, the action and the node. */
+export function describeNodeAction(action: NodeAction, node: NodeInfo): string[] {
+  return [`${NODE_VERBS[action]} NATS node ${node.name} (${node.az})`]
 }

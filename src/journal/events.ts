@@ -3,11 +3,12 @@
  * derived from these alone, so a crashed run still leaves its evidence and the faults to revert.
  */
 import type { Json, ResolvedTarget } from '../api/fault.ts'
-import type { Metrics, Phase, SeriesPoint } from '../api/probe.ts'
+import type { Metrics, Phase, SeriesPoint, VerdictKind } from '../api/probe.ts'
 import type { TargetSelector } from '../api/selector.ts'
 import type { ToleranceResult } from '../experiment/tolerance.ts'
 
-export type RunStatus = 'passed' | 'deviated' | 'aborted' | 'errored'
+/** inconclusive: nothing deviated, but some verdict rests on no evidence (a pass that could not have failed) */
+export type RunStatus = 'passed' | 'inconclusive' | 'deviated' | 'aborted' | 'errored'
 
 interface Base {
   /** wall clock, ISO 8601 */
@@ -58,10 +59,12 @@ export type JournalEvent = Base &
         probe: string
         probeType: string
         phase: Phase
-        verdict: 'pass' | 'fail'
+        verdict: VerdictKind
         metrics: Metrics
         tolerances: ToleranceResult[]
         violations: string[]
+        /** why a verdict whose tolerances held is inconclusive */
+        inconclusive?: string[]
         series?: SeriesPoint[]
         details?: Json
         error?: string

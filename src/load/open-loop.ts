@@ -5,7 +5,26 @@
  * Latencies go into HDR histograms: one for the whole run and one per second for the series.
  */
 import * as hdr from 'hdr-histogram-js'
-import type { Metrics, SeriesPoint } from '../api/probe.ts'
+import type { Metrics, SeriesPoint, MetricSpecs } from '../api/probe.ts'
+
+/** What OpenLoopLoad reports (metrics() at the end, lastSecond() live), for probes built on it to declare. */
+export const LOAD_METRICS: MetricSpecs = {
+  requests: { unit: 'count', description: 'requests completed' },
+  ok: { unit: 'count', description: 'requests that succeeded' },
+  errors: { unit: 'count', description: 'requests that failed' },
+  'errors.*': { unit: 'count', description: 'failures by class (errors.timeout, errors.http-503, errors.refused, ...)' },
+  successRate: { unit: 'ratio', description: 'ok / requests' },
+  targetRate: { unit: 'per-second', description: 'the rate asked for' },
+  achievedRate: { unit: 'per-second', description: 'requests completed per second' },
+  p50: { unit: 'ms', description: 'median latency of successful requests' },
+  p90: { unit: 'ms', description: '90th percentile latency' },
+  p99: { unit: 'ms', description: '99th percentile latency' },
+  p999: { unit: 'ms', description: '99.9th percentile latency' },
+  max: { unit: 'ms', description: 'slowest successful request' },
+  mean: { unit: 'ms', description: 'mean latency' },
+  rps: { unit: 'per-second', description: 'live: requests in the last second' },
+  inFlight: { unit: 'count', description: 'live: requests awaiting an answer' },
+}
 
 export interface Outcome {
   ok: boolean

@@ -49,12 +49,12 @@ function chart(p: ProbeVerdict, key: string, windows: Window[]): string {
 
 export function htmlReport(r: RunResult): string {
   const windows = faultWindows(r)
-  const color = r.status === 'passed' ? '#1a7f37' : r.status === 'deviated' ? '#cf222e' : '#9a6700'
+  const color = r.status === 'passed' ? '#1a7f37' : r.status === 'deviated' ? '#cf222e' : r.status === 'inconclusive' ? '#6e7781' : '#9a6700'
   const probes = r.probes
     .map((p) => {
       const tol = p.tolerances.map((t) => `<li class="${t.ok ? 'ok' : 'bad'}"><code>${esc(t.tolerance)}</code> → ${esc(formatMetric(t.metric, t.actual))}${t.reason ? ` (${esc(t.reason)})` : ''}</li>`).join('')
-      const vio = p.violations.map((v) => `<li class="bad">${esc(v)}</li>`).join('')
-      return `<tr><td>${esc(p.phase)}</td><td>${esc(p.name)}<br><small>${esc(p.type)}</small></td><td class="${p.verdict === 'pass' ? 'ok' : 'bad'}">${p.verdict}</td><td><ul>${tol}${vio}</ul></td></tr>`
+      const vio = [...p.violations.map((v) => `<li class="bad">${esc(v)}</li>`), ...(p.inconclusive ?? []).map((w) => `<li class="unknown">inconclusive: ${esc(w)}</li>`)].join('')
+      return `<tr><td>${esc(p.phase)}</td><td>${esc(p.name)}<br><small>${esc(p.type)}</small></td><td class="${p.verdict === 'pass' ? 'ok' : p.verdict === 'fail' ? 'bad' : 'unknown'}">${p.verdict}</td><td><ul>${tol}${vio}</ul></td></tr>`
     })
     .join('\n')
   const charts = r.probes
@@ -75,7 +75,7 @@ export function htmlReport(r: RunResult): string {
     .join('\n')
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(r.experiment)} — ${esc(r.status)}</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #d0d7de;padding:4px 8px;vertical-align:top;text-align:left}
-.ok{color:#1a7f37}.bad{color:#cf222e}ul{margin:0;padding-left:1.2em}h1 span{color:${color}}figure{margin:1em 0}small{color:#57606a}</style></head><body>
+.ok{color:#1a7f37}.bad{color:#cf222e}.unknown{color:#6e7781}ul{margin:0;padding-left:1.2em}h1 span{color:${color}}figure{margin:1em 0}small{color:#57606a}</style></head><body>
 <h1>${esc(r.experiment)} — <span>${esc(r.status)}</span></h1>
 <p>run <code>${esc(r.runId)}</code> · environment ${esc(r.environment)} · seed ${r.seed} · started ${esc(r.startedAt)} · ${r.durationMs !== undefined ? esc(formatDuration(r.durationMs)) : 'incomplete'}</p>
 ${r.reason ? `<p><strong>${esc(r.reason)}</strong></p>` : ''}

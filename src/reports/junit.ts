@@ -8,6 +8,7 @@ export function junitXml(r: RunResult): string {
   const cases: string[] = []
   let failures = 0
   let errors = 0
+  let skipped = 0
   for (const p of r.probes) {
     const name = `${p.phase}: ${p.name}`
     const figures = p.tolerances.map((t) => `${t.tolerance} (actual ${formatMetric(t.metric, t.actual)})${t.ok ? '' : ' FAILED'}`).join('\n')
@@ -16,6 +17,10 @@ export function junitXml(r: RunResult): string {
       failures++
       const why = [...p.tolerances.filter((t) => !t.ok).map((t) => `${t.tolerance}: actual ${formatMetric(t.metric, t.actual)}${t.reason ? ` (${t.reason})` : ''}`), ...p.violations].join('; ')
       body = `<failure message="${esc(why)}">${esc(figures)}</failure>` + body
+    } else if (p.verdict === 'inconclusive') {
+      // not a pass: the tolerances held on no evidence; CI shows it as skipped, with why
+      skipped++
+      body = `<skipped message="${esc(`inconclusive: ${(p.inconclusive ?? []).join('; ')}`)}"/>` + body
     }
     cases.push(`    <testcase classname="${esc(`${r.experiment}.${p.type}`)}" name="${esc(name)}">${body}</testcase>`)
   }
@@ -30,8 +35,8 @@ export function junitXml(r: RunResult): string {
   const seconds = ((r.durationMs ?? 0) / 1000).toFixed(3)
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="gameday" tests="${cases.length}" failures="${failures}" errors="${errors}" time="${seconds}">`,
-    `  <testsuite name="${esc(r.experiment)}" tests="${cases.length}" failures="${failures}" errors="${errors}" time="${seconds}" timestamp="${r.startedAt}">`,
+    `<testsuites name="gameday" tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${seconds}">`,
+    `  <testsuite name="${esc(r.experiment)}" tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${seconds}" timestamp="${r.startedAt}">`,
     `    <properties><property name="runId" value="${esc(r.runId)}"/><property name="environment" value="${esc(r.environment)}"/><property name="seed" value="${r.seed}"/></properties>`,
     ...cases,
     '  </testsuite>',

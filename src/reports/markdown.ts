@@ -3,8 +3,10 @@ import type { RunResult } from './result.ts'
 import { formatMetric } from '../experiment/tolerance.ts'
 import { formatDuration } from '../util/duration.ts'
 
+const VERDICT_CELL = { pass: '✅ pass', fail: '❌ fail', inconclusive: '❔ inconclusive' } as const
+
 export function markdownSummary(r: RunResult): string {
-  const icon = r.status === 'passed' ? '✅' : r.status === 'deviated' ? '❌' : '⚠️'
+  const icon = r.status === 'passed' ? '✅' : r.status === 'deviated' ? '❌' : r.status === 'inconclusive' ? '❔' : '⚠️'
   const out: string[] = [
     `# ${icon} ${r.experiment} — ${r.status}`,
     '',
@@ -39,7 +41,7 @@ export function markdownSummary(r: RunResult): string {
       .slice(0, 12)
       .map(([k, v]) => `${k}=${formatMetric(k, v)}`)
       .join(', ')
-    out.push(`| ${p.phase} | ${p.name} | ${p.verdict === 'pass' ? '✅ pass' : '❌ fail'} | ${tol || '—'}${p.violations.length ? `<br>${p.violations.join('<br>')}` : ''} | ${keys} |`)
+    out.push(`| ${p.phase} | ${p.name} | ${VERDICT_CELL[p.verdict]} | ${tol || '—'}${[...p.violations, ...(p.inconclusive ?? []).map((w) => `inconclusive: ${w}`)].map((v) => `<br>${v}`).join('')} | ${keys} |`)
   }
   out.push('')
   const series = r.probes.filter((p) => p.phase === 'during' && p.series?.length && 'successRate' in (p.series[0] ?? {}))

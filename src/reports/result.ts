@@ -3,7 +3,7 @@
  * regenerates it, and a crashed run (no run.ended) still yields a result that says so.
  */
 import type { Json, ResolvedTarget } from '../api/fault.ts'
-import type { Metrics, Phase, SeriesPoint } from '../api/probe.ts'
+import type { Metrics, Phase, SeriesPoint, VerdictKind } from '../api/probe.ts'
 import type { EventOf, JournalEvent, RunStatus } from '../journal/events.ts'
 import type { ToleranceResult } from '../experiment/tolerance.ts'
 
@@ -25,10 +25,12 @@ export interface ProbeVerdict {
   name: string
   type: string
   phase: Phase
-  verdict: 'pass' | 'fail'
+  verdict: VerdictKind
   metrics: Metrics
   tolerances: ToleranceResult[]
   violations: string[]
+  /** why a verdict whose tolerances held is inconclusive */
+  inconclusive?: string[]
   series?: SeriesPoint[]
   /** run-clock ms when the probe started: series point t (s) is relative to it */
   startedT?: number
@@ -133,6 +135,7 @@ export function buildResult(events: JournalEvent[]): RunResult {
           metrics: e.metrics,
           tolerances: e.tolerances,
           violations: e.violations,
+          ...(e.inconclusive?.length ? { inconclusive: e.inconclusive } : {}),
           ...(e.series ? { series: e.series } : {}),
           ...(e.details !== undefined ? { details: e.details } : {}),
           ...(e.error ? { error: e.error } : {}),

@@ -8,7 +8,7 @@ export interface ExperimentResult extends RunResult {
   /** where the journal and reports were written */
   runDir: string
   /** what `gameday run` would exit with: 0 passed, 1 deviated, 2 aborted or errored */
-  exitCode: 0 | 1 | 2
+  exitCode: 0 | 1 | 2 | 3
   /** the run's console output, line by line (printed only with `verbose: true`) */
   output: string[]
   /**
@@ -20,7 +20,7 @@ export interface ExperimentResult extends RunResult {
   verdicts(name: string): ProbeVerdict[]
 }
 
-export function withAccessors(result: RunResult, extra: { runDir: string; exitCode: 0 | 1 | 2; output: string[] }): ExperimentResult {
+export function withAccessors(result: RunResult, extra: { runDir: string; exitCode: 0 | 1 | 2 | 3; output: string[] }): ExperimentResult {
   const verdicts = (name: string) => result.probes.filter((p) => p.name === name)
   return {
     ...result,

@@ -93,7 +93,7 @@ export function singleNodeEnv(nats: MonitoredNats, redis?: TestServer): Environm
     kind: 'local',
     source: 'test',
     topology: () => topo,
-    extension: () => undefined,
+    capability: () => undefined,
     endpoints: {
       natsServers: () => [nats.url],
       natsMonitor: () => nats.monitorUrl,
@@ -104,6 +104,7 @@ export function singleNodeEnv(nats: MonitoredNats, redis?: TestServer): Environm
       gateway: () => 'http://127.0.0.1:1',
     },
     nodes: {
+      describe: (action, node) => [`${action} ${node.name}`],
       kill: () => nats.kill(),
       stop: () => nats.kill(),
       start: () => nats.start(),

@@ -4,7 +4,7 @@
  * one a user's environment would implement — not a mock of an external system; end-to-end
  * behaviour is tested against the real local environment in *.local.test.ts.
  */
-import type { Environment, NodeInfo, TaskInfo, Topology } from '../../src/api/environment.ts'
+import type { Environment, NodeAction, NodeInfo, TaskInfo, Topology } from '../../src/api/environment.ts'
 
 export class MemoryEnvironment implements Environment {
   readonly kind = 'local' as const
@@ -38,7 +38,7 @@ export class MemoryEnvironment implements Environment {
   topology(): Topology {
     return this.topo
   }
-  extension<T>(): T | undefined {
+  capability<T>(): T | undefined {
     return undefined
   }
   endpoints = {
@@ -48,6 +48,7 @@ export class MemoryEnvironment implements Environment {
     gateway: () => 'http://127.0.0.1:1',
   }
   nodes = {
+    describe: (action: NodeAction, n: NodeInfo) => [`${action} ${n.name}`],
     kill: async (n: NodeInfo) => void (this.down_.add(n.name), this.events.push(`kill ${n.name}`)),
     stop: async (n: NodeInfo) => void (this.down_.add(n.name), this.events.push(`stop ${n.name}`)),
     start: async (n: NodeInfo) => void (this.down_.delete(n.name), this.events.push(`start ${n.name}`)),

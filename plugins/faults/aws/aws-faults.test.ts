@@ -35,7 +35,7 @@ async function plan<P>(fault: FaultType<P, any>, s: FaultSpec<P>, seed = 42) {
 describe('awsFaults', () => {
   it('refuse to run on another environment', async () => {
     const ctx = faultContext(env)
-    const local = { ...ctx, env: { ...env, kind: 'local', extension: () => undefined } } as unknown as typeof ctx
+    const local = { ...ctx, env: { ...env, kind: 'local', capability: () => undefined } } as unknown as typeof ctx
     await expect(ecsStopTask.resolve(local, spec(ecsStopTask, { service: 'gateway' }))).rejects.toThrow(GamedayError)
   })
 })

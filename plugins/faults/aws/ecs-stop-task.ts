@@ -40,6 +40,7 @@ function stopReason(runId: string, extra?: string): string {
 export const ecsStopTask = defineFault<EcsStopTaskParams, EcsStopTaskState | null>({
   type: TYPE,
   description: "ECS StopTask on a count or percent of a service's running tasks (seeded pick); revert waits for the desired count",
+  targets: ['task'],
   params: EcsStopTaskParams,
 
   async resolve(ctx, spec) {

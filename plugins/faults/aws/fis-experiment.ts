@@ -26,6 +26,7 @@ export type FisExperimentParams = z.infer<typeof FisExperimentParams>
 export const fisExperiment = defineFault<FisExperimentParams, FisState | null>({
   type: TYPE,
   description: 'start an existing, allow-listed FIS experiment template and wait until it runs; revert stops it',
+  targets: ['other'],
   params: FisExperimentParams,
 
   async resolve(ctx, spec) {

@@ -58,6 +58,7 @@ function templateParts(aws: AwsEnvironment, target: ResolvedTarget, durationMs: 
 export const redisAzPower = defineFault<RedisAzPowerParams, FisState | null>({
   type: TYPE,
   description: 'FIS aws:elasticache:replicationgroup-interrupt-az-power on the cache replication group for one AZ',
+  targets: ['cache'],
   params: RedisAzPowerParams,
 
   async resolve(ctx, spec) {

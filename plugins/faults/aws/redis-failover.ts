@@ -42,6 +42,7 @@ const stateOf = (targets: ResolvedTarget[]): FailoverState => ({
 export const redisFailover = defineFault<RedisFailoverParams, FailoverState>({
   type: TYPE,
   description: "ElastiCache TestFailover of the cache primary's shard: a replica is promoted (AWS only)",
+  targets: ['cache'],
   params: RedisFailoverParams,
 
   async resolve(ctx, spec) {

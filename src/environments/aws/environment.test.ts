@@ -29,7 +29,7 @@ describe('AwsEnvironment: allow-list', () => {
   it('is built from the example file without any call, and asks for confirmation', async () => {
     const env = await loadAwsEnvironment(EXAMPLE_FILE, { clients: aws.clients })
     expect(env.kind).toBe('aws')
-    expect(env.requiresConfirmation).toBe(true)
+    expect(env.guardrails.requiresConfirmation).toBe(true)
     expect(env.source).toBe(EXAMPLE_FILE)
     expect(aws.calls()).toEqual([])
   })

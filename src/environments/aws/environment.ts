@@ -36,7 +36,10 @@ import { GetExperimentTemplateCommand, type ExperimentTemplate } from '@aws-sdk/
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
 import { credsAuthenticator, nkeyAuthenticator, tokenAuthenticator, usernamePasswordAuthenticator } from '@nats-io/nats-core'
 import type {
+  Capability,
   CacheDegradation,
+  Guardrails,
+  NodeAction,
   Endpoints,
   Environment,
   EnvironmentStatus,
@@ -65,6 +68,7 @@ import {
   type AwsConfig,
   type CacheConfig,
 } from './config.ts'
+import { describeNodeAction as describeProcessNodeAction } from '../topology.ts'
 import { buildTemplate, describeTemplateRun, FisRunner, isoDuration, type FisState, type TemplateParts } from './fis.ts'
 
 // ── what discovery finds ───────────────────────────────────────────────────────────────────
@@ -157,7 +161,6 @@ function tagValue(instance: Instance, key: string): string | undefined {
 
 export class AwsEnvironment implements Environment {
   readonly kind = 'aws' as const
-  readonly requiresConfirmation = true
   readonly source: string
   readonly clients: AwsClients
   readonly fisRunner: FisRunner
@@ -499,8 +502,16 @@ export class AwsEnvironment implements Environment {
     return { azs, clusters, caches, services }
   }
 
-  extension<T>(name: string): T | undefined {
-    return name === 'aws' ? (this as unknown as T) : undefined
+  /** the AWS services behind the AWS-only faults (key: capability('aws')) */
+  capability<T>(key: Capability<T>): T | undefined {
+    return key.name === 'aws' ? (this as unknown as T) : undefined
+  }
+
+  /** blast radius, alarms and confirmation: every fault passes here at plan and at injection */
+  readonly guardrails: Guardrails = {
+    requiresConfirmation: true,
+    checkBlastRadius: (faultType, targets, when) => this.checkBlastRadius(faultType, targets, when),
+    alarmsFiring: (alarms) => this.alarmsFiring(alarms),
   }
 
   async isUp(): Promise<boolean> {
@@ -645,7 +656,7 @@ export class AwsEnvironment implements Environment {
   }
 
   /** What a node control would call, for plan output. */
-  describeNodeAction(action: 'kill' | 'stop' | 'start', node: NodeInfo): string[] {
+  describeNodeAction(action: NodeAction, node: NodeInfo): string[] {
     const inst = this.snapshot?.instances.find((i) => i.cluster === node.cluster && i.node === node.name && i.state !== 'terminated')
     const id = inst?.instanceId ?? `<instance of ${node.cluster}/${node.name}>`
     const mode = this.config.nats[node.cluster]?.killMode ?? 'stop'
@@ -653,10 +664,12 @@ export class AwsEnvironment implements Environment {
       return [`ec2:TerminateInstances InstanceIds=[${id}] (irreversible; revert waits for the auto-scaling replacement)`]
     if (action === 'kill') return [`ec2:StopInstances InstanceIds=[${id}] Force=true`, `ec2:StartInstances InstanceIds=[${id}] (on revert)`]
     if (action === 'stop') return [`ec2:StopInstances InstanceIds=[${id}]`, `ec2:StartInstances InstanceIds=[${id}] (on revert)`]
-    return [`ec2:StartInstances InstanceIds=[${id}]`]
+    if (action === 'start') return [`ec2:StartInstances InstanceIds=[${id}]`]
+    return describeProcessNodeAction(action, node) // TODO(issue 14): refuse what AWS cannot do
   }
 
   readonly nodes: NodeControl = {
+    describe: (action, node) => this.describeNodeAction(action, node),
     kill: async (node) => {
       const inst = await this.currentInstance(node)
       const mode = this.config.nats[node.cluster].killMode

@@ -9,12 +9,13 @@
  * process, also after the one that ran `up()` crashed. Published ports bind 127.0.0.1 at fixed
  * host ports, so a node stopped and started keeps its endpoints.
  */
-import { topologyOf } from '../topology.ts'
+import { describeNodeAction, topologyOf } from '../topology.ts'
 import { execFileSync } from 'node:child_process'
 import { connect } from 'node:net'
 import type Dockerode from 'dockerode'
 import type { ContainerInfo } from 'dockerode'
 import type {
+  Capability,
   ControlContext,
   Endpoints,
   Environment,
@@ -200,8 +201,9 @@ export class ContainersEnvironment implements Environment {
     return topologyOf(this.config)
   }
 
-  extension<T>(name: string): T | undefined {
-    return name === 'containers' ? (this as unknown as T) : undefined
+  /** no capability beyond the common parts */
+  capability<T>(_key: Capability<T>): T | undefined {
+    return undefined
   }
 
   // ---- endpoints -------------------------------------------------------------------------
@@ -247,6 +249,7 @@ export class ContainersEnvironment implements Environment {
   }
 
   readonly nodes: NodeControl = {
+    describe: describeNodeAction,
     kill: async (node) => {
       await ignoreGone((await this.nodeContainer(node)).kill())
     },

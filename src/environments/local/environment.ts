@@ -4,10 +4,11 @@
  * loopback, no Docker, no cloud. Every process is tracked by a pid file under the state
  * directory so `env down`, Ctrl-C or a later session can remove everything.
  */
-import { topologyOf } from '../topology.ts'
+import { describeNodeAction, topologyOf } from '../topology.ts'
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type {
+  Capability,
   CacheControl,
   Endpoints,
   Environment,
@@ -54,8 +55,9 @@ export class LocalEnvironment implements Environment {
     return topologyOf(this.config)
   }
 
-  extension<T>(name: string): T | undefined {
-    return name === 'local' ? (this as unknown as T) : undefined
+  /** no capability beyond the common parts */
+  capability<T>(_key: Capability<T>): T | undefined {
+    return undefined
   }
 
   readonly network = new LocalNetwork(
@@ -107,6 +109,7 @@ export class LocalEnvironment implements Environment {
   }
 
   readonly nodes: NodeControl = {
+    describe: describeNodeAction,
     kill: async (node) => {
       const n = this.nodeState(node)
       await killHard(readPid(n.pidFile))
