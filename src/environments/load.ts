@@ -3,27 +3,12 @@
  * path to an environment file; the file's `kind:` picks the driver.
  */
 import { existsSync } from 'node:fs'
-import { resolve } from 'node:path'
 import type { Environment } from '../api/environment.ts'
 import { ValidationError } from '../api/errors.ts'
-import { REPO_ROOT } from '../util/node-entry.ts'
+import { environmentFile } from './locate.ts'
 import { YamlSource, formatIssue } from '../experiment/yaml-source.ts'
 import { LocalConfigSchema } from './local/config.ts'
 import { LocalEnvironment } from './local/environment.ts'
-
-const NAMED: Record<string, string> = {
-  local: 'environments/local.yaml',
-  containers: 'environments/containers.yaml',
-  aws: 'environments/aws.yaml',
-}
-
-export function environmentFile(nameOrFile: string): string {
-  if (NAMED[nameOrFile]) {
-    const inCwd = resolve(NAMED[nameOrFile])
-    return existsSync(inCwd) ? inCwd : resolve(REPO_ROOT, NAMED[nameOrFile])
-  }
-  return resolve(nameOrFile)
-}
 
 function invalid(source: YamlSource, error: { issues: { path: PropertyKey[]; message: string }[] }): never {
   const issues = error.issues.map((i) => source.issue(i.path, i.message))

@@ -6,7 +6,7 @@
 import type { Environment, Logger } from '../../api/environment.ts'
 import { ValidationError } from '../../api/errors.ts'
 import { formatIssue, YamlSource } from '../../experiment/yaml-source.ts'
-import { environmentFile } from '../load.ts'
+import { environmentFile } from '../locate.ts'
 import { ContainersConfigSchema, type ContainersConfig } from './config.ts'
 import { ContainersEnvironment } from './environment.ts'
 
