@@ -46,8 +46,12 @@ describe('reports', () => {
     expect(junit).toContain('name="exp&lt;1&gt;"')
     expect(readFileSync(join(dir, 'summary.md'), 'utf8')).toContain('| nats.kill-node | method[0] | n3 (az-b) |')
     const html = readFileSync(join(dir, 'report.html'), 'utf8')
-    expect(html).toContain('<h1>exp&lt;1&gt; — <span>deviated</span></h1>')
-    expect(html).toContain('<polyline')
+    expect(html).toContain('<h1>exp&lt;1&gt;</h1>')
+    expect(html).toContain('<div class="v">DEVIATED</div>')
+    // self-contained: uPlot and the data inlined, nothing fetched
+    expect(html).toContain('id="gameday-data"')
+    expect(html).toContain('data-chart="c0-0"')
+    expect(html).not.toMatch(/<(script|link)[^>]+(src|href)=/)
   })
 
   it('says a run without run.ended is incomplete, and points at recover', () => {
