@@ -86,44 +86,48 @@ export function counterexampleOf(p: ProbeVerdict): DrawnCounterexample | undefin
 
 const esc = (s: unknown) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 
-/** Porcupine-style SVG: rows per process, bars per operation, the linearization order numbered. */
-export function counterexampleSvg(cx: DrawnCounterexample): string {
-  const W = 1040
-  const left = 56
+/**
+ * Porcupine-style SVG: a row per process, a bar per operation. As in Porcupine, the axis steps
+ * from one invocation or answer to the next rather than by real time, so operations a few
+ * microseconds long stay as readable as those that waited a second; the real times label it.
+ */
+export function counterexampleSvg(cx: DrawnCounterexample, id = 'cx'): string {
+  // the process labels sit in their own column, outside the scrolling part
+  const left = 8
   const right = 24
   const rowH = 30
-  const top = 30
-  const finite = cx.ops.flatMap((o) => [o.call, o.return]).filter(Number.isFinite)
-  const t0 = Math.min(...finite)
-  const span = Math.max(...finite) - t0 || 1
-  // indeterminate ops run off the right edge: keep room for them
-  const t1 = t0 + span * 1.08
-  const X = (t: number) => left + ((Math.min(t, t1) - t0) / (t1 - t0)) * (W - left - right)
+  const top = 12
+  const events = [...new Set(cx.ops.flatMap((o) => [o.call, o.return]).filter(Number.isFinite))].sort((a, b) => a - b)
+  const rank = new Map(events.map((t, i) => [t, i]))
+  // an op with no answer runs one step past the last event
+  const rankOf = (t: number) => (Number.isFinite(t) ? rank.get(t)! : events.length)
+  const charW = 6.7
+  const need = Math.max(...cx.ops.map((o) => ((o.role === 'linearized' ? 26 : 12) + charW * (o.text.length + 2)) / Math.max(1, rankOf(o.return) - rankOf(o.call))))
+  const slot = Math.min(64, Math.max(26, need))
+  const W = Math.max(1040, left + right + (events.length + 1) * slot)
+  const X = (t: number) => left + rankOf(t) * slot + slot / 2
 
   // rows: one per process, a second one when a process has overlapping operations
   const rows: { process: number; ends: number[] }[] = []
-  const placed = cx.ops
-    .map((op) => ({ op }))
-    .sort((a, b) => a.op.process - b.op.process || a.op.call - b.op.call)
-    .map(({ op }) => {
-      let row = rows.find((r) => r.process === op.process && r.ends.at(-1)! <= op.call)
+  const placed = [...cx.ops]
+    .sort((a, b) => a.process - b.process || a.call - b.call)
+    .map((op) => {
+      let row = rows.find((r) => r.process === op.process && r.ends.at(-1)! < op.call)
       if (!row) rows.push((row = { process: op.process, ends: [] }))
       row.ends.push(op.return)
       return { op, row: rows.indexOf(row) }
     })
   const H = top + rows.length * rowH + 34
-  const tick = niceStep(span / 6)
-  const ticks: string[] = []
-  for (let t = Math.ceil(t0 / tick) * tick; t <= t0 + span; t += tick) {
-    const runT = cx.originT !== undefined ? ` (run ${((cx.originT + t) / 1000).toFixed(2)}s)` : ''
-    ticks.push(
-      `<line x1="${X(t)}" x2="${X(t)}" y1="${top - 6}" y2="${H - 30}" class="cx-grid"/><text x="${X(t)}" y="${H - 14}" class="cx-tick">${esc(fmtMs(t))}${ticks.length === 0 ? esc(runT) : ''}</text>`,
-    )
-  }
-  const labels = rows.map((r, i) => `<text x="${left - 8}" y="${top + i * rowH + rowH / 2 + 4}" class="cx-proc">p${r.process}</text>`)
-  const bars = placed.map(({ op, row }) => {
-    const x = X(op.call)
-    const w = Math.max(6, X(op.return) - x)
+  // real times under the axis, as many as fit
+  const every = Math.max(1, Math.ceil(78 / slot))
+  const ticks = events.map((t, i) => {
+    const label = i % every === 0 ? `<text x="${X(t)}" y="${H - 14}" class="cx-tick">${esc(fmtMs(t))}</text>` : ''
+    return `<line x1="${X(t)}" x2="${X(t)}" y1="${top - 6}" y2="${H - 30}" class="cx-grid"/>${label}`
+  })
+  const labels = rows.map((r, i) => `<text x="40" y="${top + i * rowH + rowH / 2 + 4}" class="cx-proc">p${r.process}</text>`)
+  const bars = placed.map(({ op, row }, i) => {
+    const x = X(op.call) - slot * 0.3
+    const w = Math.max(slot * 0.6, X(op.return) - X(op.call) + slot * 0.6)
     const y = top + row * rowH + 4
     const open = !Number.isFinite(op.return)
     const title = [
@@ -136,27 +140,27 @@ export function counterexampleSvg(cx: DrawnCounterexample): string {
     ]
       .filter(Boolean)
       .join('\n')
-    const badge = op.role === 'linearized' ? `<circle cx="${x + 9}" cy="${y + 11}" r="8" class="cx-badge"/><text x="${x + 9}" y="${y + 15}" class="cx-badge-t">${op.order}</text>` : ''
-    const mark = op.role === 'blocked' ? '✗ ' : ''
-    const textX = op.role === 'linearized' ? x + 21 : x + 5
-    return `<g class="cx-op cx-${op.role}${open ? ' cx-open' : ''}" data-role="${op.role}"><title>${esc(title)}</title><rect x="${x}" y="${y}" width="${w}" height="${rowH - 8}" rx="4"/>${badge}<text x="${textX}" y="${y + 15}" class="cx-label">${esc(mark + op.text)}</text></g>`
+    const badge = op.role === 'linearized' ? `<circle cx="${x + 10}" cy="${y + 11}" r="8" class="cx-badge"/><text x="${x + 10}" y="${y + 15}" class="cx-badge-t">${op.order}</text>` : ''
+    const textX = op.role === 'linearized' ? x + 22 : x + 5
+    const clip = `${id}-${i}`
+    return (
+      `<g class="cx-op cx-${op.role}${open ? ' cx-open' : ''}" data-role="${op.role}"><title>${esc(title)}</title>` +
+      `<clipPath id="${clip}"><rect x="${x}" y="${y}" width="${w - 3}" height="${rowH - 8}"/></clipPath>` +
+      `<rect x="${x}" y="${y}" width="${w}" height="${rowH - 8}" rx="4"/>${badge}<text x="${textX}" y="${y + 15}" class="cx-label" clip-path="url(#${clip})">${esc((op.role === 'blocked' ? '✗ ' : '') + op.text)}</text></g>`
+    )
   })
   // the order the prefix takes effect in, joined by a thin line
   const order = placed
     .filter((p) => p.op.role === 'linearized')
     .sort((a, b) => a.op.order! - b.op.order!)
-    .map((p) => `${X(p.op.call) + 9},${top + p.row * rowH + 15}`)
+    .map((p) => `${X(p.op.call) - slot * 0.3 + 10},${top + p.row * rowH + 15}`)
   const path = order.length > 1 ? `<polyline points="${order.join(' ')}" class="cx-order"/>` : ''
-  return `<svg class="counterexample" viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="counterexample${cx.partition ? ` for ${esc(cx.partition)}` : ''}">
-<text x="${left}" y="16" class="cx-caption">history time (ms)${cx.partition ? ` · ${esc(cx.partition)}` : ''}${cx.omitted ? ` · ${cx.omitted} earlier operation(s) linearized before #${cx.omitted + 1}` : ''}</text>
-${ticks.join('')}${labels.join('')}${path}${bars.join('')}</svg>`
-}
-
-function niceStep(raw: number): number {
-  const pow = 10 ** Math.floor(Math.log10(raw || 1))
-  return [1, 2, 5, 10].map((m) => m * pow).find((s) => s >= raw) ?? 10 * pow
+  const origin = cx.originT !== undefined ? `; t=0 is the run's ${(cx.originT / 1000).toFixed(2)}s` : ''
+  const caption = `history time in ms, one step per invocation or answer (not to scale${origin})${cx.partition ? ` · ${cx.partition}` : ''}${cx.omitted ? ` · ${cx.omitted} earlier operation(s) linearized before #${cx.omitted + 1}` : ''}`
+  return `<p class="cx-caption">${esc(caption)}</p><div class="cx-box"><svg class="cx-procs" width="48" height="${H}" aria-hidden="true">${labels.join('')}</svg><div class="cx-scroll"><svg class="counterexample" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="counterexample${cx.partition ? ` for ${esc(cx.partition)}` : ''}">
+${ticks.join('')}${path}${bars.join('')}</svg></div></div>`
 }
 
 function fmtMs(t: number): string {
-  return Math.abs(t) >= 10_000 ? `${(t / 1000).toFixed(2)}s` : `${Number.isInteger(t) ? t : t.toFixed(1)}ms`
+  return Math.abs(t) >= 10_000 ? `${(t / 1000).toFixed(2)}s` : `${Number.isInteger(t) ? t : t.toFixed(t < 100 ? 2 : 1)}ms`
 }

@@ -7,13 +7,12 @@
  * verdicts, faults, evidence and the full event log.
  */
 import type { ProbeVerdict, RunResult } from './result.ts'
-import { formatMetric } from '../experiment/tolerance.ts'
 import { formatDuration } from '../util/duration.ts'
 import { runEvents } from './events.ts'
 import { runCharts, type ChartSpec } from './series.ts'
 import { counterexampleOf, counterexampleSvg } from './counterexample.ts'
 import { describeRecovery } from './recovery.ts'
-import { readout, readoutMarkdown, type Readout } from './readout.ts'
+import { metricText, readout, readoutMarkdown, type Readout } from './readout.ts'
 import { confidenceLevel } from './score.ts'
 import { esc, htmlPage, statusClass, verdictPill } from './page.ts'
 
@@ -66,7 +65,7 @@ ${r.reason ? `<p><b>${esc(r.reason)}</b></p>` : ''}
 }
 
 function toleranceBadges(p: ProbeVerdict): string {
-  return p.tolerances.map((t) => `<span class="tol"><span class="${t.ok ? 'ok' : 'bad'}">${t.ok ? '✓' : '✗'}</span> <code>${esc(t.tolerance)}</code> ${esc(formatMetric(t.metric, t.actual))}</span>`).join(' ')
+  return p.tolerances.map((t) => `<span class="tol"><span class="${t.ok ? 'ok' : 'bad'}">${t.ok ? '✓' : '✗'}</span> <code>${esc(t.tolerance)}</code> ${esc(metricText(t.metric, t.actual))}</span>`).join(' ')
 }
 
 function methodCard(r: RunResult, charts: ChartSpec[], hasLanes: boolean): string {
@@ -90,13 +89,13 @@ ${blocks.join('\n')}</section>`
 }
 
 function correctnessCard(r: RunResult): string {
-  const drawn = r.probes.flatMap((p) => {
+  const drawn = r.probes.flatMap((p, i) => {
     const cx = counterexampleOf(p)
     if (!cx) return []
     return [
       `<h3>${esc(p.name)} ${verdictPill(p.verdict)} <span class="tol">${esc(String(p.metrics.verdict ?? ''))}${cx.partition ? ` · ${esc(cx.partition)}` : ''}</span></h3>
 <div class="legend-row"><span><span class="sw" style="background:#ddf4ff;border:1px solid #54aeff"></span>linearized prefix, numbered in the order it takes effect</span><span><span class="sw" style="background:#ffebe9;border:1px solid #cf222e"></span>the operation that cannot follow it</span><span><span class="sw" style="background:#fff8c5;border:1px dashed #d4a72c"></span>concurrent, could not be placed before it either</span><span>dashed edge: no answer (may take effect later, or never)</span></div>
-${counterexampleSvg(cx)}
+${counterexampleSvg(cx, `cx${i}`)}
 <details><summary>as the checker printed it</summary><pre class="block">${esc(cx.lines.join('\n'))}</pre></details>`,
     ]
   })
@@ -107,7 +106,7 @@ ${counterexampleSvg(cx)}
 function verdictsCard(r: RunResult): string {
   const rows = r.probes.map((p) => {
     const tol = p.tolerances
-      .map((t) => `<li class="${t.ok ? 'ok' : 'bad'}"><code>${esc(t.tolerance)}</code> → ${esc(formatMetric(t.metric, t.actual))}${t.reason ? ` <span class="muted">(${esc(t.reason)})</span>` : ''}</li>`)
+      .map((t) => `<li class="${t.ok ? 'ok' : 'bad'}"><code>${esc(t.tolerance)}</code> → ${esc(metricText(t.metric, t.actual))}${t.reason ? ` <span class="muted">(${esc(t.reason)})</span>` : ''}</li>`)
       .join('')
     const notes = [...p.violations.map((v) => `<li class="bad">${esc(v)}</li>`), ...(p.inconclusive ?? []).map((w) => `<li class="unk">inconclusive: ${esc(w)}</li>`)]
     if (p.error) notes.push(`<li class="bad">error: ${esc(p.error)}</li>`)

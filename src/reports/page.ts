@@ -109,9 +109,9 @@ ul.plain{margin:0;padding-left:16px}
 .u-legend{font-size:12px;text-align:left!important;padding-left:8px}.u-legend .u-marker{width:12px;height:3px}
 .u-legend th{background:none;border:0}.u-legend td{border:0}
 .probe-block{border-top:1px dashed var(--line);margin-top:12px;padding-top:4px}
-.counterexample{background:#fbfcfd;border:1px solid var(--line);border-radius:8px;margin:6px 0}
+.cx-box{display:flex;border:1px solid var(--line);border-radius:8px;margin:6px 0;background:#fbfcfd}.cx-procs{flex:none}.cx-scroll{overflow-x:auto;flex:1}.counterexample{display:block}
 .cx-grid{stroke:#e6eaef}.cx-tick{font-size:11px;fill:var(--muted);text-anchor:middle}.cx-proc{font-size:12px;fill:var(--muted);text-anchor:end;font-family:ui-monospace,monospace}
-.cx-caption{font-size:11px;fill:var(--muted)}.cx-label{font-size:11px;font-family:ui-monospace,monospace;pointer-events:none}
+.cx-caption{font-size:12px;color:var(--muted);margin:4px 0}.cx-label{font-size:11px;font-family:ui-monospace,monospace;pointer-events:none}
 .cx-op rect{stroke-width:1.2}.cx-linearized rect{fill:#ddf4ff;stroke:#54aeff}.cx-blocked rect{fill:#ffebe9;stroke:#cf222e;stroke-width:2}
 .cx-pending rect{fill:#fff8c5;stroke:#d4a72c;stroke-dasharray:4 3}.cx-open rect{stroke-dasharray:6 3}
 .cx-op:hover rect{filter:brightness(.95)}.cx-badge{fill:#0969da}.cx-badge-t{fill:#fff;font-size:10px;font-weight:700;text-anchor:middle}

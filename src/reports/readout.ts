@@ -28,10 +28,22 @@ export interface Readout {
   recoveries: FaultRecovery[]
 }
 
+/**
+ * A metric for humans, as formatMetric does, and also: no value (NaN is journalled as null),
+ * latency percentiles with a prefix (openP99), and long durations in seconds.
+ */
+export function metricText(metric: string, v: unknown): string {
+  if (v === undefined || v === null || (typeof v === 'number' && Number.isNaN(v))) return 'no value'
+  if (typeof v !== 'number') return formatMetric(metric, v as string | boolean)
+  const ms = /P\d+$|ms$|Ms$/.test(metric) || /^p\d+$/.test(metric) || formatMetric(metric, v).endsWith('ms')
+  if (ms && !/rate|ratio/i.test(metric)) return Math.abs(v) >= 1000 ? formatDuration(v) : `${Number.isInteger(v) ? v : v.toFixed(Math.abs(v) < 10 ? 2 : 1)}ms`
+  return formatMetric(metric, v)
+}
+
 /** How far a failed tolerance missed, in the metric's own terms. */
 export function deviationBy(t: ToleranceResult): string {
   if (t.actual === undefined || t.actual === null || (typeof t.actual === 'number' && Number.isNaN(t.actual))) return `no value${t.reason ? ` (${t.reason})` : ''}`
-  const actual = formatMetric(t.metric, t.actual)
+  const actual = metricText(t.metric, t.actual)
   if (typeof t.actual !== 'number' || typeof t.expected !== 'number') return `${actual}, expected ${t.tolerance.replace(/^\s*\S+\s*/, '')}`
   let op = ''
   try {
@@ -39,10 +51,10 @@ export function deviationBy(t: ToleranceResult): string {
   } catch {
     // an unparseable tolerance still has an actual value to show
   }
-  const limit = `${op} ${formatMetric(t.metric, t.expected)}`.trim()
+  const limit = `${op} ${metricText(t.metric, t.expected)}`.trim()
   const gap = Math.abs(t.actual - t.expected)
   const isRatio = /rate|ratio/i.test(t.metric) && t.actual <= 1 && t.expected <= 1
-  const how = isRatio ? `${(gap * 100).toFixed(2)} points ${t.actual < t.expected ? 'under' : 'over'}` : `${formatMetric(t.metric, gap)} ${t.actual < t.expected ? 'under' : 'over'}`
+  const how = isRatio ? `${(gap * 100).toFixed(2)} points ${t.actual < t.expected ? 'under' : 'over'}` : `${metricText(t.metric, gap)} ${t.actual < t.expected ? 'under' : 'over'}`
   const times = !isRatio && t.expected > 0 && t.actual > t.expected ? ` (${(t.actual / t.expected).toFixed(2)}×)` : ''
   return `${actual} against ${limit}: ${how}${times}`
 }

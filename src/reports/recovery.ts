@@ -82,7 +82,7 @@ export function faultRecoveries(r: RunResult): FaultRecovery[] {
 /** One line: "1.3s after the revert (cluster healthy …)" / "absorbed before the revert" / "not recovered: …". */
 export function describeRecovery(f: FaultRecovery): string {
   if (f.unrecovered.length) return `not recovered: ${f.unrecovered.join('; ')}`
-  if (f.recoveredMs === undefined) return 'nothing measured its recovery'
+  if (f.recoveredMs === undefined) return f.signals.length ? 'no impact measured: every signal stayed normal' : 'nothing measured its recovery'
   const lastRevert = f.signals.map((s) => s.afterRevertMs).filter((v): v is number => v !== undefined)
   if (f.recoveredFrom === 'revert' && lastRevert.length && Math.max(...lastRevert) <= 0) return 'absorbed while the fault was active: every signal normal before the revert'
   return `${formatDuration(f.recoveredMs)} after the ${f.recoveredFrom === 'revert' ? 'revert' : 'injection'} (last back: ${f.lastBack})`
@@ -98,26 +98,29 @@ function loadSignal(p: ProbeVerdict, from: number, revert: number | undefined, u
   }
   const rate = threshold('successRate') ?? { value: 0.99 }
   const p99 = threshold('p99')
-  const worstOf: { t: number; rate: number }[] = []
   const bad = p.series.filter((s) => {
     const t = p.startedT! + s.t * 1000
     if (t + 1000 <= from || t >= until || !s.requests) return false
-    const off = s.successRate < rate.value || (p99 !== undefined && s.p99 >= p99.value)
-    if (off) worstOf.push({ t, rate: s.successRate })
-    return off
+    return s.successRate < rate.value || (p99 !== undefined && s.p99 >= p99.value)
   })
   const limits = `success ≥ ${formatMetric('successRate', rate.value)}${p99 ? `, p99 < ${formatMetric('p99', p99.value)}` : ''}`
   const name = `${p.name} within tolerance`
   if (!bad.length) return { probe: p.name, name, text: `${p.name}: every second within ${limits}`, recovered: true }
-  const first = p.startedT + bad[0].t * 1000
+  const secondAfter = (s: { t: number }) => Math.max(0, Math.round((p.startedT! + s.t * 1000 - from) / 1000))
   const backAt = p.startedT + (bad.at(-1)!.t + 1) * 1000
-  const worst = worstOf.reduce((a, b) => (b.rate < a.rate ? b : a))
+  // the worst of what was off: the success rate when it dipped, else the latency
+  const dipped = bad.filter((s) => s.successRate < rate.value)
+  const worst = dipped.length
+    ? dipped.reduce((a, b) => (b.successRate < a.successRate ? b : a))
+    : bad.reduce((a, b) => (b.p99 > a.p99 ? b : a))
+  const worstText = dipped.length ? `success ${formatMetric('successRate', worst.successRate)}` : `p99 ${formatDuration(worst.p99)}`
   const stillOff = p.series.at(-1) === bad.at(-1)
+  const seconds = bad.length === 1 ? `second ${secondAfter(bad[0])}` : `seconds ${secondAfter(bad[0])}–${secondAfter(bad.at(-1)!)}`
   return {
     probe: p.name,
     name,
     text:
-      `${p.name}: ${bad.length}s outside ${limits} from ${rel(first - from)} after injection (worst ${formatMetric('successRate', worst.rate)} at ${rel(worst.t - from)})` +
+      `${p.name}: ${bad.length} second(s) outside ${limits} (${seconds} after injection; worst ${worstText} in second ${secondAfter(worst)})` +
       (stillOff ? ', still outside at the end' : ''),
     afterInjectMs: backAt - from,
     ...(revert !== undefined ? { afterRevertMs: backAt - revert } : {}),

@@ -6,12 +6,15 @@ import type { ProbeVerdict, RunResult } from './result.ts'
 import { parseTolerance } from '../experiment/tolerance.ts'
 
 /** what a chart's y axis measures; the page formats values by it */
-export type ChartUnit = 'ratio' | 'ms' | 'per-second' | 'count' | 'state'
+export type ChartUnit = 'ratio' | 'ms' | 'per-second' | 'count' | 'state' | 'score'
 
 export interface ChartLine {
   key: string
   label: string
   values: (number | null)[]
+  color?: string
+  /** canvas dash pattern, e.g. [5, 4] */
+  dash?: number[]
 }
 
 export interface ToleranceLine {
@@ -32,6 +35,14 @@ export interface ChartSpec {
   tolerances: ToleranceLine[]
   /** states (0/1) and samples drawn as steps */
   step: boolean
+  /** join points across missing values (charts that overlay two runs) */
+  spanGaps?: boolean
+  /** x is a Unix time in seconds (trends across runs), not the run clock */
+  xTime?: boolean
+  /** charts of one group share cursor and zoom (default: the run clock) */
+  group?: string
+  height?: number
+  xLabel?: string
 }
 
 const STATES = new Set(['healthy', 'routesFull', 'fullMesh', 'open'])
@@ -51,6 +62,7 @@ const TITLES: Record<ChartUnit, string> = {
   'per-second': 'requests per second',
   count: '',
   state: 'state (1 = yes)',
+  score: 'resilience score',
 }
 const ORDER: ChartUnit[] = ['ratio', 'ms', 'per-second', 'count', 'state']
 

@@ -31,6 +31,14 @@
     })
   })
 
+  // a wide counterexample opens scrolled to the operation that cannot be linearized
+  document.querySelectorAll('.cx-scroll').forEach(function (box) {
+    var blocked = box.querySelector('.cx-blocked rect')
+    if (!blocked) return
+    var right = Number(blocked.getAttribute('x')) + Number(blocked.getAttribute('width'))
+    box.scrollLeft = Math.max(0, right + 60 - box.clientWidth)
+  })
+
   var holder = document.getElementById('gameday-data')
   if (!holder || typeof uPlot === 'undefined') return
   var data = JSON.parse(holder.textContent)
@@ -122,6 +130,8 @@
 
   function drawMarkers(u) {
     var marks = data.markers || []
+    // the lanes name their own events; the series charts get the names of a few
+    var named = marks.length <= 4 && u.root.id !== 'lanes-chart'
     clip(u, function (ctx) {
       marks.forEach(function (m) {
         var x = Math.round(u.valToPos(m.t, 'x', true))
@@ -132,7 +142,7 @@
         ctx.moveTo(x, u.bbox.top)
         ctx.lineTo(x, u.bbox.top + u.bbox.height)
         ctx.stroke()
-        if (marks.length <= 4) {
+        if (named) {
           ctx.setLineDash([])
           ctx.font = FONT
           ctx.fillStyle = ctx.strokeStyle
@@ -234,7 +244,7 @@
           stroke: l.color || COLORS[l.key] || PALETTE[i % PALETTE.length],
           width: 1.75,
           dash: l.dash,
-          spanGaps: false,
+          spanGaps: !!spec.spanGaps,
           paths: spec.step ? uPlot.paths.stepped({ align: 1 }) : undefined,
           points: { show: spec.x.length <= 60, size: 5 },
           value: function (u, v) {
@@ -389,6 +399,7 @@
       readout.innerHTML = '<b>' + fmtT(Math.round(v * 10) / 10) + '</b> · ' + (parts.length ? parts.join(' · ') : 'nothing under way')
     }
     var opts = {
+      id: 'lanes-chart',
       title: 'Events',
       width: width(el),
       height: n * rowH + 56,
