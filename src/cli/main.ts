@@ -196,7 +196,9 @@ program
 
 program
   .command('compare')
-  .description('two runs of one experiment side by side: tolerances before and after, time to recover, new and fixed deviations; exit 1 when B has a new deviation')
+  .description(
+    'two runs of one experiment side by side: tolerances before and after, time to recover, new and fixed deviations; exit 1 when B has a new deviation',
+  )
   .argument('<run-a>', 'the earlier run (a run directory)')
   .argument('<run-b>', 'the later run')
   .option('--html <file>', 'also write the comparison as a page')

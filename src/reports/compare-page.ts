@@ -22,7 +22,10 @@ const CHANGE_CLASS: Record<ToleranceChange['change'], string> = {
 }
 
 /** The first fault's injection: T+0 of the overlaid charts. */
-const zeroOf = (r: RunResult) => Math.min(...r.faults.map((f) => f.injectingT ?? Infinity), r.probes.find((p) => p.phase === 'during')?.startedT ?? Infinity)
+function zeroOf(r: RunResult): number {
+  const first = Math.min(...r.faults.map((f) => f.injectingT ?? Infinity))
+  return Number.isFinite(first) ? first : (r.probes.find((p) => p.phase === 'during')?.startedT ?? Infinity)
+}
 
 /** Each probe both runs ran through the method, its series of A and B on one chart per unit. */
 function overlayCharts(a: RunResult, b: RunResult): ChartSpec[] {
