@@ -68,7 +68,13 @@ export async function openReport(browser: Browser, file: string, viewport = { wi
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(`console: ${m.text()}`)
   })
-  page.on('pageerror', (e) => errors.push(`page error: ${(e as Error).message}`))
+  let failed: (err: Error) => void = () => {}
+  const pageFailed = new Promise<never>((_, reject) => (failed = reject))
+  pageFailed.catch(() => {})
+  page.on('pageerror', (e) => {
+    errors.push(`page error: ${(e as Error).message}`)
+    failed(new Error(`page error: ${(e as Error).message}`))
+  })
   await page.setRequestInterception(true)
   page.on('request', (req) => {
     const url = req.url()
@@ -80,7 +86,11 @@ export async function openReport(browser: Browser, file: string, viewport = { wi
   const started = performance.now()
   await page.goto(pathToFileURL(file).href, { waitUntil: 'load' })
   // the page's script marks <html data-charts="N"> once it has drawn (a page without data has nothing to draw)
-  await page.waitForFunction(`document.documentElement.hasAttribute('data-charts') || !document.getElementById('gameday-data')`, { timeout: 10_000 })
+  // an uncaught error in the page ends the wait at once
+  await Promise.race([
+    page.waitForFunction(`document.documentElement.hasAttribute('data-charts') || !document.getElementById('gameday-data')`, { timeout: 10_000 }),
+    pageFailed,
+  ])
   return { page, errors, renderedMs: performance.now() - started }
 }
 
