@@ -4,7 +4,7 @@
  * other on a clock that starts at the first fault (T+0), so the dips line up.
  */
 import type { RunResult } from './result.ts'
-import { metricText } from './readout.ts'
+import { metricText } from './format.ts'
 import type { Comparison, ToleranceChange } from './compare.ts'
 import { headline, recoveryCell, scoreCell, tolText } from './compare.ts'
 import { describeRecovery } from './recovery.ts'
@@ -44,8 +44,10 @@ function overlayCharts(a: RunResult, b: RunResult): ChartSpec[] {
         const chartB = cb.find((c) => c.title === chartA.title)
         if (!chartB) continue
         // one x for both: the union of their times from T+0, each line null where it has no point
-        const xa = chartA.x.map((x) => Math.round((x - za) * 1000) / 1000)
-        const xb = chartB.x.map((x) => Math.round((x - zb) * 1000) / 1000)
+        // per-second buckets go on whole seconds from T+0, so both runs' values share a second (off by < 0.5s)
+        const at1 = (x: number) => (chartA.step ? Math.round(x * 1000) / 1000 : Math.round(x))
+        const xa = chartA.x.map((x) => at1(x - za))
+        const xb = chartB.x.map((x) => at1(x - zb))
         const x = [...new Set([...xa, ...xb])].sort((m, n) => m - n)
         const at = (xs: number[], values: (number | null)[]) => {
           const byX = new Map(xs.map((v, k) => [v, values[k]]))
@@ -107,7 +109,7 @@ export function comparePage(c: Comparison): string {
 <section class="card" id="changes"><h2>What changed</h2><p><b>${esc(headline(c))}</b></p>${changes.length ? `<ul class="plain">${changes.join('')}</ul>` : '<p class="muted">No tolerance changed its verdict.</p>'}</section>
 <section class="card" id="tolerances"><h2>Tolerances, A → B</h2><table><tr><th>phase</th><th>probe</th><th>tolerance</th><th class="num">A</th><th class="num">B</th><th class="num">Δ</th><th>change</th></tr>${tolRows.join('\n')}</table></section>
 ${recRows.length ? `<section class="card" id="recovery"><h2>Time to recover per fault</h2><table><tr><th>fault</th><th>A</th><th>B</th><th class="num">Δ</th></tr>${recRows.join('\n')}</table></section>` : ''}
-${charts.length ? `<section class="card" id="series"><h2>Through the method, A over B</h2><p class="hint">Both runs on one clock from their first fault (T+0). Dashed grey: A; solid: B. Shaded: the faults of both runs.</p>${charts.map((ch) => `<div class="chart" data-chart="${ch.id}"></div>`).join('')}</section>` : ''}
+${charts.length ? `<section class="card" id="series"><h2>Through the method, A over B</h2><p class="hint">Both runs on one clock from their first fault (T+0), per-second figures on whole seconds. Dashed grey: A; solid: B. Shaded: the faults of both runs.</p>${charts.map((ch) => `<div class="chart" data-chart="${ch.id}"></div>`).join('')}</section>` : ''}
 <section class="card" id="verdicts"><h2>Verdicts</h2><table><tr><th>phase</th><th>probe</th><th>A</th><th>B</th><th></th></tr>${verdictRows.join('\n')}</table></section>`
   return htmlPage({ title: `${rb.experiment}: A vs B`, body, data: { kind: 'compare', relative: true, domain, windows: all, markers: [], lanes: [], charts } })
 }

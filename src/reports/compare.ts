@@ -7,7 +7,7 @@
 import type { MetricValue, Phase, VerdictKind } from '../api/probe.ts'
 import { formatDuration } from '../util/duration.ts'
 import type { RunResult } from './result.ts'
-import { metricText } from './readout.ts'
+import { metricText } from './format.ts'
 import { deviationBy, readout, type Readout } from './readout.ts'
 import { describeRecovery, type FaultRecovery } from './recovery.ts'
 import { confidenceLevel } from './score.ts'

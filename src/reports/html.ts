@@ -12,7 +12,8 @@ import { runEvents } from './events.ts'
 import { runCharts, type ChartSpec } from './series.ts'
 import { counterexampleOf, counterexampleSvg } from './counterexample.ts'
 import { describeRecovery } from './recovery.ts'
-import { metricText, readout, readoutMarkdown, type Readout } from './readout.ts'
+import { readout, readoutMarkdown, type Readout } from './readout.ts'
+import { metricText } from './format.ts'
 import { confidenceLevel } from './score.ts'
 import { esc, htmlPage, statusClass, verdictPill } from './page.ts'
 
@@ -47,7 +48,10 @@ function readoutCard(o: Readout): string {
         .map((f) => {
           const fault = r.faults.find((x) => x.faultId === f.faultId)!
           const bad = f.unrecovered.length > 0
-          return `<li><b>${esc(f.label)}</b> at ${esc(formatDuration(f.injectedT ?? 0))}${fault.heldMs !== undefined ? `, held ${esc(formatDuration(fault.heldMs))}` : ''}<br>time to recover: <span class="ttr${bad ? ' bad' : ''}">${esc(describeRecovery(f))}</span></li>`
+          const saw = f.signals.length
+            ? `<details class="saw"><summary>what the probes saw (${f.signals.length})</summary><ul>${f.signals.map((s) => `<li>${esc(s.text)}</li>`).join('')}</ul></details>`
+            : ''
+          return `<li><b>${esc(f.label)}</b> at ${esc(formatDuration(f.injectedT ?? 0))}${fault.heldMs !== undefined ? `, held ${esc(formatDuration(fault.heldMs))}` : ''}<br>time to recover: <span class="ttr${bad ? ' bad' : ''}">${esc(describeRecovery(f))}</span>${saw}</li>`
         })
         .join('')
     : '<li>nothing was injected</li>'
@@ -57,10 +61,9 @@ function readoutCard(o: Readout): string {
   const inconclusive = o.inconclusive.length
     ? `<div><h4>Inconclusive — lowers confidence, not the score</h4><ul>${o.inconclusive.map((i) => `<li><span class="unk">?</span> ${esc(i.phase)} · <b>${esc(i.probe)}</b>: ${esc(i.reasons.join('; ') || 'no reason given')}</li>`).join('')}</ul></div>`
     : ''
-  const signals = o.recoveries.flatMap((f) => f.signals.map((s) => `<li>${esc(s.text)}</li>`))
   return `<section class="card" id="readout"><div class="card-head"><h2>Readout</h2><button class="copy" data-copy="readout-md" type="button">Copy as Markdown</button></div>
 ${r.reason ? `<p><b>${esc(r.reason)}</b></p>` : ''}
-<div class="readout-grid"><div><h4>Injected</h4><ul>${injected}</ul></div><div><h4>Deviations</h4><ul>${deviations}</ul></div>${inconclusive}${signals.length ? `<div><h4>What the probes saw</h4><ul>${signals.join('')}</ul></div>` : ''}</div>
+<div class="readout-grid"><div class="wide"><h4>Injected, and the time to recover</h4><ul>${injected}</ul></div><div><h4>Deviations</h4><ul>${deviations}</ul></div>${inconclusive}</div>
 <textarea id="readout-md" hidden>${esc(readoutMarkdown(o))}</textarea></section>`
 }
 

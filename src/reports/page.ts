@@ -88,9 +88,10 @@ code,pre{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}a{co
 .verdict.inconclusive{background:linear-gradient(135deg,#512a97,#8250df)}.verdict.errored{background:linear-gradient(135deg,#7d4e00,#bf8700)}
 .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:16px 18px;margin:14px 0;box-shadow:0 1px 2px rgba(31,35,40,.04)}
 .card-head{display:flex;justify-content:space-between;align-items:center;gap:12px}
-.readout-grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:14px}
+.readout-grid{display:grid;grid-template-columns:repeat(3,minmax(0,1fr));gap:14px}
 .readout-grid h4{margin:0 0 6px;font-size:12px;text-transform:uppercase;letter-spacing:.06em;color:var(--muted)}
-.readout-grid ul{margin:0;padding-left:18px}.readout-grid li{margin:3px 0}
+.readout-grid ul{margin:0;padding-left:18px}.readout-grid li{margin:3px 0}.readout-grid .wide{grid-column:span 2}
+details.saw{margin:2px 0 6px}details.saw summary{font-size:12px}details.saw ul{font-size:12px;color:var(--muted)}
 .ttr{font-weight:600}.ttr.bad{color:var(--bad)}
 button.copy{border:1px solid var(--line);background:#f6f8fa;border-radius:6px;padding:5px 12px;font:inherit;font-size:12px;cursor:pointer}button.copy:hover{background:#eef1f4}
 .pill{display:inline-block;border-radius:999px;padding:1px 9px;font-size:12px;font-weight:600;white-space:nowrap}

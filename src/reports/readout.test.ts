@@ -4,7 +4,8 @@ import { fixture } from './fixtures.ts'
 import { runEvents } from './events.ts'
 import { runCharts } from './series.ts'
 import { describeRecovery, faultRecoveries } from './recovery.ts'
-import { deviationBy, metricText, readout, readoutMarkdown } from './readout.ts'
+import { deviationBy, readout, readoutMarkdown } from './readout.ts'
+import { metricText } from './format.ts'
 import type { RunResult } from './result.ts'
 
 const lane = (r: RunResult, title: string) => runEvents(r).lanes.find((l) => l.title === title)

@@ -4,10 +4,11 @@
  * fault. The report page shows it at the top; summary.md opens with it.
  */
 import type { ToleranceResult } from '../experiment/tolerance.ts'
-import { formatMetric, parseTolerance } from '../experiment/tolerance.ts'
+import { parseTolerance } from '../experiment/tolerance.ts'
 import { formatDuration } from '../util/duration.ts'
 import type { ProbeVerdict, RunResult } from './result.ts'
 import { describeRecovery, faultRecoveries, type FaultRecovery } from './recovery.ts'
+import { metricText } from './format.ts'
 import { confidenceLevel, runScore, type RunScore } from './score.ts'
 
 export interface Deviation {
@@ -26,18 +27,6 @@ export interface Readout {
   deviations: Deviation[]
   inconclusive: { probe: string; phase: string; reasons: string[] }[]
   recoveries: FaultRecovery[]
-}
-
-/**
- * A metric for humans, as formatMetric does, and also: no value (NaN is journalled as null),
- * latency percentiles with a prefix (openP99), and long durations in seconds.
- */
-export function metricText(metric: string, v: unknown): string {
-  if (v === undefined || v === null || (typeof v === 'number' && Number.isNaN(v))) return 'no value'
-  if (typeof v !== 'number') return formatMetric(metric, v as string | boolean)
-  const ms = /P\d+$|ms$|Ms$/.test(metric) || /^p\d+$/.test(metric) || formatMetric(metric, v).endsWith('ms')
-  if (ms && !/rate|ratio/i.test(metric)) return Math.abs(v) >= 1000 ? formatDuration(v) : `${Number.isInteger(v) ? v : v.toFixed(Math.abs(v) < 10 ? 2 : 1)}ms`
-  return formatMetric(metric, v)
 }
 
 /** How far a failed tolerance missed, in the metric's own terms. */
@@ -97,6 +86,7 @@ export function readoutMarkdown(o: Readout): string {
     const fault = r.faults.find((x) => x.faultId === f.faultId)!
     const held = fault.heldMs !== undefined ? ` for ${formatDuration(fault.heldMs)}` : ''
     out.push(`- ${f.label} at ${formatDuration(f.injectedT ?? 0)}${held} — time to recover: ${describeRecovery(f)}`)
+    for (const s of f.signals) out.push(`  - ${s.text}`)
   }
   out.push('', '**Deviations**')
   if (!o.deviations.length) out.push('- none: every tolerance held')
@@ -105,7 +95,5 @@ export function readoutMarkdown(o: Readout): string {
     out.push('', '**Inconclusive** (no evidence either way: lowers confidence, not the score)')
     for (const i of o.inconclusive) out.push(`- ${i.phase} · ${i.probe}: ${i.reasons.join('; ') || 'no reason given'}`)
   }
-  const notes = o.recoveries.flatMap((f) => f.signals.map((s) => `- ${f.label}: ${s.text}`))
-  if (notes.length) out.push('', '**What the probes saw**', ...notes)
   return out.join('\n') + '\n'
 }

@@ -10,7 +10,7 @@
 import type { Json } from '../api/fault.ts'
 import type { FaultResult, ProbeVerdict, RunResult } from './result.ts'
 import { faultLabel, runClock } from './events.ts'
-import { formatMetric } from '../experiment/tolerance.ts'
+import { metricText } from './format.ts'
 import { formatDuration } from '../util/duration.ts'
 
 export interface RecoverySignal {
@@ -103,7 +103,7 @@ function loadSignal(p: ProbeVerdict, from: number, revert: number | undefined, u
     if (t + 1000 <= from || t >= until || !s.requests) return false
     return s.successRate < rate.value || (p99 !== undefined && s.p99 >= p99.value)
   })
-  const limits = `success ≥ ${formatMetric('successRate', rate.value)}${p99 ? `, p99 < ${formatMetric('p99', p99.value)}` : ''}`
+  const limits = `success ≥ ${metricText('successRate', rate.value)}${p99 ? `, p99 < ${metricText('p99', p99.value)}` : ''}`
   const name = `${p.name} within tolerance`
   if (!bad.length) return { probe: p.name, name, text: `${p.name}: every second within ${limits}`, recovered: true }
   const secondAfter = (s: { t: number }) => Math.max(0, Math.round((p.startedT! + s.t * 1000 - from) / 1000))
@@ -113,7 +113,7 @@ function loadSignal(p: ProbeVerdict, from: number, revert: number | undefined, u
   const worst = dipped.length
     ? dipped.reduce((a, b) => (b.successRate < a.successRate ? b : a))
     : bad.reduce((a, b) => (b.p99 > a.p99 ? b : a))
-  const worstText = dipped.length ? `success ${formatMetric('successRate', worst.successRate)}` : `p99 ${formatDuration(worst.p99)}`
+  const worstText = dipped.length ? `success ${metricText('successRate', worst.successRate)}` : `p99 ${formatDuration(worst.p99)}`
   const stillOff = p.series.at(-1) === bad.at(-1)
   const seconds = bad.length === 1 ? `second ${secondAfter(bad[0])}` : `seconds ${secondAfter(bad[0])}–${secondAfter(bad.at(-1)!)}`
   return {

@@ -64,4 +64,21 @@ describe('reports', () => {
     expect(result.faults[0].state).toBe('injecting')
     expect(readFileSync(join(dir, 'junit.xml'), 'utf8')).toContain('<error message="incomplete')
   })
+
+  it('shows an inconclusive verdict apart: its own pill and reason, the score kept, the confidence lowered', () => {
+    const dir = journal((j) => {
+      j.append({ type: 'probe.started', probe: 'slo', probeType: 'request-slo', phase: 'during' })
+      j.append({ ...verdict('pass'), verdict: 'inconclusive', inconclusive: ['no request was in flight at any stop'] })
+      j.append({ type: 'run.ended', status: 'inconclusive', tookMs: 100 })
+    })
+    writeReports(dir)
+    const html = readFileSync(join(dir, 'report.html'), 'utf8')
+    expect(html).toContain('<div class="verdict inconclusive" id="verdict"><div class="v">INCONCLUSIVE</div>')
+    expect(html).toContain('<span class="pill pill-inconclusive">? inconclusive</span>')
+    expect(html).toContain('no request was in flight at any stop')
+    // the score rests on no conclusive verdict here: none, and no confidence
+    expect(html).toContain('not scored: no verdict rests on evidence')
+    const md = readFileSync(join(dir, 'summary.md'), 'utf8')
+    expect(md).toContain('**Inconclusive** (no evidence either way: lowers confidence, not the score)')
+  })
 })

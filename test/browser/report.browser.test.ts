@@ -3,7 +3,7 @@
  * (a canvas per chart), puts the fault window and the events at the second the journal recorded,
  * shows values on hover, keeps the charts on one zoom; screenshots go to test/browser/artifacts/.
  */
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'puppeteer-core'
@@ -14,6 +14,9 @@ import { runEvents } from '../../src/reports/events.ts'
 import { fixture, fixturePath, type FixtureName } from '../../src/reports/fixtures.ts'
 import { compareCommand, indexCommand } from '../../src/reports/commands.ts'
 import { launchChromium, openReport, screenshot, type Chromium } from './chromium.ts'
+import { longRunJournal } from './long-run.ts'
+import { readJournal } from '../../src/journal/journal.ts'
+import { buildResult } from '../../src/reports/result.ts'
 
 let chromium: Chromium
 let dir: string
@@ -239,6 +242,23 @@ describe('compare and index pages in Chromium', () => {
     expect(links).toHaveLength(5)
     for (const link of links) expect(readFileSync(new URL(link), 'utf8')).toContain('<!doctype html>')
     await screenshot(page, 'index')
+    await page.close()
+  })
+})
+
+describe('a long game day', () => {
+  it('keeps the report of a 30-minute run with five probes under 2 MB, and draws it without an error', async () => {
+    const journal = join(dir, 'long.jsonl')
+    longRunJournal(journal, { minutes: 30 })
+    const result = buildResult(readJournal(journal))
+    expect(result.probes.filter((p) => p.phase === 'during')).toHaveLength(5)
+    const file = join(dir, 'long.html')
+    writeFileSync(file, htmlReport(result))
+    expect(statSync(file).size).toBeLessThan(2_000_000)
+    const { page, errors } = await openReport(chromium.browser, file)
+    expect(errors).toEqual([])
+    expect(await page.$$eval('canvas', (c) => c.length)).toBe(1 + runCharts(result).length)
+    await screenshot(page, 'report-30-minutes', false)
     await page.close()
   })
 })

@@ -91,6 +91,7 @@
     return (neg ? '−' : relative ? '+' : '') + text
   }
   function fmtDate(s) {
+    if (s == null) return '—'
     return new Date(s * 1000).toISOString().slice(0, 16).replace('T', ' ')
   }
 
@@ -461,6 +462,12 @@
     }, 100)
   })
   // for whoever scripts the page (the browser tests): the uPlot instances, lanes first
-  window.gameday = { charts: charts }
+  window.gameday = { charts: charts, drawnMs: window.performance.now() }
+  // and when the browser has painted them
+  window.requestAnimationFrame(function () {
+    window.requestAnimationFrame(function () {
+      window.gameday.paintedMs = window.performance.now()
+    })
+  })
   document.documentElement.setAttribute('data-charts', String(charts.length))
 })()
