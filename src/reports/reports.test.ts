@@ -81,4 +81,18 @@ describe('reports', () => {
     const md = readFileSync(join(dir, 'summary.md'), 'utf8')
     expect(md).toContain('**Inconclusive** (no evidence either way: lowers confidence, not the score)')
   })
+
+  it('keeps what runs wrote inert in the page: names cannot close the data block or open a tag', () => {
+    const name = 'slo</script><img src=x onerror=alert(1)>'
+    const dir = journal((j) => {
+      j.append({ type: 'probe.started', probe: name, probeType: 'request-slo', phase: 'during' })
+      j.append({ ...verdict('fail'), probe: name })
+      j.append({ type: 'run.ended', status: 'deviated', tookMs: 100 })
+    })
+    writeReports(dir)
+    const html = readFileSync(join(dir, 'report.html'), 'utf8')
+    expect(html).not.toContain('<img src=x')
+    const data = /<script type="application\/json" id="gameday-data">(.*?)<\/script>/s.exec(html)![1]
+    expect(JSON.parse(data).charts[0].probe).toBe(name)
+  })
 })

@@ -131,6 +131,17 @@ describe('report.html in Chromium', () => {
     await page.close()
   })
 
+  it('copies the readout as Markdown, for the game-day write-up', async () => {
+    const { page, errors } = await openReport(chromium.browser, writeReport('nats-node-kill.passed'))
+    await page.click('button[data-copy]')
+    expect(await page.$eval('button[data-copy]', (b) => b.textContent)).toBe('Copied')
+    const md = await page.$eval('#readout-md', (t) => (t as any).value as string)
+    expect(md).toMatch(/^\*\*nats-node-kill: PASSED\*\* — score 100\/100, confidence high \(100%\)/)
+    expect(md).toContain('time to recover: 802ms after the revert (last back: cluster healthy)')
+    expect(errors).toEqual([])
+    await page.close()
+  })
+
   it('keeps every chart on one zoom: a drag zooms them all, a double-click shows the whole run again', async () => {
     const { page, errors } = await openReport(chromium.browser, writeReport('nats-node-kill.passed'))
     const [whole] = await xScales(page)
