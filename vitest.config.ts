@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config'
 
-// Three projects, each runnable alone (`npx vitest run --project unit`):
+// Four projects, each runnable alone (`npx vitest run --project unit`):
 //  - unit:       pure code, plus single real nats-server / redis-server / proxy processes on loopback
 //  - local:      the whole local environment (5-node NATS cluster, Redis, target services)
 //  - containers: the testcontainers environment (needs a Docker engine)
+//  - browser:    the report pages opened in headless Chromium
 // Tests that touch real processes run their files one at a time: the machine has 2 cores.
 export default defineConfig({
   test: {
@@ -12,7 +13,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['{src,plugins,target,test}/**/*.test.ts'],
-          exclude: ['**/*.local.test.ts', '**/*.containers.test.ts', 'node_modules/**'],
+          exclude: ['**/*.local.test.ts', '**/*.containers.test.ts', '**/*.browser.test.ts', 'node_modules/**'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },
@@ -23,6 +24,16 @@ export default defineConfig({
           include: ['{src,plugins,target,test}/**/*.local.test.ts'],
           testTimeout: 300_000,
           hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        // the report pages in headless Chromium (Debian's chromium, see scripts/setup.sh)
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.browser.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
           fileParallelism: false,
         },
       },

@@ -59,6 +59,12 @@ MSG
   fi
 fi
 
+# headless Chromium for the browser tests of the report pages (test/browser): Debian's package
+if ! command -v chromium >/dev/null && is_debian_root; then
+  say "installing chromium from Debian's packages (browser tests of the reports)"
+  apt_install chromium
+fi
+
 if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
   say "installing npm dependencies (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error

@@ -179,12 +179,32 @@ envCmd
 
 program
   .command('report')
-  .description('regenerate result.json, junit.xml, summary.md and report.html from a run directory’s journal')
-  .argument('<run-dir>')
-  .action(async (dir: string) => {
+  .description('regenerate result.json, junit.xml, summary.md and report.html from a run directory’s journal; --index DIR: a page of every run under DIR')
+  .argument('[run-dir]')
+  .option('--index <reports-dir>', 'write <reports-dir>/index.html: every run, its verdict and score, each experiment’s trend')
+  .action(async (dir: string | undefined, opts: { index?: string }) => {
+    if (opts.index) {
+      const { indexCommand } = await import('../reports/commands.ts')
+      indexCommand(opts.index, { out: (t) => process.stdout.write(t) })
+      return
+    }
+    if (!dir) throw new ValidationError('give a run directory (gameday report reports/<run-id>), or --index <reports-dir>')
     if (!existsSync(join(dir, 'journal.jsonl'))) throw new ValidationError(`${dir}: no journal.jsonl`)
     const r = writeReports(dir)
     log.info(`${r.experiment} ${r.status}: ${dir}/result.json, junit.xml, summary.md, report.html`)
+  })
+
+program
+  .command('compare')
+  .description(
+    'two runs of one experiment side by side: tolerances before and after, time to recover, new and fixed deviations; exit 1 when B has a new deviation',
+  )
+  .argument('<run-a>', 'the earlier run (a run directory)')
+  .argument('<run-b>', 'the later run')
+  .option('--html <file>', 'also write the comparison as a page')
+  .action(async (a: string, b: string, opts: { html?: string }) => {
+    const { compareCommand } = await import('../reports/commands.ts')
+    process.exitCode = compareCommand(a, b, { html: opts.html, out: (t) => process.stdout.write(t) })
   })
 
 program

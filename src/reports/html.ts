@@ -1,88 +1,148 @@
 /**
- * report.html: one self-contained page (no script, no external asset) an SRE can attach to a
- * game-day write-up — verdicts, faults, and each continuous probe's per-second figures drawn
- * against the fault windows on the run's clock.
+ * report.html: the readout of one run, a page an SRE presents after a game day. At the top the
+ * summary to paste (verdict, score, what deviated and by how much, time to recover per fault);
+ * then every per-second series of every probe against the fault windows (uPlot: axes, units,
+ * legends, zoom, hover values, the tolerance drawn), under a lane chart of the run's events on
+ * the same clock; a correctness probe's counterexample drawn as operations on a time axis; the
+ * verdicts, faults, evidence and the full event log.
  */
-import type { RunResult, ProbeVerdict } from './result.ts'
-import { formatMetric } from '../experiment/tolerance.ts'
+import type { ProbeVerdict, RunResult } from './result.ts'
 import { formatDuration } from '../util/duration.ts'
+import { runEvents } from './events.ts'
+import { runCharts, type ChartSpec } from './series.ts'
+import { counterexampleOf, counterexampleSvg } from './counterexample.ts'
+import { describeRecovery } from './recovery.ts'
+import { readout, readoutMarkdown, type Readout } from './readout.ts'
+import { metricText } from './format.ts'
+import { confidenceLevel } from './score.ts'
+import { esc, htmlPage, statusClass, verdictPill } from './page.ts'
 
-const esc = (s: unknown) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
-
-interface Window {
-  from: number
-  to: number
-  label: string
-}
-
-function faultWindows(r: RunResult): Window[] {
-  const end = r.durationMs ?? Math.max(0, ...r.timeline.map((e) => e.t))
-  return r.faults.map((f) => {
-    const from = r.timeline.find((e) => e.event.startsWith(`inject ${f.type}`) && e.event.includes(f.targets.map((t) => t.id).join(', ')))?.t ?? 0
-    return { from, to: from + (f.heldMs ?? end - from), label: `${f.type} → ${f.targets.map((t) => t.id).join(', ')}` }
+export function htmlReport(r: RunResult): string {
+  const o = readout(r)
+  const events = runEvents(r)
+  const charts = runCharts(r)
+  const body = [hero(o), readoutCard(o), methodCard(r, charts, events.lanes.length > 0), correctnessCard(r), verdictsCard(r), faultsCard(o), evidenceCard(r), logCard(r)].join('\n')
+  return htmlPage({
+    title: `${r.experiment} — ${r.status}`,
+    body,
+    data: { kind: 'run', domain: events.domain, windows: events.windows, markers: events.markers, lanes: events.lanes, charts },
   })
 }
 
-/** one SVG chart per numeric series of a probe, x = run clock (s) */
-function chart(p: ProbeVerdict, key: string, windows: Window[]): string {
-  const points = (p.series ?? []).filter((s) => typeof s[key] === 'number')
-  if (points.length < 2 || p.startedT === undefined) return ''
-  const W = 720
-  const H = 140
-  const pad = 34
-  const xs = points.map((s) => p.startedT! / 1000 + s.t)
-  const ys = points.map((s) => s[key])
-  const x0 = Math.min(...xs, ...windows.map((w) => w.from / 1000))
-  const x1 = Math.max(...xs, ...windows.map((w) => w.to / 1000))
-  const y1 = key === 'successRate' ? 1 : Math.max(...ys) * 1.1 || 1
-  const y0 = key === 'successRate' ? Math.min(0.9, ...ys) : 0
-  const X = (x: number) => pad + ((x - x0) / (x1 - x0 || 1)) * (W - 2 * pad)
-  const Y = (y: number) => H - pad / 2 - ((y - y0) / (y1 - y0 || 1)) * (H - pad)
-  const bands = windows.map((w) => `<rect x="${X(w.from / 1000)}" y="0" width="${Math.max(1, X(w.to / 1000) - X(w.from / 1000))}" height="${H}" fill="#f8d7da"><title>${esc(w.label)}</title></rect>`).join('')
-  const line = points.map((s, i) => `${X(xs[i]).toFixed(1)},${Y(s[key]).toFixed(1)}`).join(' ')
-  return `<figure><figcaption>${esc(p.name)} — ${esc(key)} per second (red: faults active)</figcaption>
-<svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img">${bands}
-<polyline fill="none" stroke="#1f6feb" stroke-width="1.5" points="${line}"/>
-<text x="2" y="12" font-size="10">${esc(formatMetric(key, y1))}</text><text x="2" y="${H - 4}" font-size="10">${esc(formatMetric(key, y0))}</text>
-<text x="${W - pad}" y="${H - 4}" font-size="10" text-anchor="end">${x1.toFixed(0)} s</text></svg></figure>`
+function hero(o: Readout): string {
+  const r = o.result
+  const s = o.score
+  const score =
+    s.score !== undefined
+      ? `<div class="score" data-score="${s.score}">${s.score}<small>/100</small></div><div class="conf">resilience score · confidence ${confidenceLevel(s.confidence)} (${Math.round(s.confidence * 100)}%)</div>`
+      : `<div class="conf">${esc(s.notes[0] ?? 'not scored')}</div>`
+  return `<header class="hero"><div><div class="eyebrow">Game day readout</div><h1>${esc(r.experiment)}</h1>
+<div class="meta">run <code>${esc(r.runId)}</code> · environment ${esc(r.environment)} · seed ${r.seed}<br>started ${esc(r.startedAt)} · ${r.durationMs !== undefined ? esc(formatDuration(r.durationMs)) : 'incomplete'} · <code>${esc(r.experimentFile)}</code></div></div>
+<div class="verdict ${statusClass(r.status)}" id="verdict"><div class="v">${esc(r.status.toUpperCase())}</div>${score}</div></header>`
 }
 
-export function htmlReport(r: RunResult): string {
-  const windows = faultWindows(r)
-  const color = r.status === 'passed' ? '#1a7f37' : r.status === 'deviated' ? '#cf222e' : r.status === 'inconclusive' ? '#6e7781' : '#9a6700'
-  const probes = r.probes
-    .map((p) => {
-      const tol = p.tolerances.map((t) => `<li class="${t.ok ? 'ok' : 'bad'}"><code>${esc(t.tolerance)}</code> → ${esc(formatMetric(t.metric, t.actual))}${t.reason ? ` (${esc(t.reason)})` : ''}</li>`).join('')
-      const vio = [...p.violations.map((v) => `<li class="bad">${esc(v)}</li>`), ...(p.inconclusive ?? []).map((w) => `<li class="unknown">inconclusive: ${esc(w)}</li>`)].join('')
-      return `<tr><td>${esc(p.phase)}</td><td>${esc(p.name)}<br><small>${esc(p.type)}</small></td><td class="${p.verdict === 'pass' ? 'ok' : p.verdict === 'fail' ? 'bad' : 'unknown'}">${p.verdict}</td><td><ul>${tol}${vio}</ul></td></tr>`
-    })
-    .join('\n')
-  const charts = r.probes
-    .filter((p) => p.phase === 'during')
-    .flatMap((p) => ['successRate', 'p99', 'healthyNodes'].map((k) => chart(p, k, windows)))
-    .join('\n')
-  const faults = r.faults
-    .map((f) => `<tr><td>${esc(f.type)}</td><td>${esc(f.path)}</td><td>${esc(f.targets.map((t) => `${t.id}${t.az ? ` (${t.az})` : ''}`).join(', '))}</td><td>${esc(f.injectedAt ?? '—')}</td><td>${esc(f.revertedAt ?? '—')}</td><td>${f.heldMs !== undefined ? esc(formatDuration(f.heldMs)) : '—'}</td><td>${esc(f.state)}</td></tr>`)
-    .join('\n')
+function readoutCard(o: Readout): string {
+  const r = o.result
+  const injected = o.recoveries.length
+    ? o.recoveries
+        .map((f) => {
+          const fault = r.faults.find((x) => x.faultId === f.faultId)!
+          const bad = f.unrecovered.length > 0
+          const saw = f.signals.length
+            ? `<details class="saw"><summary>what the probes saw (${f.signals.length})</summary><ul>${f.signals.map((s) => `<li>${esc(s.text)}</li>`).join('')}</ul></details>`
+            : ''
+          return `<li><b>${esc(f.label)}</b> at ${esc(formatDuration(f.injectedT ?? 0))}${fault.heldMs !== undefined ? `, held ${esc(formatDuration(fault.heldMs))}` : ''}<br>time to recover: <span class="ttr${bad ? ' bad' : ''}">${esc(describeRecovery(f))}</span>${saw}</li>`
+        })
+        .join('')
+    : '<li>nothing was injected</li>'
+  const deviations = o.deviations.length
+    ? o.deviations.map((d) => `<li><span class="bad">✗</span> ${esc(d.phase)} · <b>${esc(d.probe)}</b>: ${d.what === 'violation' || d.what === 'error' ? esc(d.by) : `<code>${esc(d.what)}</code> — ${esc(d.by)}`}</li>`).join('')
+    : '<li><span class="ok">✓</span> none: every tolerance held</li>'
+  const inconclusive = o.inconclusive.length
+    ? `<div><h4>Inconclusive — lowers confidence, not the score</h4><ul>${o.inconclusive.map((i) => `<li><span class="unk">?</span> ${esc(i.phase)} · <b>${esc(i.probe)}</b>: ${esc(i.reasons.join('; ') || 'no reason given')}</li>`).join('')}</ul></div>`
+    : ''
+  return `<section class="card" id="readout"><div class="card-head"><h2>Readout</h2><button class="copy" data-copy="readout-md" type="button">Copy as Markdown</button></div>
+${r.reason ? `<p><b>${esc(r.reason)}</b></p>` : ''}
+<div class="readout-grid"><div class="wide"><h4>Injected, and the time to recover</h4><ul>${injected}</ul></div><div><h4>Deviations</h4><ul>${deviations}</ul></div>${inconclusive}</div>
+<textarea id="readout-md" hidden>${esc(readoutMarkdown(o))}</textarea></section>`
+}
+
+function toleranceBadges(p: ProbeVerdict): string {
+  return p.tolerances.map((t) => `<span class="tol"><span class="${t.ok ? 'ok' : 'bad'}">${t.ok ? '✓' : '✗'}</span> <code>${esc(t.tolerance)}</code> ${esc(metricText(t.metric, t.actual))}</span>`).join(' ')
+}
+
+function methodCard(r: RunResult, charts: ChartSpec[], hasLanes: boolean): string {
+  if (!charts.length && !hasLanes) return ''
+  const byProbe = new Map<string, ChartSpec[]>()
+  for (const c of charts) byProbe.set(c.probe, [...(byProbe.get(c.probe) ?? []), c])
+  const blocks = r.probes
+    .filter((p) => byProbe.has(p.name) && (p.phase === 'during' || p.phase === 'method'))
+    .map(
+      (p) =>
+        `<div class="probe-block"><h3>${esc(p.name)} <small class="muted">${esc(p.type)}</small> ${verdictPill(p.verdict)} ${toleranceBadges(p)}</h3>${byProbe
+          .get(p.name)!
+          .map((c) => `<div class="chart" data-chart="${c.id}"></div>`)
+          .join('')}</div>`,
+    )
+  return `<section class="card" id="method"><h2>Through the method</h2>
+<p class="hint">One clock for every chart: seconds since the run started. Shaded: a fault is active. Dashed: a tolerance. Hover to read values (and, under the lanes, what was going on at that second); drag to zoom, double-click to reset.</p>
+<noscript><p class="bad">The charts need JavaScript; the tables below hold the same figures.</p></noscript>
+${hasLanes ? '<div id="lanes" class="lanes"></div><div id="lanes-readout" class="lanes-readout">Hover a chart to see what was going on at that second.</div>' : ''}
+${blocks.join('\n')}</section>`
+}
+
+function correctnessCard(r: RunResult): string {
+  const drawn = r.probes.flatMap((p, i) => {
+    const cx = counterexampleOf(p)
+    if (!cx) return []
+    return [
+      `<h3>${esc(p.name)} ${verdictPill(p.verdict)} <span class="tol">${esc(String(p.metrics.verdict ?? ''))}${cx.partition ? ` · ${esc(cx.partition)}` : ''}</span></h3>
+<div class="legend-row"><span><span class="sw" style="background:#ddf4ff;border:1px solid #54aeff"></span>linearized prefix, numbered in the order it takes effect</span><span><span class="sw" style="background:#ffebe9;border:1px solid #cf222e"></span>the operation that cannot follow it</span><span><span class="sw" style="background:#fff8c5;border:1px dashed #d4a72c"></span>concurrent, could not be placed before it either</span><span>dashed edge: no answer (may take effect later, or never)</span></div>
+${counterexampleSvg(cx, `cx${i}`)}
+<details><summary>as the checker printed it</summary><pre class="block">${esc(cx.lines.join('\n'))}</pre></details>`,
+    ]
+  })
+  if (!drawn.length) return ''
+  return `<section class="card" id="correctness"><h2>Correctness: counterexample</h2><p class="hint">No order of these operations is consistent with a single register: each bar runs from the operation's invocation to its answer. Hover a bar for its states.</p>${drawn.join('\n')}</section>`
+}
+
+function verdictsCard(r: RunResult): string {
+  const rows = r.probes.map((p) => {
+    const tol = p.tolerances
+      .map((t) => `<li class="${t.ok ? 'ok' : 'bad'}"><code>${esc(t.tolerance)}</code> → ${esc(metricText(t.metric, t.actual))}${t.reason ? ` <span class="muted">(${esc(t.reason)})</span>` : ''}</li>`)
+      .join('')
+    const notes = [...p.violations.map((v) => `<li class="bad">${esc(v)}</li>`), ...(p.inconclusive ?? []).map((w) => `<li class="unk">inconclusive: ${esc(w)}</li>`)]
+    if (p.error) notes.push(`<li class="bad">error: ${esc(p.error)}</li>`)
+    return `<tr><td>${esc(p.phase)}</td><td><b>${esc(p.name)}</b><br><small class="muted">${esc(p.type)}</small></td><td>${verdictPill(p.verdict)}</td><td><ul class="plain">${tol}${notes.join('')}</ul></td></tr>`
+  })
+  return `<section class="card" id="verdicts"><h2>Verdicts</h2><table><tr><th>phase</th><th>probe</th><th>verdict</th><th>tolerances</th></tr>${rows.join('\n')}</table></section>`
+}
+
+function faultsCard(o: Readout): string {
+  const r = o.result
+  if (!r.faults.length) return ''
+  const rows = r.faults.map((f) => {
+    const rec = o.recoveries.find((x) => x.faultId === f.faultId)
+    const targets = f.targets.map((t) => `${t.id}${t.az ? ` (${t.az})` : ''}${t.role ? ` [${t.role}]` : ''}`).join(', ')
+    return `<tr><td><b>${esc(f.type)}</b><br><small class="muted">${esc(f.path)}</small></td><td>${esc(targets)}</td><td class="num">${f.injectingT !== undefined ? esc(formatDuration(f.injectingT)) : '—'}</td><td class="num">${f.heldMs !== undefined ? esc(formatDuration(f.heldMs)) : '—'}</td><td>${esc(f.state)}${f.error ? `: ${esc(f.error)}` : ''}</td><td>${rec ? esc(describeRecovery(rec)) : '—'}</td></tr>`
+  })
+  return `<section class="card" id="faults"><h2>Faults</h2><table><tr><th>fault</th><th>targets</th><th class="num">at</th><th class="num">held</th><th>state</th><th>time to recover</th></tr>${rows.join('\n')}</table></section>`
+}
+
+function evidenceCard(r: RunResult): string {
+  const notes = r.evidence.filter((e) => typeof (e.data as { summary?: unknown } | null)?.summary === 'string')
+  if (!notes.length) return ''
+  const rows = notes.map((e) => `<tr><td class="num">${esc(formatDuration(e.t))}</td><td>${esc(e.source)}</td><td>${esc(e.kind)}</td><td>${esc((e.data as { summary: string }).summary)}</td></tr>`)
+  return `<section class="card" id="evidence"><h2>Evidence</h2><table><tr><th class="num">t</th><th>source</th><th>kind</th><th>what</th></tr>${rows.join('\n')}</table></section>`
+}
+
+function logCard(r: RunResult): string {
   // the run's own timeline merged with the timelines probes report (breaker states, leader changes)
   const probeEvents = r.probes.flatMap((p) => {
     const tl = (p.details as { timeline?: { t: number; event: string }[] } | undefined)?.timeline
     return Array.isArray(tl) ? tl.filter((e) => !e.event.startsWith('fault ')).map((e) => ({ t: e.t, event: `${p.name}: ${e.event}` })) : []
   })
-  const timeline = [...r.timeline, ...probeEvents]
-    .sort((a, b) => a.t - b.t)
-    .map((e) => `<tr><td>${esc(formatDuration(e.t))}</td><td>${esc(e.event)}</td></tr>`)
-    .join('\n')
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(r.experiment)} — ${esc(r.status)}</title>
-<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #d0d7de;padding:4px 8px;vertical-align:top;text-align:left}
-.ok{color:#1a7f37}.bad{color:#cf222e}.unknown{color:#6e7781}ul{margin:0;padding-left:1.2em}h1 span{color:${color}}figure{margin:1em 0}small{color:#57606a}</style></head><body>
-<h1>${esc(r.experiment)} — <span>${esc(r.status)}</span></h1>
-<p>run <code>${esc(r.runId)}</code> · environment ${esc(r.environment)} · seed ${r.seed} · started ${esc(r.startedAt)} · ${r.durationMs !== undefined ? esc(formatDuration(r.durationMs)) : 'incomplete'}</p>
-${r.reason ? `<p><strong>${esc(r.reason)}</strong></p>` : ''}
-<h2>Faults</h2>${faults ? `<table><tr><th>fault</th><th>step</th><th>targets</th><th>injected</th><th>reverted</th><th>held</th><th>state</th></tr>${faults}</table>` : '<p>No fault was injected.</p>'}
-<h2>Probes</h2><table><tr><th>phase</th><th>probe</th><th>verdict</th><th>tolerances</th></tr>${probes}</table>
-${charts ? `<h2>Through the method</h2>${charts}` : ''}
-<h2>Timeline</h2><table><tr><th>t</th><th>event</th></tr>${timeline}</table>
-</body></html>
-`
+  const evidence = r.evidence.filter((e) => e.kind !== 'cluster-view').map((e) => ({ t: e.t, event: `${e.source}: ${e.kind}` }))
+  const rows = [...r.timeline, ...probeEvents, ...evidence].sort((a, b) => a.t - b.t).map((e) => `<tr><td class="num">${esc(formatDuration(e.t))}</td><td>${esc(e.event)}</td></tr>`)
+  return `<section class="card" id="log"><details><summary><b>Event log</b> — ${rows.length} entries on the run clock</summary><table><tr><th class="num">t</th><th>event</th></tr>${rows.join('\n')}</table></details></section>`
 }

@@ -2,6 +2,7 @@
 import type { RunResult } from './result.ts'
 import { formatMetric } from '../experiment/tolerance.ts'
 import { formatDuration } from '../util/duration.ts'
+import { readout, readoutMarkdown } from './readout.ts'
 
 const VERDICT_CELL = { pass: '✅ pass', fail: '❌ fail', inconclusive: '❔ inconclusive' } as const
 
@@ -16,6 +17,8 @@ export function markdownSummary(r: RunResult): string {
     '',
   ]
   if (r.reason) out.push(`> ${r.reason}`, '')
+  // the readout an SRE pastes: score, time to recover per fault, what deviated and by how much
+  out.push('## Readout', '', readoutMarkdown(readout(r)))
   out.push('## Faults', '')
   if (!r.faults.length) out.push('No fault was injected.', '')
   else {

@@ -46,8 +46,12 @@ describe('reports', () => {
     expect(junit).toContain('name="exp&lt;1&gt;"')
     expect(readFileSync(join(dir, 'summary.md'), 'utf8')).toContain('| nats.kill-node | method[0] | n3 (az-b) |')
     const html = readFileSync(join(dir, 'report.html'), 'utf8')
-    expect(html).toContain('<h1>exp&lt;1&gt; — <span>deviated</span></h1>')
-    expect(html).toContain('<polyline')
+    expect(html).toContain('<h1>exp&lt;1&gt;</h1>')
+    expect(html).toContain('<div class="v">DEVIATED</div>')
+    // self-contained: uPlot and the data inlined, nothing fetched
+    expect(html).toContain('id="gameday-data"')
+    expect(html).toContain('data-chart="c0-0"')
+    expect(html).not.toMatch(/<(script|link)[^>]+(src|href)=/)
   })
 
   it('says a run without run.ended is incomplete, and points at recover', () => {
@@ -59,5 +63,36 @@ describe('reports', () => {
     expect(result.reason).toMatch(/gameday recover/)
     expect(result.faults[0].state).toBe('injecting')
     expect(readFileSync(join(dir, 'junit.xml'), 'utf8')).toContain('<error message="incomplete')
+  })
+
+  it('shows an inconclusive verdict apart: its own pill and reason, the score kept, the confidence lowered', () => {
+    const dir = journal((j) => {
+      j.append({ type: 'probe.started', probe: 'slo', probeType: 'request-slo', phase: 'during' })
+      j.append({ ...verdict('pass'), verdict: 'inconclusive', inconclusive: ['no request was in flight at any stop'] })
+      j.append({ type: 'run.ended', status: 'inconclusive', tookMs: 100 })
+    })
+    writeReports(dir)
+    const html = readFileSync(join(dir, 'report.html'), 'utf8')
+    expect(html).toContain('<div class="verdict inconclusive" id="verdict"><div class="v">INCONCLUSIVE</div>')
+    expect(html).toContain('<span class="pill pill-inconclusive">? inconclusive</span>')
+    expect(html).toContain('no request was in flight at any stop')
+    // the score rests on no conclusive verdict here: none, and no confidence
+    expect(html).toContain('not scored: no verdict rests on evidence')
+    const md = readFileSync(join(dir, 'summary.md'), 'utf8')
+    expect(md).toContain('**Inconclusive** (no evidence either way: lowers confidence, not the score)')
+  })
+
+  it('keeps what runs wrote inert in the page: names cannot close the data block or open a tag', () => {
+    const name = 'slo</script><img src=x onerror=alert(1)>'
+    const dir = journal((j) => {
+      j.append({ type: 'probe.started', probe: name, probeType: 'request-slo', phase: 'during' })
+      j.append({ ...verdict('fail'), probe: name })
+      j.append({ type: 'run.ended', status: 'deviated', tookMs: 100 })
+    })
+    writeReports(dir)
+    const html = readFileSync(join(dir, 'report.html'), 'utf8')
+    expect(html).not.toContain('<img src=x')
+    const data = /<script type="application\/json" id="gameday-data">(.*?)<\/script>/s.exec(html)![1]
+    expect(JSON.parse(data).charts[0].probe).toBe(name)
   })
 })

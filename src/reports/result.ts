@@ -17,6 +17,9 @@ export interface FaultResult {
   revertedAt?: string
   /** ms from the injecting entry to the reverted entry */
   heldMs?: number
+  /** run clock (ms) of the injecting and reverted entries, to draw the fault's window */
+  injectingT?: number
+  revertedT?: number
   state: 'injecting' | 'injected' | 'reverted' | 'inject-failed' | 'revert-failed'
   error?: string
 }
@@ -34,6 +37,9 @@ export interface ProbeVerdict {
   series?: SeriesPoint[]
   /** run-clock ms when the probe started: series point t (s) is relative to it */
   startedT?: number
+  /** run clock (ms) and wall clock of the verdict: together they place the wall-clock times in details on the run clock */
+  endedT?: number
+  endedAt?: string
   details?: Json
   error?: string
 }
@@ -96,7 +102,7 @@ export function buildResult(events: JournalEvent[]): RunResult {
         break
       }
       case 'fault.injecting':
-        faults.set(e.faultId, { faultId: e.faultId, type: e.fault, path: e.path, targets: e.targets, params: e.params, state: 'injecting', t0: e.t })
+        faults.set(e.faultId, { faultId: e.faultId, type: e.fault, path: e.path, targets: e.targets, params: e.params, state: 'injecting', injectingT: e.t, t0: e.t })
         result.timeline.push({ t: e.t, at: e.at, event: `inject ${e.fault} → ${e.targets.map((t) => t.id).join(', ')}` })
         break
       case 'fault.injected': {
@@ -112,7 +118,7 @@ export function buildResult(events: JournalEvent[]): RunResult {
       case 'fault.reverted': {
         const f = faults.get(e.faultId)
         if (f) {
-          Object.assign(f, { state: 'reverted', revertedAt: e.at, heldMs: Math.round(e.t - f.t0) })
+          Object.assign(f, { state: 'reverted', revertedAt: e.at, revertedT: e.t, heldMs: Math.round(e.t - f.t0) })
           result.timeline.push({ t: e.t, at: e.at, event: `revert ${f.type} → ${f.targets.map((t) => t.id).join(', ')}` })
         }
         break
@@ -130,6 +136,8 @@ export function buildResult(events: JournalEvent[]): RunResult {
           ...(probeStarts.has(`${e.probe}/${e.phase}`) ? { startedT: probeStarts.get(`${e.probe}/${e.phase}`) } : {}),
           name: e.probe,
           type: e.probeType,
+          endedT: e.t,
+          endedAt: e.at,
           phase: e.phase,
           verdict: e.verdict,
           metrics: e.metrics,
