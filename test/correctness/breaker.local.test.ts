@@ -42,9 +42,9 @@ function localWith(name: string, aiEnv: Record<string, string>): string {
 describe('redis-throttle, the breaker judged from outside (its events switched off)', () => {
   it('passes on the reference target: calls fail fast soon after Redis slows, fast, and normal answers return', async () => {
     const result = await runExperiment('experiments/redis-throttle.yaml', { env: localWith('events-off', { BREAKER_EVENTS: 'off' }) })
+    expect(result.status, result.output.join('\n')).toBe('passed')
     const breaker = result.probe('breaker')
     console.log(`redis-throttle, events off: ${result.status} ${JSON.stringify(breaker.metrics)}`)
-    expect(result.status, result.output.join('\n')).toBe('passed')
     expect(breaker.verdict).toBe('pass')
     // judged without a single breaker event: the white-box view saw nothing
     expect(breaker.metrics).toMatchObject({ opens: 0, tasksOpened: 0 })
