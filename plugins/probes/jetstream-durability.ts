@@ -487,6 +487,11 @@ export const jetstreamDurability = defineProbe<P>({
         for (const k of ['read', 'lost', 'unexpected', 'duplicated', 'recovered', 'unknown', 'lostPrefix', 'lostMiddle', 'lostPostfix']) metrics[k] = NaN
       const inFlightAtKill = kills.reduce((sum, k) => sum + k.inFlight, 0)
       ;(details as Record<string, Json>).inFlightAtEachKill = kills.map((k) => ({ t: Math.round(k.t / 100) / 10, type: k.type, inFlight: k.inFlight }))
+      if (kills.length)
+        ctx.evidence('in-flight-at-kills', {
+          summary: `publishes in flight at each of the ${kills.length} fault injection(s): ${kills.map((k) => k.inFlight).join(', ')}`,
+          kills: kills.map((k) => ({ t: Math.round(k.t), type: k.type, inFlight: k.inFlight })),
+        })
       const inconclusive =
         kills.length > 0 && inFlightAtKill === 0
           ? [`no publish was in flight at any of the ${kills.length} fault injection(s): no acknowledgement was put at risk`]

@@ -102,7 +102,7 @@ describe('stream-config against a real nats-server', () => {
 
   it.each(['api', 'monitor'])('FAILS a stream created with one replica (read via %s), with the finding named', async (via) => {
     const { result, ctx } = await audit({ via, streams: ['EVENTS'], policy: { replicas: 3, storage: 'file' } })
-    expect(result.metrics).toMatchObject({ audited: 1, nonCompliant: 1, findings: 1, missing: 0, minReplicas: 1, minAzs: 1 })
+    expect(result.metrics).toMatchObject({ audited: 1, nonCompliant: 1, findings: 1, missing: 0, fewestReplicas: 1, fewestAzs: 1 })
     expect((result.details as { findings: string[] }).findings).toEqual(['EVENTS: replicas — wants at least 3, has 1'])
     expect(ctx.evidences.map((e) => e.kind)).toEqual(['stream-config-findings'])
     expect(result.inconclusive).toEqual([])

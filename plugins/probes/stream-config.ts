@@ -173,8 +173,8 @@ export const streamConfig = defineProbe<P>({
     nonCompliant: { unit: 'count', description: 'audited streams with at least one finding, plus named ones that do not exist' },
     findings: { unit: 'count', description: 'policy rules broken, over every stream' },
     missing: { unit: 'count', description: 'named streams or buckets that do not exist' },
-    minReplicas: { unit: 'count', description: 'the fewest replicas of any audited stream' },
-    minAzs: { unit: 'count', description: 'the fewest AZs any audited stream spreads over (NaN: placement unknown)' },
+    fewestReplicas: { unit: 'count', description: 'the fewest replicas of any audited stream' },
+    fewestAzs: { unit: 'count', description: 'the fewest AZs any audited stream spreads over (NaN: placement unknown)' },
   },
   defaultTolerance: ['nonCompliant == 0'],
   async create(ctx, p): Promise<Probe> {
@@ -191,8 +191,8 @@ export const streamConfig = defineProbe<P>({
           nonCompliant: new Set(findings.map((f) => f.stream)).size,
           findings: findings.length,
           missing: missing.length,
-          minReplicas: chosen.length ? Math.min(...chosen.map((s) => s.config.num_replicas)) : NaN,
-          minAzs: azCounts.length ? Math.min(...azCounts) : NaN,
+          fewestReplicas: chosen.length ? Math.min(...chosen.map((s) => s.config.num_replicas)) : NaN,
+          fewestAzs: azCounts.length ? Math.min(...azCounts) : NaN,
         }
         const details: Json = {
           via: p.via,
@@ -206,7 +206,8 @@ export const streamConfig = defineProbe<P>({
             duplicateWindowMs: (s.config.duplicate_window ?? 0) / NS_PER_MS,
           })),
         }
-        if (findings.length) ctx.evidence('stream-config-findings', { findings: (details as { findings: string[] }).findings })
+        const lines = (details as { findings: string[] }).findings
+        if (findings.length) ctx.evidence('stream-config-findings', { summary: lines.join('; '), findings: lines })
         const inconclusive = chosen.length === 0 && missing.length === 0 ? ['no stream matched the selection: nothing was audited'] : []
         return { metrics, details, inconclusive }
       },
