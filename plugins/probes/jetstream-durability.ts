@@ -28,14 +28,17 @@
  *
  *       with: { stream: EVENTS, subject: events.gameday-durability, create: false }
  *
- * Evidence: the publishes in flight at each fault injection (`inFlightAtKill`). A kill that met
- * no publish in flight tested nothing; when every kill met none, the verdict is inconclusive.
+ * Evidence: the publishes in flight at each fault injection (`inFlightAtKill`: in flight at any
+ * moment of the `killWindow` before the injection was reported done, durability/in-flight.ts).
+ * A kill that met no publish in flight tested nothing; when every kill met none, the verdict is
+ * inconclusive.
  */
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import { jetstream, jetstreamManager, JetStreamApiError, JetStreamError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream'
 import { ClosedConnectionError, DrainingConnectionError, RequestError, TimeoutError, type NatsConnection } from '@nats-io/transport-node'
 import { clockOrigin, connectProbe, waitForRecovery, wallClock } from './cas/cluster.ts'
+import { InFlightWindow } from './durability/in-flight.ts'
 import {
   DurabilityHistoryWriter,
   Duration,
@@ -69,6 +72,7 @@ const Params = z.strictObject({
   rate: z.number().positive().default(100).describe('publishes per second, all writers together'),
   replicas: z.int().min(1).max(5).default(3).describe('replicas of the stream when the probe creates it'),
   create: z.boolean().default(true).describe("false: the stream is the system's own — it must exist and take `<subject>.>`, and is never created or changed"),
+  killWindow: Duration.prefault('100ms').describe('a publish in flight at any moment this long before an injection was reported done met the kill'),
   purge: z.boolean().default(false).describe("after the verdict, purge this run's subject (its own messages only) from the stream"),
   timeout: Duration.prefault('2s').describe('how long a publish waits for its ack before it is indeterminate'),
   recoveryTimeout: Duration.prefault('60s').describe('at stop: how long to wait for a healthy cluster and a stream leader'),
@@ -348,7 +352,7 @@ export const jetstreamDurability = defineProbe<P>({
     lostPostfix: { unit: 'count', description: "lost values after a writer's last value read" },
     drained: { unit: 'boolean', description: 'the final read was complete' },
     kills: { unit: 'count', description: 'faults injected while publishing' },
-    inFlightAtKill: { unit: 'count', description: 'publishes awaiting their ack when each fault was injected, summed over the faults' },
+    inFlightAtKill: { unit: 'count', description: 'publishes in flight during each kill window (killWindow), summed over the faults' },
     killsWithInFlight: { unit: 'count', description: 'fault injections that met at least one publish in flight' },
   },
   defaultTolerance: ['lost == 0', 'unexpected == 0'],
@@ -363,8 +367,9 @@ export const jetstreamDurability = defineProbe<P>({
     let streamReplicas = p.replicas
     let created = false
     const faults: (FaultEvent & { wall: string })[] = []
-    /** what each injection met: the publishes in flight at that instant */
-    const kills: { t: number; type: string; inFlight: number }[] = []
+    /** what each injection met: the publishes in flight during its kill window */
+    const met = new InFlightWindow(p.killWindow, ctx.now)
+    const kills = met.kills
     let unsubscribe = () => {}
     let lastRealSeq = 0
     /** the run clock (ctx.now(), the journal's `t`) when the recorder's clock read 0 */
@@ -373,7 +378,7 @@ export const jetstreamDurability = defineProbe<P>({
     const start = async () => {
       unsubscribe = ctx.onFault((e) => {
         faults.push({ ...e, wall: new Date().toISOString() })
-        if (e.kind === 'injected' && recorder) kills.push({ t: e.at, type: e.type, inFlight: recorder.counters.inFlight })
+        if (e.kind === 'injected' && recorder) met.injected(e.at, e.type)
       })
       nc = await connectProbe(ctx.env, p.cluster, `gameday-probe-${ctx.name}`)
       const jsm = await jetstreamManager(nc, { timeout: 5_000, checkAPI: false })
@@ -382,9 +387,14 @@ export const jetstreamDurability = defineProbe<P>({
       history = new DurabilityHistoryWriter(historyPath)
       const publish = async (_writer: number, value: number) => {
         if (p.broken === 'ack-without-store' && value % 5 === 0) return { seq: lastRealSeq } // acknowledged, never published
-        const ack = await js.publish(subject, String(value), { msgID: `${token}-${value}`, timeout })
-        lastRealSeq = Math.max(lastRealSeq, ack.seq)
-        return { seq: ack.seq, duplicate: ack.duplicate }
+        const answered = met.begin()
+        try {
+          const ack = await js.publish(subject, String(value), { msgID: `${token}-${value}`, timeout })
+          lastRealSeq = Math.max(lastRealSeq, ack.seq)
+          return { seq: ack.seq, duplicate: ack.duplicate }
+        } finally {
+          answered()
+        }
       }
       recorder = new PublishRecorder(history, publish, { writers: p.writers, rate: p.rate })
       runClockAtOrigin = ctx.now() - (performance.now() - recorder.origin.perf)
@@ -489,7 +499,7 @@ export const jetstreamDurability = defineProbe<P>({
       ;(details as Record<string, Json>).inFlightAtEachKill = kills.map((k) => ({ t: Math.round(k.t / 100) / 10, type: k.type, inFlight: k.inFlight }))
       if (kills.length)
         ctx.evidence('in-flight-at-kills', {
-          summary: `publishes in flight at each of the ${kills.length} fault injection(s): ${kills.map((k) => k.inFlight).join(', ')}`,
+          summary: `publishes in flight during each of the ${kills.length} kill(s) (${p.killWindow} ms window): ${kills.map((k) => k.inFlight).join(', ')}`,
           kills: kills.map((k) => ({ t: Math.round(k.t), type: k.type, inFlight: k.inFlight })),
         })
       const inconclusive =
