@@ -10,6 +10,9 @@ import { circuitBreaker } from './probes/circuit-breaker.ts'
 import { drain } from './probes/drain.ts'
 import { jetstreamDurability } from './probes/jetstream-durability.ts'
 import { casCorrectness } from './probes/cas-correctness.ts'
+import { streamConfig } from './probes/stream-config.ts'
+import { prometheus } from './probes/metric/prometheus.ts'
+import { cloudwatch } from './probes/metric/cloudwatch.ts'
 import { natsKillNode, natsPauseNode, natsRestartNode, natsStopNode } from './faults/nats-node.ts'
 import { natsLameDuck } from './faults/nats-lame-duck.ts'
 import { natsCorruptStore } from './faults/nats-store.ts'
@@ -22,7 +25,7 @@ import { redisAzPower } from './faults/aws/redis-az-power.ts'
 import { redisFailover } from './faults/aws/redis-failover.ts'
 
 export const builtins: Extension = {
-  probes: [requestSlo, natsClusterHealth, circuitBreaker, drain, jetstreamDurability, casCorrectness],
+  probes: [requestSlo, natsClusterHealth, circuitBreaker, drain, jetstreamDurability, casCorrectness, streamConfig, prometheus, cloudwatch],
   faults: [
     natsKillNode,
     natsStopNode,

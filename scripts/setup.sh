@@ -39,6 +39,7 @@ apt_install() {
 missing=()
 command -v nats-server >/dev/null || missing+=(nats-server)
 command -v redis-server >/dev/null || missing+=(redis-server)
+command -v prometheus >/dev/null || missing+=(prometheus) # the metric probes' tests query a real one
 if [[ ${#missing[@]} -gt 0 ]]; then
   if is_debian_root; then
     say "installing ${missing[*]} from Debian's packages"
@@ -51,8 +52,8 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   else
     cat >&2 <<MSG
 setup: missing ${missing[*]}. Install them, then run this script again:
-  Debian/Ubuntu:  sudo apt-get install nats-server redis-server
-  macOS:          brew install nats-server redis
+  Debian/Ubuntu:  sudo apt-get install nats-server redis-server prometheus
+  macOS:          brew install nats-server redis prometheus
   other:          https://github.com/nats-io/nats-server/releases and https://redis.io/download
 MSG
     exit 1

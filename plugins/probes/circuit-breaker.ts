@@ -1,81 +1,134 @@
 /**
  * circuit-breaker: does a service's breaker do its job while a dependency is degraded?
  *
- * Load goes through the gateway to the service (open loop); the probe listens to the breaker's
- * state events (`gameday.breaker.<service>`) and reads `$SRV.STATS.<service>`, and lines both up
- * with the fault timeline on the run's clock. Metrics:
- *   opensWithinMs   first fault injected → first breaker open (NaN: it never opened)
- *   openP99         p99 latency of requests answered while the breaker was open (fail fast)
- *   closesWithinMs  last fault reverted → every breaker that opened is closed again (NaN: stuck)
- *   overBudget      requests slower than the caller's budget, or timed out, at any time
- * Defaults mirror the issue: opens within 5 s, p99 < 20 ms while open, closes within 10 s, none over budget.
+ * Load goes through the gateway (open loop, HTTP). The verdict rests first on what the caller
+ * sees — black-box, no cooperation needed (breaker/calls.ts): when calls started failing fast
+ * after the fault, how fast they were while failing fast, and when normal answers came back
+ * after the revert; a degraded answer is recognised by an optional marker (a JSON field, a
+ * header or a status code). A white-box source, when given (breaker/sources.ts), adds the
+ * breaker's own states: JSON messages on a NATS subject, or a state gauge in a Prometheus text
+ * endpoint — the reference target's `gameday.breaker.<service>` events are the default one.
+ *
+ *   - name: breaker
+ *     probe: circuit-breaker
+ *     with:
+ *       service: ai-integration
+ *       path: /v1/ai/recommend
+ *       degraded: { json: /degraded }          # or { header: x-degraded } or { status: [503] }
+ *       source: none                           # black-box only; or { nats: {...} } / { prometheus: {...} }
+ *     tolerance: ["failFastWithinMs < 5s", "failFastP90 < 100ms", "recoveredWithinMs < 10s", "overBudget == 0"]
+ *
+ * Without a fault injected while it ran, nothing tested the breaker: the verdict is inconclusive.
  */
 import { Agent, request } from 'node:http'
+import jsonpointer from 'jsonpointer'
 import { z } from 'zod'
-import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node'
-import { defineProbe, Duration, LOAD_METRICS, OpenLoopLoad, sleep, type FaultEvent, type Metrics, type Probe } from '../../src/api/index.ts'
+import { defineProbe, Duration, LOAD_METRICS, OpenLoopLoad, sleep, type FaultEvent, type Json, type Metrics, type Probe } from '../../src/api/index.ts'
+import { analyseCalls, callSeries, type Call, type CallJudgement } from './breaker/calls.ts'
+import { BreakerSource, startNatsSource, startPrometheusSource, type RunningSource } from './breaker/sources.ts'
+import { analyseStates, currentStates, transitions, type AttributedCall } from './breaker/states.ts'
+
+const JsonScalar = z.union([z.string(), z.number(), z.boolean()])
+const DegradedMarker = z
+  .union([
+    z.strictObject({ json: z.string().describe('JSON pointer into the answer, e.g. /degraded'), equals: JsonScalar.default(true) }),
+    z.strictObject({ header: z.string(), equals: z.string().optional().describe('default: the header present at all') }),
+    z.strictObject({ status: z.union([z.int(), z.array(z.int()).min(1)]) }),
+  ])
+  .describe('how a degraded (fallback) answer is recognised; without it, any failure counts')
+const ServedBy = z
+  .union([z.strictObject({ json: z.string() }), z.strictObject({ header: z.string() })])
+  .describe('where an answer names the breaker instance that served it (white-box attribution)')
+const Ratio = z.number().min(0).max(1)
 
 const Params = z.strictObject({
   service: z.string().default('ai-integration'),
+  method: z.enum(['GET', 'POST', 'PUT']).default('POST'),
   path: z.string().default('/v1/ai/recommend'),
   body: z.string().default('{"playerId":"player-{seq}"}').describe('request body; {seq} is the request number'),
   rate: z.number().positive().default(50),
   budget: Duration.prefault('1s').describe("the caller's budget per request"),
-  cluster: z.string().default('core'),
-  closeTimeout: Duration.prefault('30s').describe('at stop, how long to wait for breakers still open after the last revert'),
+  cluster: z.string().default('core').describe('the NATS cluster of a `nats` source'),
+  closeTimeout: Duration.prefault('30s').describe('at stop, how long to wait for the breaker to close and normal answers after the last revert'),
+  degraded: DegradedMarker.optional(),
+  servedBy: ServedBy.optional(),
+  fast: Duration.prefault('100ms').describe('a failure answered quicker than this fails fast'),
+  window: Duration.prefault('1s').describe('how long a share must hold to mark the start of failing fast, or the return of normal answers'),
+  failFastShare: Ratio.default(0.9).describe('share of fast failures over one window that starts the fail-fast period'),
+  normalShare: Ratio.default(0.9).describe('share of normal answers over one window that ends it'),
+  source: BreakerSource.prefault({ nats: {} }).describe('white-box breaker state: none, { nats: … } or { prometheus: … }'),
 })
 type P = z.infer<typeof Params>
 
-type State = 'closed' | 'open' | 'half-open'
-interface BreakerEvent {
-  t: number
-  task: string
-  state: State
-}
-interface Answer {
-  t: number
-  latency: number
-  status: number
-  breaker?: State
-  servedBy?: string
+const BLACK_BOX_METRICS = {
+  normalAnswers: { unit: 'count', description: 'answers 2xx/3xx without the degraded marker' },
+  failedAnswers: { unit: 'count', description: 'degraded answers (with a marker), or any failure (without one)' },
+  failFastWithinMs: { unit: 'ms', description: 'first injection → calls fail fast for a whole window (NaN: never)' },
+  failedWhileFailingFast: { unit: 'count', description: 'failures answered from then until normal answers came back' },
+  fastShare: { unit: 'ratio', description: 'share of those answered faster than `fast`' },
+  failFastP50: { unit: 'ms', description: 'median latency of those failures' },
+  failFastP90: { unit: 'ms', description: '90th percentile latency of those failures' },
+  failFastP99: { unit: 'ms', description: '99th percentile latency of those failures (half-open trials included)' },
+  failFastMax: { unit: 'ms', description: 'slowest of those failures' },
+  recoveredWithinMs: { unit: 'ms', description: 'last revert → normal answers for a whole window (NaN: never)' },
+  overBudget: { unit: 'count', description: "requests slower than the caller's budget, or unanswered" },
+  maxLatency: { unit: 'ms', description: 'slowest answer' },
+} as const
+
+const WHITE_BOX_METRICS = {
+  opens: { unit: 'count', description: 'white-box: breaker transitions to open, over every instance' },
+  halfOpens: { unit: 'count', description: 'white-box: transitions to half-open' },
+  closes: { unit: 'count', description: 'white-box: transitions to closed' },
+  tasksOpened: { unit: 'count', description: 'white-box: instances whose breaker opened at least once' },
+  stuckOpen: { unit: 'count', description: 'white-box: instances whose breaker was still open at the end' },
+  open: { unit: 'count', description: 'white-box, live: breakers open now' },
+  opensWithinMs: { unit: 'ms', description: 'white-box: first open after the first injection' },
+  answeredWhileOpen: { unit: 'count', description: 'white-box: requests answered while the serving breaker was open throughout' },
+  openP99: { unit: 'ms', description: 'white-box: p99 latency of those answers (fail-fast)' },
+  closesWithinMs: { unit: 'ms', description: 'white-box: last revert → every breaker that opened is closed again' },
+} as const
+
+/** Whether an answer carries the degraded marker. */
+export function hasMarker(marker: P['degraded'], status: number, headers: Record<string, string | string[] | undefined>, body: unknown): boolean {
+  if (!marker) return false
+  if ('status' in marker) return (Array.isArray(marker.status) ? marker.status : [marker.status]).includes(status)
+  if ('header' in marker) {
+    const value = headers[marker.header.toLowerCase()]
+    if (value === undefined) return false
+    return marker.equals === undefined || [value].flat().includes(marker.equals)
+  }
+  if (body === undefined || body === null || typeof body !== 'object') return false
+  return jsonpointer.get(body, marker.json) === marker.equals
 }
 
-function percentile(values: number[], p: number): number {
-  if (!values.length) return NaN
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
+function servedByOf(servedBy: P['servedBy'], headers: Record<string, string | string[] | undefined>, body: unknown): string | undefined {
+  if (!servedBy) return undefined
+  if ('header' in servedBy) return [headers[servedBy.header.toLowerCase()]].flat()[0]
+  const value = body && typeof body === 'object' ? jsonpointer.get(body, servedBy.json) : undefined
+  return value === undefined ? undefined : String(value)
 }
 
 export const circuitBreaker = defineProbe<P>({
   type: 'circuit-breaker',
   description:
-    'a breaker opens within a bound while its dependency is degraded, fails fast while open, closes after recovery, and no request exceeds the budget',
+    "a breaker, judged from the caller's side (and, with a source, from its own state): calls fail fast soon after the dependency degrades, fast while they do, normal answers return after recovery, and no request exceeds the budget",
   params: Params,
-  metrics: {
-    ...LOAD_METRICS,
-    opens: { unit: 'count', description: 'breaker transitions to open, over every task' },
-    halfOpens: { unit: 'count', description: 'transitions to half-open' },
-    closes: { unit: 'count', description: 'transitions to closed' },
-    tasksOpened: { unit: 'count', description: 'tasks whose breaker opened at least once' },
-    stuckOpen: { unit: 'count', description: 'tasks whose breaker was still open at the end' },
-    open: { unit: 'count', description: 'live: breakers open now' },
-    opensWithinMs: { unit: 'ms', description: 'first open after the first injection' },
-    answeredWhileOpen: { unit: 'count', description: 'requests answered by a task whose breaker was open' },
-    openP99: { unit: 'ms', description: 'p99 latency of the answers given while open (fail-fast)' },
-    closesWithinMs: { unit: 'ms', description: 'last close after the last revert' },
-    overBudget: { unit: 'count', description: "requests slower than the caller's budget, or unanswered" },
-    maxLatency: { unit: 'ms', description: 'slowest answer' },
-  },
-  defaultTolerance: ['opensWithinMs < 5s', 'openP99 < 20ms', 'closesWithinMs < 10s', 'overBudget == 0'],
+  metrics: { ...LOAD_METRICS, ...BLACK_BOX_METRICS, ...WHITE_BOX_METRICS },
+  defaultTolerance: ['failFastWithinMs < 5s', 'failFastP90 < 100ms', 'recoveredWithinMs < 10s', 'overBudget == 0'],
   async create(ctx, p): Promise<Probe> {
-    const budget = p.budget
-    const events: BreakerEvent[] = []
     const faults: FaultEvent[] = []
-    const answers: Answer[] = []
-    const stateByTask = new Map<string, State>()
-    let nc: NatsConnection | undefined
-    let sub: Subscription | undefined
+    const calls: (Call & AttributedCall)[] = []
+    const judgement: CallJudgement = {
+      markerConfigured: p.degraded !== undefined,
+      fastMs: p.fast,
+      windowMs: p.window,
+      failFastShare: p.failFastShare,
+      normalShare: p.normalShare,
+      minCalls: 3,
+    }
+    let source: RunningSource | undefined
     let load: OpenLoopLoad | undefined
+    let startedAt = 0
     let unsubscribe = () => {}
     const agent = new Agent({ keepAlive: true, maxSockets: 128 })
 
@@ -84,134 +137,124 @@ export const circuitBreaker = defineProbe<P>({
         const t = ctx.now()
         const started = performance.now()
         const url = new URL(ctx.env.endpoints.gateway())
-        const body = p.body.replaceAll('{seq}', String(seq))
-        const done = (status: number, breaker?: State, servedBy?: string) => {
-          answers.push({ t, latency: performance.now() - started, status, ...(breaker ? { breaker } : {}), ...(servedBy ? { servedBy } : {}) })
-          resolve(status === 200 ? { ok: true } : { ok: false, errorClass: status ? `http-${status}` : 'timeout' })
+        const body = p.method === 'GET' ? undefined : p.body.replaceAll('{seq}', String(seq))
+        let settled = false
+        const done = (status: number, headers: Record<string, string | string[] | undefined> = {}, json?: unknown) => {
+          if (settled) return
+          settled = true
+          const degraded = hasMarker(p.degraded, status, headers, json)
+          const servedBy = servedByOf(p.servedBy, headers, json)
+          calls.push({ t, latency: performance.now() - started, status, degraded, ...(servedBy !== undefined ? { servedBy } : {}) })
+          resolve(
+            status >= 200 && status < 400 && !degraded
+              ? { ok: true }
+              : { ok: false, errorClass: degraded ? 'degraded' : status ? `http-${status}` : 'timeout' },
+          )
         }
         const req = request(
-          { host: url.hostname, port: url.port, method: 'POST', path: p.path, agent, headers: { 'content-type': 'application/json' } },
+          {
+            host: url.hostname,
+            port: url.port,
+            method: p.method,
+            path: p.path.replaceAll('{seq}', String(seq)),
+            agent,
+            headers: body ? { 'content-type': 'application/json' } : {},
+          },
           (res) => {
             let text = ''
             res.setEncoding('utf8')
             res.on('data', (d) => (text += d))
             res.on('end', () => {
-              let answer: { breaker?: State; servedBy?: string } = {}
+              let json: unknown
               try {
-                answer = JSON.parse(text) as typeof answer
+                json = JSON.parse(text)
               } catch {
-                // an error body: no breaker field
+                // not JSON: a JSON marker cannot match, a header or status marker still can
               }
-              done(res.statusCode ?? 0, answer.breaker, answer.servedBy)
+              done(res.statusCode ?? 0, res.headers, json)
             })
             res.on('error', () => done(0))
           },
         )
         // the budget is the caller's: past it, the caller has given up
-        req.setTimeout(budget, () => req.destroy(new Error('over budget')))
+        req.setTimeout(p.budget, () => req.destroy(new Error('over budget')))
         req.on('error', () => done(0))
         req.end(body)
       })
 
-    const openTasks = () => [...stateByTask.entries()].filter(([, s]) => s !== 'closed').map(([t]) => t)
+    const openNow = () => (source ? [...currentStates(source.changes).values()].filter((s) => s !== 'closed').length : 0)
 
     return {
       async start() {
         unsubscribe = ctx.onFault((e) => faults.push(e))
-        nc = await connect({
-          servers: ctx.env.endpoints.natsServers(p.cluster),
-          name: `gameday-probe-${ctx.name}`,
-          maxReconnectAttempts: -1,
-          reconnectTimeWait: 250,
-          ...(ctx.env.endpoints.natsOptions?.(p.cluster) ?? {}),
-        })
-        sub = nc.subscribe(`gameday.breaker.${p.service}`, {
-          callback: (err, msg) => {
-            if (err) return
-            try {
-              const e = msg.json<{ task: string; state: State }>()
-              events.push({ t: ctx.now(), task: e.task, state: e.state })
-              stateByTask.set(e.task, e.state)
-            } catch {
-              // not ours
-            }
-          },
-        })
-        await nc.flush()
+        const src = p.source
+        if (src !== 'none' && 'nats' in src)
+          source = await startNatsSource(ctx.env, { ...src.nats, cluster: p.cluster }, p.service, `gameday-probe-${ctx.name}`, ctx.now)
+        else if (src !== 'none' && 'prometheus' in src) source = startPrometheusSource(src.prometheus, ctx.now)
+        startedAt = ctx.now()
         load = new OpenLoopLoad({ rate: p.rate, send })
         load.start()
       },
-      snapshot: (): Metrics => ({ ...(load ? load.lastSecond() : {}), open: openTasks().length }),
+      snapshot: (): Metrics => ({ ...(load ? load.lastSecond() : {}), ...(source ? { open: openNow() } : {}) }),
       async stop() {
-        // the breakers may still be closing after the last revert: that is what we measure
+        // the breaker may still be closing after the last revert: that is part of what is measured
         const reverted = faults.some((f) => f.kind === 'reverted')
         const until = performance.now() + p.closeTimeout
-        while (reverted && openTasks().length && performance.now() < until && !ctx.signal.aborted) await sleep(200)
+        const settled = () => analyseCalls(calls, faults, judgement).recoveredAt !== undefined && openNow() === 0
+        while (reverted && !settled() && performance.now() < until && !ctx.signal.aborted) {
+          await sleep(200)
+          await source?.refresh()
+        }
         await load?.stop()
-        const stats = await nc
-          ?.requestMany(`$SRV.STATS.${p.service}`, '', { maxWait: 1000 })
-          .then(async (it) => {
-            const out: unknown[] = []
-            for await (const m of it) out.push((m.json() as { data?: unknown }).data)
-            return out
-          })
-          .catch(() => [])
-        const firstInjected = faults.find((f) => f.kind === 'injected')?.at
-        const lastReverted = [...faults].reverse().find((f) => f.kind === 'reverted')?.at
-        const firstOpen = events.find((e) => e.state === 'open' && (firstInjected === undefined || e.t >= firstInjected))
-        const opened = new Set(events.filter((e) => e.state === 'open').map((e) => e.task))
-        let closesWithinMs = NaN
-        if (lastReverted !== undefined && opened.size && openTasks().length === 0) {
-          const lastClose = Math.max(...[...opened].map((task) => Math.max(...events.filter((e) => e.task === task && e.state === 'closed').map((e) => e.t))))
-          closesWithinMs = Math.max(0, lastClose - lastReverted)
-        }
-        // "while open": the serving task's breaker was open for the whole request, by its own events —
-        // a request that started before the breaker opened, or met the half-open trial, is not fail-fast
-        const stateAt = (task: string, t: number): State => {
-          let state: State = 'closed'
-          for (const e of events) if (e.task === task && e.t <= t) state = e.state
-          return state
-        }
-        const changedDuring = (task: string, from: number, to: number) => events.some((e) => e.task === task && e.t > from && e.t <= to)
-        const whileOpen = answers
-          .filter((a) => a.servedBy && a.breaker === 'open' && stateAt(a.servedBy, a.t) === 'open' && !changedDuring(a.servedBy, a.t, a.t + a.latency))
-          .map((a) => a.latency)
-        const over = answers.filter((a) => a.latency > budget || a.status === 0)
+        await source?.refresh()
+        const seen = analyseCalls(calls, faults, judgement)
+        const over = calls.filter((c) => c.latency > p.budget || c.status === 0)
         const metrics: Metrics = {
           ...load!.metrics(),
-          opens: events.filter((e) => e.state === 'open').length,
-          halfOpens: events.filter((e) => e.state === 'half-open').length,
-          closes: events.filter((e) => e.state === 'closed').length,
-          tasksOpened: opened.size,
-          stuckOpen: openTasks().length,
-          opensWithinMs: firstOpen ? firstOpen.t - (firstInjected ?? 0) : NaN,
-          answeredWhileOpen: whileOpen.length,
-          openP99: percentile(whileOpen, 99),
-          closesWithinMs,
+          normalAnswers: seen.normal,
+          failedAnswers: seen.failed,
+          failFastWithinMs: seen.failFastWithinMs,
+          failedWhileFailingFast: seen.failedWhileFailingFast,
+          fastShare: seen.fastShare,
+          failFastP50: seen.failFastP50,
+          failFastP90: seen.failFastP90,
+          failFastP99: seen.failFastP99,
+          failFastMax: seen.failFastMax,
+          recoveredWithinMs: seen.recoveredWithinMs,
           overBudget: over.length,
-          maxLatency: answers.length ? Math.max(...answers.map((a) => a.latency)) : NaN,
+          maxLatency: calls.length ? Math.max(...calls.map((c) => c.latency)) : NaN,
         }
-        // the breaker's states against the fault timeline, on the run's clock
-        const timeline = [
-          ...faults.map((f) => ({ t: Math.round(f.at), event: `fault ${f.type} ${f.kind}` })),
-          ...events.map((e) => ({ t: Math.round(e.t), event: `breaker ${e.task} → ${e.state}` })),
-        ].sort((a, b) => a.t - b.t)
-        return {
-          metrics,
-          series: load!.series(),
-          details: {
-            timeline,
-            statsAtEnd: JSON.parse(JSON.stringify(stats ?? [])),
-            slowest: over.slice(0, 10).map((a) => ({ t: Math.round(a.t), latencyMs: Math.round(a.latency), status: a.status })),
+        const timeline: { t: number; event: string }[] = faults.map((f) => ({ t: Math.round(f.at), event: `fault ${f.type} ${f.kind}` }))
+        if (seen.failFastAt !== undefined) timeline.push({ t: Math.round(seen.failFastAt), event: 'calls fail fast' })
+        if (seen.recoveredAt !== undefined) timeline.push({ t: Math.round(seen.recoveredAt), event: 'normal answers again' })
+        if (source) {
+          Object.assign(metrics, analyseStates(source.changes, calls, faults))
+          for (const e of transitions(source.changes)) timeline.push({ t: Math.round(e.t), event: `breaker ${e.instance} → ${e.state}` })
+        }
+        timeline.sort((a, b) => a.t - b.t)
+        const inconclusive = faults.some((f) => f.kind === 'injected') ? [] : ['no fault was injected while the probe ran: nothing put the breaker to the test']
+        const details: Json = {
+          timeline,
+          judgedBy: {
+            degraded: (p.degraded ?? 'any failure (no marker configured)') as Json,
+            fastMs: p.fast,
+            windowMs: p.window,
+            failFastShare: p.failFastShare,
+            normalShare: p.normalShare,
+            source: p.source === 'none' ? 'none' : Object.keys(p.source)[0],
           },
+          ...(source && Object.keys(source.problems).length ? { sourceProblems: source.problems } : {}),
+          slowest: [...over]
+            .sort((a, b) => b.latency - a.latency)
+            .slice(0, 10)
+            .map((a) => ({ t: Math.round(a.t), latencyMs: Math.round(a.latency), status: a.status })),
         }
+        return { metrics, series: callSeries(calls, startedAt, judgement), details, inconclusive }
       },
       async close() {
         unsubscribe()
-        sub?.unsubscribe()
         agent.destroy()
-        // the verdict is made; a connection that is already closed has nothing left to say
-        await nc?.close().catch(() => {})
+        await source?.close()
       },
     }
   },

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { JetStreamApiError } from '@nats-io/jetstream'
-import { ClosedConnectionError, RequestError, TimeoutError } from '@nats-io/transport-node'
+import { JetStreamApiError, jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { ClosedConnectionError, RequestError, TimeoutError, connect } from '@nats-io/transport-node'
 import { classifyPublishError, jetstreamDurability, PublishRecorder, subjectMatches } from './jetstream-durability.ts'
 import { DurabilityHistoryWriter, readDurabilityFile } from '../../src/checkers/index.ts'
 import { createRng } from '../../src/util/rng.ts'
@@ -172,6 +172,115 @@ describe('jetstream-durability against a real nats-server', () => {
       expect(result.metrics).toMatchObject({ lost: 0, unexpected: 0, drained: true })
     } finally {
       ctx.cleanup()
+    }
+  })
+})
+
+describe("jetstream-durability on the system's own stream (create: false)", () => {
+  let nats: MonitoredNats
+  beforeAll(async () => {
+    nats = await startMonitoredNats()
+  })
+  afterAll(async () => {
+    await nats?.stop()
+  })
+
+  /** The system's stream, made the way a system would, with one message of its own. */
+  async function systemStream(name: string) {
+    const nc = await connect({ servers: nats.url })
+    const jsm = await jetstreamManager(nc)
+    await jsm.streams.add({ name, subjects: [`${name.toLowerCase()}.>`], duplicate_window: 60_000_000_000 })
+    await jetstream(nc).publish(`${name.toLowerCase()}.player.p1.state-updated`, 'the system’s own event')
+    const config = (await jsm.streams.info(name)).config
+    return { nc, jsm, config }
+  }
+
+  const create = (ctx: ReturnType<typeof probeContext>, params: Record<string, unknown>) =>
+    jetstreamDurability.create(ctx, jetstreamDurability.params.parse({ rate: 100, writers: 2, recoveryTimeout: '10s', create: false, ...params }))
+
+  it('publishes under a subject of the stream and reads it back, leaving the stream as it was; purge removes only its own messages', async () => {
+    const { nc, jsm, config } = await systemStream('SYSEVENTS')
+    const ctx = probeContext(singleNodeEnv(nats), 'durability')
+    const probe = await create(ctx, { stream: 'SYSEVENTS', subject: 'sysevents.gameday', purge: true })
+    try {
+      await probe.start!()
+      await sleep(800)
+      const r = await probe.stop!()
+      expect(r.metrics).toMatchObject({ lost: 0, unexpected: 0, drained: true, kills: 0, inFlightAtKill: 0 })
+      expect(r.metrics.acknowledged).toBeGreaterThan(30)
+      expect(r.inconclusive).toEqual([])
+      const details = r.details as { stream: { created: boolean; subject: string }; purged: { messages: number } }
+      expect(details.stream.created).toBe(false)
+      expect(details.stream.subject).toMatch(/^sysevents\.gameday\.\w+$/)
+      expect(details.purged.messages).toBe(r.metrics.acknowledged)
+      const after = await jsm.streams.info('SYSEVENTS')
+      expect(after.config).toEqual(config)
+      expect(after.state.messages).toBe(1) // the system's own event, and nothing of the probe's
+    } finally {
+      await probe.close?.()
+      ctx.cleanup()
+      await nc.close()
+    }
+  })
+
+  it('refuses, with the next step, a stream that does not exist or does not take the subject — and creates nothing', async () => {
+    const { nc, jsm } = await systemStream('OTHER')
+    const ctx = probeContext(singleNodeEnv(nats), 'durability')
+    try {
+      const missing = await create(ctx, { stream: 'NOPE', subject: 'nope.gameday' })
+      await expect(missing.start!()).rejects.toThrow(/stream NOPE does not exist; with create: false the probe uses the system's own stream/)
+      await missing.close?.()
+      const elsewhere = await create(ctx, { stream: 'OTHER', subject: 'elsewhere.gameday' })
+      await expect(elsewhere.start!()).rejects.toThrow(
+        /stream OTHER does not take elsewhere\.gameday\.\w+ \(its subjects: other\.>\); choose a subject under one of them/,
+      )
+      await elsewhere.close?.()
+      expect((await jsm.streams.names().next()).sort()).not.toContain('NOPE')
+    } finally {
+      ctx.cleanup()
+      await nc.close()
+    }
+  })
+
+  it('counts publishes in flight at each fault injection: some when the server is frozen, none at an idle instant (inconclusive)', async () => {
+    const { nc } = await systemStream('KILLS')
+    const frozen = probeContext(singleNodeEnv(nats), 'durability')
+    const probe = await create(frozen, { stream: 'KILLS', subject: 'kills.frozen', timeout: '1s', writers: 3 })
+    try {
+      await probe.start!()
+      await sleep(300)
+      nats.pause()
+      try {
+        await sleep(300) // every writer's publish now waits for its ack
+        frozen.emitFault({ kind: 'injected', faultId: 'f1', type: 'nats.pause-node' })
+      } finally {
+        nats.resume()
+      }
+      frozen.emitFault({ kind: 'reverted', faultId: 'f1', type: 'nats.pause-node' })
+      await sleep(300)
+      const r = await probe.stop!()
+      expect(r.metrics).toMatchObject({ kills: 1, inFlightAtKill: 3, killsWithInFlight: 1, lost: 0 })
+      expect(r.inconclusive).toEqual([])
+      expect((r.details as { inFlightAtEachKill: unknown[] }).inFlightAtEachKill).toEqual([{ t: expect.any(Number), type: 'nats.pause-node', inFlight: 3 }])
+    } finally {
+      await probe.close?.()
+      frozen.cleanup()
+    }
+    // one publish a second: half a second after one, nothing is in flight
+    const idle = probeContext(singleNodeEnv(nats), 'durability')
+    const slow = await create(idle, { stream: 'KILLS', subject: 'kills.idle', rate: 1, writers: 1 })
+    try {
+      await slow.start!()
+      await sleep(500)
+      idle.emitFault({ kind: 'injected', faultId: 'f1', type: 'nats.kill-node' })
+      idle.emitFault({ kind: 'reverted', faultId: 'f1', type: 'nats.kill-node' })
+      const r = await slow.stop!()
+      expect(r.metrics).toMatchObject({ kills: 1, inFlightAtKill: 0, killsWithInFlight: 0, lost: 0 })
+      expect(r.inconclusive).toEqual(['no publish was in flight at any of the 1 fault injection(s): no acknowledgement was put at risk'])
+    } finally {
+      await slow.close?.()
+      idle.cleanup()
+      await nc.close()
     }
   })
 })

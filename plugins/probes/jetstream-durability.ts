@@ -21,15 +21,28 @@
  * Each run publishes on its own subject (`<subject>.<run token>`, the stream holds
  * `<subject>.>`), so an existing stream is reused without purging, and the drain reads only
  * this run's messages.
+ *
+ * The system's own stream: with `create: false` the stream must already exist and take the
+ * subject; the probe never creates or changes it (its messages stay, unless `purge: true`
+ * removes this run's subject afterwards). Pick a subject the system's consumers ignore:
+ *
+ *       with: { stream: EVENTS, subject: events.gameday-durability, create: false }
+ *
+ * Evidence: the publishes in flight at each fault injection (`inFlightAtKill`: in flight at any
+ * moment of the `killWindow` before the injection was reported done, durability/in-flight.ts).
+ * A kill that met no publish in flight tested nothing; when every kill met none, the verdict is
+ * inconclusive.
  */
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import { jetstream, jetstreamManager, JetStreamApiError, JetStreamError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream'
 import { ClosedConnectionError, DrainingConnectionError, RequestError, TimeoutError, type NatsConnection } from '@nats-io/transport-node'
 import { clockOrigin, connectProbe, waitForRecovery, wallClock } from './cas/cluster.ts'
+import { InFlightWindow } from './durability/in-flight.ts'
 import {
   DurabilityHistoryWriter,
   Duration,
+  GamedayError,
   defineProbe,
   readDurabilityFile,
   sleep,
@@ -49,7 +62,7 @@ const Params = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9_-]+$/)
     .default('GAMEDAY_DURABILITY')
-    .describe('created if missing (subjects `<subject>.>`)'),
+    .describe('created if missing (subjects `<subject>.>`), unless create: false'),
   subject: z
     .string()
     .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/)
@@ -58,6 +71,9 @@ const Params = z.strictObject({
   writers: z.int().positive().max(64).default(4).describe('concurrent publishers, one publish in flight each'),
   rate: z.number().positive().default(100).describe('publishes per second, all writers together'),
   replicas: z.int().min(1).max(5).default(3).describe('replicas of the stream when the probe creates it'),
+  create: z.boolean().default(true).describe("false: the stream is the system's own — it must exist and take `<subject>.>`, and is never created or changed"),
+  killWindow: Duration.prefault('100ms').describe('a publish in flight at any moment this long before an injection was reported done met the kill'),
+  purge: z.boolean().default(false).describe("after the verdict, purge this run's subject (its own messages only) from the stream"),
   timeout: Duration.prefault('2s').describe('how long a publish waits for its ack before it is indeterminate'),
   recoveryTimeout: Duration.prefault('60s').describe('at stop: how long to wait for a healthy cluster and a stream leader'),
   drainTimeout: Duration.prefault('30s').describe('at stop: how long the final read may take'),
@@ -209,6 +225,31 @@ function runToken(): string {
   return `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
 }
 
+/** The system's stream, as it is: it must exist and take `subject`; nothing is created or changed. */
+async function existingStream(jsm: JetStreamManager, p: P, subject: string, deadlineMs: number): Promise<{ replicas: number; created: boolean }> {
+  const deadline = performance.now() + deadlineMs
+  let lastError: unknown
+  while (performance.now() < deadline) {
+    try {
+      const info = await jsm.streams.info(p.stream)
+      if (!info.config.subjects?.some((s) => subjectMatches(s, subject))) {
+        throw new GamedayError(
+          `stream ${p.stream} does not take ${subject} (its subjects: ${info.config.subjects?.join(', ') || 'none'}); choose a subject under one of them`,
+        )
+      }
+      return { replicas: info.config.num_replicas, created: false }
+    } catch (err) {
+      if (err instanceof GamedayError) throw err
+      if (err instanceof JetStreamApiError && err.code === 10059)
+        throw new GamedayError(`stream ${p.stream} does not exist; with create: false the probe uses the system's own stream and never creates one`)
+      // JetStream still settling (no meta leader yet, a timeout): ask again
+      lastError = err
+      await sleep(500)
+    }
+  }
+  throw new GamedayError(`could not read stream ${p.stream}: ${(lastError as Error)?.message ?? lastError}`)
+}
+
 async function ensureStream(jsm: JetStreamManager, p: P, subject: string, deadlineMs: number): Promise<{ replicas: number; created: boolean }> {
   const deadline = performance.now() + deadlineMs
   let lastError: unknown
@@ -310,6 +351,9 @@ export const jetstreamDurability = defineProbe<P>({
     lostMiddle: { unit: 'count', description: 'lost values between values read' },
     lostPostfix: { unit: 'count', description: "lost values after a writer's last value read" },
     drained: { unit: 'boolean', description: 'the final read was complete' },
+    kills: { unit: 'count', description: 'faults injected while publishing' },
+    inFlightAtKill: { unit: 'count', description: 'publishes in flight during each kill window (killWindow), summed over the faults' },
+    killsWithInFlight: { unit: 'count', description: 'fault injections that met at least one publish in flight' },
   },
   defaultTolerance: ['lost == 0', 'unexpected == 0'],
   async create(ctx: ProbeContext, p: P): Promise<Probe> {
@@ -323,23 +367,34 @@ export const jetstreamDurability = defineProbe<P>({
     let streamReplicas = p.replicas
     let created = false
     const faults: (FaultEvent & { wall: string })[] = []
+    /** what each injection met: the publishes in flight during its kill window */
+    const met = new InFlightWindow(p.killWindow, ctx.now)
+    const kills = met.kills
     let unsubscribe = () => {}
     let lastRealSeq = 0
     /** the run clock (ctx.now(), the journal's `t`) when the recorder's clock read 0 */
     let runClockAtOrigin = 0
 
     const start = async () => {
-      unsubscribe = ctx.onFault((e) => faults.push({ ...e, wall: new Date().toISOString() }))
+      unsubscribe = ctx.onFault((e) => {
+        faults.push({ ...e, wall: new Date().toISOString() })
+        if (e.kind === 'injected' && recorder) met.injected(e.at, e.type)
+      })
       nc = await connectProbe(ctx.env, p.cluster, `gameday-probe-${ctx.name}`)
       const jsm = await jetstreamManager(nc, { timeout: 5_000, checkAPI: false })
-      ;({ replicas: streamReplicas, created } = await ensureStream(jsm, p, subject, 60_000))
+      ;({ replicas: streamReplicas, created } = await (p.create ? ensureStream : existingStream)(jsm, p, subject, 60_000))
       const js = jetstream(nc, { timeout })
       history = new DurabilityHistoryWriter(historyPath)
       const publish = async (_writer: number, value: number) => {
         if (p.broken === 'ack-without-store' && value % 5 === 0) return { seq: lastRealSeq } // acknowledged, never published
-        const ack = await js.publish(subject, String(value), { msgID: `${token}-${value}`, timeout })
-        lastRealSeq = Math.max(lastRealSeq, ack.seq)
-        return { seq: ack.seq, duplicate: ack.duplicate }
+        const answered = met.begin()
+        try {
+          const ack = await js.publish(subject, String(value), { msgID: `${token}-${value}`, timeout })
+          lastRealSeq = Math.max(lastRealSeq, ack.seq)
+          return { seq: ack.seq, duplicate: ack.duplicate }
+        } finally {
+          answered()
+        }
       }
       recorder = new PublishRecorder(history, publish, { writers: p.writers, rate: p.rate })
       runClockAtOrigin = ctx.now() - (performance.now() - recorder.origin.perf)
@@ -431,11 +486,38 @@ export const jetstreamDurability = defineProbe<P>({
         ...(p.broken ? { broken: p.broken } : {}),
       }
       if (result.lost > 0 && drain?.complete) ctx.evidence('durability-lost', { lost: result.lost, first: (details as { firstLost: Json }).firstLost })
+      if (p.purge) {
+        // only this run's subject: the rest of the stream is the system's
+        const purged = await jsm.streams.purge(p.stream, { filter: subject }).catch((err: Error) => ({ error: err.message }))
+        ;(details as Record<string, Json>).purged = 'error' in purged ? { error: purged.error } : { subject, messages: purged.purged }
+      }
       const metrics = durabilityMetrics(result)
       // without a complete final read, what was read and lost is unknown: NaN fails any tolerance on it
       if (drain?.complete !== true)
         for (const k of ['read', 'lost', 'unexpected', 'duplicated', 'recovered', 'unknown', 'lostPrefix', 'lostMiddle', 'lostPostfix']) metrics[k] = NaN
-      return { metrics: { ...metrics, drained: drain?.complete === true }, details, violations }
+      const inFlightAtKill = kills.reduce((sum, k) => sum + k.inFlight, 0)
+      ;(details as Record<string, Json>).inFlightAtEachKill = kills.map((k) => ({ t: Math.round(k.t / 100) / 10, type: k.type, inFlight: k.inFlight }))
+      if (kills.length)
+        ctx.evidence('in-flight-at-kills', {
+          summary: `publishes in flight during each of the ${kills.length} kill(s) (${p.killWindow} ms window): ${kills.map((k) => k.inFlight).join(', ')}`,
+          kills: kills.map((k) => ({ t: Math.round(k.t), type: k.type, inFlight: k.inFlight })),
+        })
+      const inconclusive =
+        kills.length > 0 && inFlightAtKill === 0
+          ? [`no publish was in flight at any of the ${kills.length} fault injection(s): no acknowledgement was put at risk`]
+          : []
+      return {
+        metrics: {
+          ...metrics,
+          drained: drain?.complete === true,
+          kills: kills.length,
+          inFlightAtKill,
+          killsWithInFlight: kills.filter((k) => k.inFlight > 0).length,
+        },
+        details,
+        violations,
+        inconclusive,
+      }
     }
 
     return {

@@ -3,9 +3,9 @@
  * See target/README.md for the whole process contract.
  */
 
-export type BrokenVariant = 'no-drain' | 'no-breaker' | 'skip-cas' | 'ack-without-store'
+export type BrokenVariant = 'no-drain' | 'no-breaker' | 'skip-cas' | 'ack-without-store' | 'long-breaker-timeout' | 'one-replica-stream'
 
-const BROKEN_VARIANTS: readonly BrokenVariant[] = ['no-drain', 'no-breaker', 'skip-cas', 'ack-without-store']
+const BROKEN_VARIANTS: readonly BrokenVariant[] = ['no-drain', 'no-breaker', 'skip-cas', 'ack-without-store', 'long-breaker-timeout', 'one-replica-stream']
 
 export interface TaskEnv {
   /** NATS_URL, split on commas */

@@ -8,6 +8,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import { jetstreamManager, JetStreamApiError, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
+import { parseTaskEnv } from './env.ts'
 import type { Logger } from './log.ts'
 
 /** Errors meaning "that many replicas cannot be placed here". */
@@ -56,6 +57,15 @@ export async function withReplicaFallback<T>(
   }
 }
 
+/**
+ * The replicas a new stream gets: as asked, except under GAMEDAY_BROKEN=one-replica-stream, a
+ * stream the system depends on created at R1 (it loses acknowledged messages with its one
+ * server). Read from the task's environment here, where every stream of the target is made.
+ */
+export function replicasToCreate(asked: number, env: NodeJS.ProcessEnv = process.env): number {
+  return parseTaskEnv(env, { service: 'jetstream' }).broken.has('one-replica-stream') ? 1 : asked
+}
+
 /** Creates the stream if it does not exist (an existing stream is left as it is). */
 export async function ensureStream(
   nc: NatsConnection,
@@ -63,6 +73,7 @@ export async function ensureStream(
   config: Partial<StreamConfig> & { name: string },
   deadlineMs = 30_000,
 ): Promise<{ replicas: number }> {
+  config = { ...config, num_replicas: replicasToCreate(config.num_replicas ?? 1) }
   const jsm: JetStreamManager = await jetstreamManager(nc, { timeout: 2_000, checkAPI: false })
   return retryJetStream(`stream ${config.name}`, log, deadlineMs, async () => {
     try {

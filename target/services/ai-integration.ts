@@ -11,23 +11,36 @@
  *      (epoch ms), one per state change
  *   3. a log line `{"event":"breaker","state":…}`
  *
+ *   4. Prometheus text on `METRICS_PORT` (`GET /metrics`, see lib/metrics.ts):
+ *      `gameday_breaker_state{breaker="ai-integration-redis"}` 0 closed, 1 open, 2 half-open, and
+ *      `gameday_breaker_calls_total{breaker, result}` (success, failure, timeout, reject, fallback)
+ *
  * Options (env): BREAKER_TIMEOUT_MS 200, BREAKER_ERROR_PERCENT 50, BREAKER_RESET_MS 2000,
- * BREAKER_VOLUME 5, BREAKER_WINDOW_MS 5000, CACHE_TTL_S 60.
+ * BREAKER_VOLUME 5, BREAKER_WINDOW_MS 5000, CACHE_TTL_S 60, BREAKER_EVENTS on (off: no NATS
+ * state events, so a probe must judge the breaker from outside or from /metrics).
  * GAMEDAY_BROKEN=no-breaker: the error threshold is unreachable, so the breaker never opens
- * (every call still waits for Redis to fail or time out). GAMEDAY_BROKEN=ack-without-store:
+ * (every call still waits for Redis to fail or time out). GAMEDAY_BROKEN=long-breaker-timeout:
+ * the breaker's timeout (and Redis's command timeout) is 5 s, longer than any latency a throttle
+ * adds, so slow calls succeed slowly and the breaker never opens. GAMEDAY_BROKEN=ack-without-store:
  * the cache is never written (every answer is computed).
  */
 import { create } from '@bufbuild/protobuf'
 import { createHash } from 'node:crypto'
 import CircuitBreaker from 'opossum'
+import { Counter, Gauge } from 'prom-client'
 import { RecommendRequestSchema, RecommendResponseSchema } from '../../gen/gameday/v1/ai_integration_pb.ts'
 import { endpoint, runService } from '../lib/service.ts'
 import { badRequest, checkPlayerId } from '../lib/errors.ts'
 import { intFromEnv } from '../lib/env.ts'
+import { serveMetrics } from '../lib/metrics.ts'
 import { createRedis } from '../lib/redis.ts'
 
 export const BREAKER_SUBJECT = 'gameday.breaker.ai-integration'
 export type BreakerState = 'closed' | 'open' | 'half-open'
+/** the value of `gameday_breaker_state` for each state */
+export const BREAKER_STATE_VALUES: Record<BreakerState, number> = { closed: 0, open: 1, 'half-open': 2 }
+/** a timeout no throttle in the shipped experiments reaches (GAMEDAY_BROKEN=long-breaker-timeout) */
+const LONG_BREAKER_TIMEOUT_MS = 5_000
 
 const CATALOG = ['sword-01', 'shield-02', 'potion-03', 'gem-04', 'arrow-05', 'map-06', 'bow-07', 'helm-08']
 const FALLBACK_ITEMS = ['potion-03', 'arrow-05', 'map-06']
@@ -54,6 +67,9 @@ await runService({
     // opossum opens when the error rate is strictly above the threshold: 100 can never be exceeded.
     // opossum opens at a 100 % error rate too: only an unreachable volume threshold keeps it shut
     if (env.broken.has('no-breaker')) Object.assign(options, { errorThresholdPercentage: 100, volumeThreshold: Number.MAX_SAFE_INTEGER })
+    // a timeout longer than the dependency's added latency: slow calls succeed, slowly, and never trip it
+    if (env.broken.has('long-breaker-timeout')) options.timeout = LONG_BREAKER_TIMEOUT_MS
+    const eventsOn = (env.raw.BREAKER_EVENTS ?? 'on') !== 'off'
     const ttlSeconds = intFromEnv(env.raw, 'CACHE_TTL_S', 60)
     // GAMEDAY_BROKEN=ack-without-store: answer as if cached, never write the cache
     const skipWrites = env.broken.has('ack-without-store')
@@ -67,14 +83,36 @@ await runService({
       if (!skipWrites) await redis.set(key, JSON.stringify(items), 'EX', ttlSeconds)
       return { items, source: 'computed' }
     }
-    const breaker = new CircuitBreaker(fromCache, { ...options, name: 'ai-integration-redis' })
+    const breakerName = 'ai-integration-redis'
+    const breaker = new CircuitBreaker(fromCache, { ...options, name: breakerName })
     breaker.fallback(() => ({ items: FALLBACK_ITEMS, source: 'fallback' }))
+
+    const metrics = await serveMetrics(env, log)
+    const stateGauge = new Gauge({
+      name: 'gameday_breaker_state',
+      help: 'circuit breaker state: 0 closed, 1 open, 2 half-open',
+      labelNames: ['breaker'],
+      registers: [metrics.registry],
+    })
+    stateGauge.set({ breaker: breakerName }, BREAKER_STATE_VALUES.closed)
+    const calls = new Counter({
+      name: 'gameday_breaker_calls_total',
+      help: 'calls through the circuit breaker, by result',
+      labelNames: ['breaker', 'result'],
+      registers: [metrics.registry],
+    })
+    for (const result of ['success', 'failure', 'timeout', 'reject', 'fallback']) {
+      calls.inc({ breaker: breakerName, result }, 0)
+      breaker.on(result as 'success', () => calls.inc({ breaker: breakerName, result }))
+    }
 
     const counters = { opens: 0, closes: 0, halfOpens: 0, rejects: 0, fallbacks: 0, failures: 0, timeouts: 0, successes: 0 }
     const stateOf = (): BreakerState => (breaker.opened ? 'open' : breaker.halfOpen ? 'half-open' : 'closed')
     const changed = (state: BreakerState) => {
       const at = Date.now()
       log('breaker', { state, at, ...counters })
+      stateGauge.set({ breaker: breakerName }, BREAKER_STATE_VALUES[state])
+      if (!eventsOn) return
       try {
         nc.publish(BREAKER_SUBJECT, JSON.stringify({ task: env.taskId, service: env.service, az: env.az, state, at }))
       } catch (err) {
@@ -100,10 +138,11 @@ await runService({
     breaker.on('success', () => counters.successes++)
 
     return {
-      readyFields: { breaker: { ...options }, redis: env.redisUrl },
+      readyFields: { breaker: { ...options }, breakerEvents: eventsOn, redis: env.redisUrl, ...(metrics.port ? { metricsPort: metrics.port } : {}) },
       statsData: () => ({ breaker: stateOf(), ...counters, redis: redis.status }),
       release: async () => {
         breaker.shutdown()
+        await metrics.close()
         await redis.quit().catch(() => redis.disconnect())
       },
       endpoints: [

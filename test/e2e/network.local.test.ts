@@ -69,6 +69,6 @@ describe('network faults on the local environment', () => {
     const breaker = result.probes.find((p) => p.name === 'breaker')!
     expect(breaker.verdict).toBe('fail')
     expect(breaker.metrics.opens).toBe(0)
-    expect(breaker.tolerances.find((t) => t.tolerance.startsWith('opensWithinMs'))!.ok).toBe(false)
+    expect(breaker.tolerances.find((t) => t.tolerance.startsWith('failFastWithinMs'))!.ok).toBe(false)
   })
 })
