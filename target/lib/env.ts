@@ -3,9 +3,9 @@
  * See target/README.md for the whole process contract.
  */
 
-export type BrokenVariant = 'no-drain' | 'no-breaker' | 'skip-cas' | 'ack-without-store'
+export type BrokenVariant = 'no-drain' | 'no-breaker' | 'skip-cas' | 'ack-without-store' | 'non-atomic-cas'
 
-const BROKEN_VARIANTS: readonly BrokenVariant[] = ['no-drain', 'no-breaker', 'skip-cas', 'ack-without-store']
+const BROKEN_VARIANTS: readonly BrokenVariant[] = ['no-drain', 'no-breaker', 'skip-cas', 'ack-without-store', 'non-atomic-cas']
 
 export interface TaskEnv {
   /** NATS_URL, split on commas */
