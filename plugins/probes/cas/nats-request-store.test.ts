@@ -6,10 +6,11 @@
  * then writes. The mapping is all the probe knows of it.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { stringify } from 'yaml'
 import { create, fromBinary, toBinary, type DescMessage } from '@bufbuild/protobuf'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { casCorrectness } from '../cas-correctness.ts'
@@ -17,6 +18,9 @@ import { compileNatsRequest, openNatsRequestStore, type NatsRequestConfig } from
 import { findMessage, loadDescriptorSet } from './protobuf.ts'
 import { sleep } from '../../../src/util/abort.ts'
 import { REPO_ROOT } from '../../../src/util/node-entry.ts'
+import { defaultRegistry } from '../../../src/builtins.ts'
+import { loadExperiment } from '../../../src/experiment/load.ts'
+import { formatIssue } from '../../../src/experiment/yaml-source.ts'
 import { probeContext, singleNodeEnv, startMonitoredNats, type MonitoredNats } from '../../../test/correctness/support.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'gameday-ledger-'))
@@ -173,6 +177,32 @@ describe('the mapping is checked against the descriptor set before anything runs
     expect(found).toHaveLength(1)
     expect(found[0]!.path).toBe(path)
     expect(found[0]!.message).toMatch(message)
+  })
+
+  it('validate reports every wrong name at its file:line:col', async () => {
+    const file = join(dir, 'experiment.yaml')
+    const m = mapping()
+    writeFileSync(
+      file,
+      stringify({
+        name: 'ledger-cas',
+        load: [
+          {
+            name: 'cas',
+            probe: 'cas-correctness',
+            with: { store: 'nats-request', natsRequest: { ...m, read: { ...m.read, value: 'amont' }, cas: { ...m.cas, request: 'ledger.v2.SetBal' } } },
+          },
+        ],
+        method: [{ wait: '1s' }],
+      }),
+    )
+    const loaded = await loadExperiment(file, defaultRegistry())
+    expect(loaded.ok).toBe(false)
+    const text = (loaded as { issues: Parameters<typeof formatIssue>[0][] }).issues.map(formatIssue)
+    expect(text).toEqual([
+      expect.stringMatching(/experiment\.yaml:\d+:\d+: ledger\.v2\.Balance has no field amont/),
+      expect.stringMatching(/experiment\.yaml:\d+:\d+: no message ledger\.v2\.SetBal in the descriptor set \(did you mean ledger\.v2\.SetBalance\?\)/),
+    ])
   })
 
   it('accepts proto field names and their JSON names alike', () => {

@@ -23,7 +23,7 @@ import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats
 import type { DescMessage } from '@bufbuild/protobuf'
 import { natsStoreError, StoreError, type CasStore, type Versioned } from './stores.ts'
 import { meaningOf, statusError, StatusRulesShape, toValue, toVersion, type Status, type StatusRules } from './outcomes.ts'
-import { buildMessage, DecodedMessage, findMessage, loadDescriptorSet, resolveField, SchemaError, type FieldPath } from './protobuf.ts'
+import { buildMessage, DecodedMessage, findMessage, loadDescriptorSet, resolveField, SchemaError, type FieldPath, type FieldRole } from './protobuf.ts'
 
 const FieldName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, 'a field name, or a dotted path of field names (meta.version)')
 const Call = {
@@ -89,44 +89,63 @@ export class MappingError extends SchemaError {
   }
 }
 
-/** Resolves every message and field of the mapping against the descriptor set: all problems are found before a run. */
+/** Resolves every message and field of the mapping against the descriptor set; throws the first problem. */
 export function compileNatsRequest(config: NatsRequestConfig): CompiledNatsRequest {
-  let registry
+  const problems: MappingError[] = []
+  const compiled = compile(config, problems)
+  if (problems.length) throw problems[0]
+  return compiled!
+}
+
+/** Every problem of the mapping, each with where it is written (validate reports them all at once). */
+export function mappingProblems(config: NatsRequestConfig): MappingError[] {
+  const problems: MappingError[] = []
+  compile(config, problems)
+  return problems
+}
+
+function compile(config: NatsRequestConfig, problems: MappingError[]): CompiledNatsRequest | undefined {
+  let registry: ReturnType<typeof loadDescriptorSet>
   try {
     registry = loadDescriptorSet(config.descriptors)
   } catch (err) {
-    throw new MappingError((err as Error).message, ['descriptors'])
+    problems.push(new MappingError((err as Error).message, ['descriptors']))
+    return undefined
   }
-  const compile = (name: 'read' | 'cas' | 'write' | 'create', call: z.infer<typeof CasCall> | z.infer<typeof ReadCall>): CompiledCall => {
-    const at = (field: string) => [name, field]
-    const guard = <T>(field: string, f: () => T): T => {
-      try {
-        return f()
-      } catch (err) {
-        throw new MappingError((err as Error).message, at(field))
-      }
+  /** runs a lookup; a problem is recorded where it is written, and the lookup's result is missing */
+  const guard = <T>(at: (string | number)[], f: () => T): T => {
+    try {
+      return f()
+    } catch (err) {
+      if (!(err instanceof SchemaError)) throw err
+      problems.push(new MappingError(err.message, at))
+      return undefined as T
     }
-    const request = guard('request', () => findMessage(registry, call.request))
-    const response = guard('response', () => findMessage(registry, call.response))
-    const isRead = name === 'read'
+  }
+  const call = (name: 'read' | 'cas' | 'write' | 'create', c: z.infer<typeof CasCall> | z.infer<typeof ReadCall>): CompiledCall => {
+    const request = guard([name, 'request'], () => findMessage(registry, c.request))
+    const response = guard([name, 'response'], () => findMessage(registry, c.response))
+    const field = (on: DescMessage | undefined, which: string, path: string, role: FieldRole) =>
+      on ? guard([name, which], () => resolveField(on, path, role)) : undefined
+    const status = config.status
     return {
-      subject: call.subject,
+      subject: c.subject,
       request,
       response,
-      key: guard('key', () => resolveField(request, call.key, 'key')),
-      value: guard('value', () => resolveField(isRead ? response : request, call.value, 'value')),
-      version: guard('version', () => resolveField(response, call.version, 'version')),
-      ...('expectedVersion' in call ? { expectedVersion: guard('expectedVersion', () => resolveField(request, call.expectedVersion, 'version')) } : {}),
-      ...(call.headers ? { headers: call.headers } : {}),
-      ...('field' in config.status ? { status: guard('response', () => resolveField(response, (config.status as { field: string }).field, 'status')) } : {}),
+      key: field(request, 'key', c.key, 'key')!,
+      value: field(name === 'read' ? response : request, 'value', c.value, 'value')!,
+      version: field(response, 'version', c.version, 'version')!,
+      ...('expectedVersion' in c ? { expectedVersion: field(request, 'expectedVersion', c.expectedVersion, 'version') } : {}),
+      ...(c.headers ? { headers: c.headers } : {}),
+      ...('field' in status && response ? { status: guard(['status', 'field'], () => resolveField(response, status.field, 'status')) } : {}),
     }
   }
   return {
     config,
-    read: compile('read', config.read),
-    cas: compile('cas', config.cas),
-    ...(config.write ? { write: compile('write', config.write) } : {}),
-    ...(config.create ? { create: compile('create', config.create) } : {}),
+    read: call('read', config.read),
+    cas: call('cas', config.cas),
+    ...(config.write ? { write: call('write', config.write) } : {}),
+    ...(config.create ? { create: call('create', config.create) } : {}),
   }
 }
 

@@ -7,7 +7,7 @@
 import { z } from 'zod'
 import { Duration } from '../../../src/api/index.ts'
 import { HttpStoreConfig } from './http-store.ts'
-import { compileNatsRequest, MappingError, NatsRequestConfig } from './nats-request-store.ts'
+import { mappingProblems, NatsRequestConfig } from './nats-request-store.ts'
 import { playerStatePreset } from './presets.ts'
 
 export const STORES = ['nats-kv', 'redis', 'player-state', 'http', 'nats-request'] as const
@@ -73,20 +73,10 @@ export const Params = z
     if (p.mode !== 'contention' && p.contention) issue(['contention'], '`contention:` applies with mode: contention')
     if (p.mode === 'contention' && p.broken === 'skip-compare') issue(['broken'], 'skip-compare makes blind writes: use it with mode: mixed')
     if (p.store === 'player-state') {
-      try {
-        compileNatsRequest(playerStatePreset())
-      } catch (err) {
-        if (!(err instanceof MappingError)) throw err
-        issue(['store'], `store: player-state maps the reference target's own schemas: ${err.message} (in a Gameday checkout: npm run generate)`)
-      }
+      const [problem] = mappingProblems(playerStatePreset())
+      if (problem) issue(['store'], `store: player-state maps the reference target's own schemas: ${problem.message} (in a Gameday checkout: npm run generate)`)
     }
-    if (p.natsRequest && p.store === 'nats-request') {
-      try {
-        compileNatsRequest(p.natsRequest)
-      } catch (err) {
-        if (!(err instanceof MappingError)) throw err
-        issue(['natsRequest', ...err.at], err.message)
-      }
-    }
+    if (p.natsRequest && p.store === 'nats-request')
+      for (const problem of mappingProblems(p.natsRequest)) issue(['natsRequest', ...problem.at], problem.message)
   })
 export type Params = z.infer<typeof Params>

@@ -45,8 +45,9 @@ export function findMessage(registry: FileRegistry, typeName: string): DescMessa
   const desc = registry.getMessage(typeName.replace(/^\./, ''))
   if (desc) return desc
   const known = [...registry].filter((d) => d.kind === 'message').map((d) => d.typeName)
-  const short = typeName.split('.').pop()
-  const near = known.filter((n) => n.endsWith(`.${short}`) || n === short)
+  const short = (typeName.split('.').pop() ?? '').toLowerCase()
+  const shortOf = (n: string) => (n.split('.').pop() ?? '').toLowerCase()
+  const near = known.filter((n) => short && (shortOf(n) === short || shortOf(n).startsWith(short) || short.startsWith(shortOf(n))))
   throw new SchemaError(
     `no message ${typeName} in the descriptor set${near.length ? ` (did you mean ${near.join(' or ')}?)` : known.length ? ` (it has ${known.slice(0, 8).join(', ')}${known.length > 8 ? ', …' : ''})` : ''}`,
   )
