@@ -41,7 +41,7 @@ import { connectProbe, waitForRecovery } from './cas/cluster.ts'
 import { ContentionRounds } from './cas/contention.ts'
 import { openHttpStore } from './cas/http-store.ts'
 import { compileNatsRequest, openNatsRequestStore } from './cas/nats-request-store.ts'
-import { DEFAULT_TIMEOUT, Params } from './cas/params.ts'
+import { CONTENTION_DEFAULTS, DEFAULT_TIMEOUT, Params } from './cas/params.ts'
 import { playerStatePreset } from './cas/presets.ts'
 import { brokenStore, openNatsKvStore, openRedisStore, type CasStore } from './cas/stores.ts'
 import { CasHistoryWriter, CasWorkload, counterInvariant } from './cas/workload.ts'
@@ -153,7 +153,7 @@ export const casCorrectness = defineProbe<P>({
       history.comment(`check: gameday check linearizability --model cas-register ${historyPath}`)
       ctx.evidence('cas-start', { store: store.describe as Json, mode: p.mode, history: historyPath })
       if (p.mode === 'contention') {
-        const c = p.contention ?? { contenders: 8, rate: 20 }
+        const c = p.contention ?? CONTENTION_DEFAULTS
         const r = new ContentionRounds(workload, { contenders: c.contenders, rate: c.rate, keys, counter: p.counter })
         rounds = r
         workload.startWith(() => r.loops())

@@ -16,6 +16,9 @@ export type StoreKind = (typeof STORES)[number]
 /** per operation, in ms */
 export const DEFAULT_TIMEOUT: Record<StoreKind, number> = { 'nats-kv': 1000, redis: 500, 'player-state': 3000, http: 3000, 'nats-request': 3000 }
 
+/** contention rounds when `contention:` is not written */
+export const CONTENTION_DEFAULTS = { contenders: 8, rate: 20 }
+
 export const Params = z
   .strictObject({
     store: z.enum(STORES).default('nats-kv'),
@@ -36,8 +39,13 @@ export const Params = z
       .describe('mixed: a random read / write / cas mix at `rate`; contention: rounds where every contender CASes one key from one version at once'),
     contention: z
       .strictObject({
-        contenders: z.int().min(2).max(64).default(8).describe('clients that read one version and compare-and-set it at once, per key'),
-        rate: z.number().positive().default(20).describe('rounds per second, all keys together'),
+        contenders: z
+          .int()
+          .min(2)
+          .max(64)
+          .default(CONTENTION_DEFAULTS.contenders)
+          .describe('clients that read one version and compare-and-set it at once, per key'),
+        rate: z.number().positive().default(CONTENTION_DEFAULTS.rate).describe('rounds per second, all keys together'),
       })
       .optional()
       .describe('mode: contention'),
