@@ -5,6 +5,7 @@ import { jetstreamManager } from '@nats-io/jetstream'
 import { casCorrectness } from './cas-correctness.ts'
 import { brokenStore, natsStoreError, redisStoreError, StoreError, type CasStore, type Versioned } from './cas/stores.ts'
 import { CasHistoryWriter, CasWorkload, COUNTER_KEY, counterInvariant } from './cas/workload.ts'
+import { ContentionRounds } from './cas/contention.ts'
 import { casRegisterPerKey, checkOperations, parseHistory } from '../../src/checkers/index.ts'
 import { createRng, type Rng } from '../../src/util/rng.ts'
 import { sleep } from '../../src/util/abort.ts'
@@ -27,6 +28,8 @@ class MemoryStore implements CasStore {
   constructor(
     private readonly rng: Rng,
     private readonly timeouts: { applied: number; notApplied: number } = { applied: 0, notApplied: 0 },
+    /** a user's bug: cas reads the version, awaits, then writes (a race window of ~1 ms) */
+    private readonly nonAtomic = false,
   ) {}
   private async around<T>(apply: () => T): Promise<T> {
     await sleep(this.rng.int(3))
@@ -49,7 +52,14 @@ class MemoryStore implements CasStore {
       return { version: this.version }
     })
   }
-  cas(key: string, expected: Versioned, to: number) {
+  async cas(key: string, expected: Versioned, to: number) {
+    if (this.nonAtomic) {
+      const current = this.data.get(key)?.version ?? 0
+      await sleep(1)
+      if (current !== expected.version) return { ok: false as const }
+      this.data.set(key, { value: to, version: ++this.version })
+      return { ok: true as const, version: this.version }
+    }
     return this.around(() => {
       if ((this.data.get(key)?.version ?? 0) !== expected.version) return { ok: false as const }
       this.data.set(key, { value: to, version: ++this.version })
@@ -62,7 +72,7 @@ class MemoryStore implements CasStore {
   async close() {}
 }
 
-async function runWorkload(store: CasStore, seed: number, ms = 600) {
+async function runWorkload(store: CasStore, seed: number, ms = 600, rate = 1000) {
   const ctx = probeContext(singleNodeEnv({} as MonitoredNats))
   const path = ctx.artifactPath('cas.history.jsonl')
   const history = new CasHistoryWriter(path)
@@ -70,7 +80,7 @@ async function runWorkload(store: CasStore, seed: number, ms = 600) {
     keys: ['k0', 'k1'],
     counter: true,
     clients: 5,
-    rate: 1000,
+    rate,
     mix: { read: 0.45, write: 0.1, cas: 0.45 },
     maxInFlightPerKey: 2,
     rng: createRng(seed),
@@ -85,6 +95,62 @@ async function runWorkload(store: CasStore, seed: number, ms = 600) {
   ctx.cleanup()
   return { workload, final, text, check }
 }
+
+async function runContention(store: CasStore, seed: number, ms = 600) {
+  const ctx = probeContext(singleNodeEnv({} as MonitoredNats))
+  const path = ctx.artifactPath('cas.history.jsonl')
+  const history = new CasHistoryWriter(path)
+  const workload = new CasWorkload(store, history, {
+    keys: ['k0', 'k1'],
+    counter: true,
+    clients: 1,
+    rate: 1,
+    mix: { read: 1, write: 0, cas: 1 },
+    maxInFlightPerKey: 1,
+    rng: createRng(seed),
+  })
+  const rounds = new ContentionRounds(workload, { contenders: 6, rate: 200, keys: ['k0', 'k1'], counter: true })
+  workload.startWith(() => rounds.loops())
+  await sleep(ms)
+  await workload.stop()
+  const final = await workload.finalRead(performance.now() + 10_000)
+  history.close()
+  const check = await checkOperations(casRegisterPerKey, parseHistory(readFileSync(path, 'utf8'), path), { budgetMs: 10_000 })
+  ctx.cleanup()
+  return { workload, rounds, final, check }
+}
+
+describe('cas-correctness: contention rounds (in-memory stores)', () => {
+  it('a linearizable store: every round contended, exactly one winner, the counter counts every acknowledged increment', async () => {
+    const { rounds, workload, final, check } = await runContention(new MemoryStore(createRng(21)), 21)
+    expect(rounds.stats.rounds).toBeGreaterThan(20)
+    expect(rounds.stats.contendedRounds).toBe(rounds.stats.rounds)
+    expect(rounds.stats.severalWinners).toBe(0)
+    expect(workload.counters.contendedCas).toBeGreaterThan(5 * rounds.stats.rounds)
+    expect(check.verdict).toBe('linearizable')
+    expect(workload.counterValue(final.values)).toBe(workload.counters.counterAcked)
+  })
+
+  it('timeouts: a key that gathers a round of unknown outcomes is retired for a fresh one, the counter is summed over its keys, and the history stays linearizable', async () => {
+    const { rounds, workload, final, check } = await runContention(new MemoryStore(createRng(23), { applied: 0.15, notApplied: 0.15 }), 23, 800)
+    expect(rounds.stats.keysRetired).toBeGreaterThan(0)
+    expect(workload.allKeys.some((k) => /^(k\d|counter)-g\d+$/.test(k))).toBe(true)
+    expect(workload.counterKeys.length).toBeGreaterThan(1)
+    expect(Object.keys(final.values).sort()).toEqual([...workload.allKeys].sort())
+    expect(check.verdict).toBe('linearizable')
+    const inv = counterInvariant(workload.counterValue(final.values), workload.counters.counterAcked, workload.counters.counterIndeterminate)
+    expect(inv).toEqual({ lostUpdates: 0, phantomIncrements: 0 })
+  })
+
+  it('a non-atomic compare-and-set is caught in the first rounds; the same store under a random mix rarely shows it', async () => {
+    const contention = await runContention(new MemoryStore(createRng(25), undefined, true), 25, 300)
+    expect(contention.check.verdict).toBe('not-linearizable')
+    expect(contention.rounds.stats.firstSeveralWinners!.round).toBeLessThanOrEqual(3)
+    expect(contention.workload.sameVersionCas.length).toBeGreaterThan(0)
+    const mixed = await runWorkload(new MemoryStore(createRng(25), undefined, true), 25, 300, 60)
+    expect(mixed.workload.counters.contendedCas).toBeLessThan(0.1 * mixed.workload.counters.ops)
+  })
+})
 
 describe('cas-correctness: the workload and its history (in-memory stores, seeded)', () => {
   it('a linearizable store: every invocation completed once, the checker says linearizable, no lost update', async () => {

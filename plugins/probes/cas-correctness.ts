@@ -6,8 +6,20 @@
  * register keys, and CAS increments on a counter key, through the whole method, against:
  *   store: nats-kv       a replicated KV bucket read through the stream leader (allow_direct: false)
  *   store: redis         a Lua-script CAS on a Redis hash {value, version}
- *   store: player-state  the target's player-state service (NATS request-reply, protobuf), so the
- *                        system's own CAS path is what is judged
+ *   store: http          a service's own HTTP API (the gateway's by default): request templates,
+ *                        JSON pointers to the value and version, the status of a conflict
+ *   store: nats-request  a service's own NATS request-reply API with its own protobuf schemas,
+ *                        loaded at run time from a descriptor set, and field mappings
+ *   store: player-state  the nats-request mapping of the reference target's player-state service
+ * so a system's own CAS path is judged from outside, with its own API and nothing of its code.
+ *
+ * mode: mixed (default) runs a random mix at `rate`; mode: contention runs rounds in which
+ * every contender reads a key, meets the others at a barrier and compare-and-sets from the
+ * version it read, all at once — exactly one may win (cas/contention.ts). A non-atomic CAS
+ * (read, compare, then write) hides from volume and shows at once under contention. Both modes
+ * count `contendedCas` (CAS in flight together from one version); a contention run with no
+ * contended round is `inconclusive`, never a pass.
+ *
  * The history (JSONL, artifact `<probe>.during.cas.history.jsonl`, checkable later with
  * `gameday check linearizability --model cas-register`) records each operation's invocation and
  * completion (monotonic ms) and outcome: ok, fail (a cas whose compare failed), info (unknown).
@@ -24,16 +36,19 @@
  */
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { z } from 'zod'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { connectProbe, waitForRecovery } from './cas/cluster.ts'
-import { brokenStore, openNatsKvStore, openPlayerStateStore, openRedisStore, type CasStore } from './cas/stores.ts'
-import { CasHistoryWriter, CasWorkload, COUNTER_KEY, counterInvariant } from './cas/workload.ts'
+import { ContentionRounds } from './cas/contention.ts'
+import { openHttpStore } from './cas/http-store.ts'
+import { compileNatsRequest, openNatsRequestStore } from './cas/nats-request-store.ts'
+import { CONTENTION_DEFAULTS, DEFAULT_TIMEOUT, Params } from './cas/params.ts'
+import { playerStatePreset } from './cas/presets.ts'
+import { brokenStore, openNatsKvStore, openRedisStore, type CasStore } from './cas/stores.ts'
+import { CasHistoryWriter, CasWorkload, counterInvariant } from './cas/workload.ts'
 import {
   casRegisterPerKey,
   checkOperations,
   defineProbe,
-  Duration,
   formatCounterexample,
   parseHistory,
   TargetError,
@@ -47,38 +62,7 @@ import {
   type ProbeResult,
 } from '../../src/api/index.ts'
 
-/** per operation, in ms */
-const DEFAULT_TIMEOUT = { 'nats-kv': 1000, redis: 500, 'player-state': 3000 } as const
-
-const Params = z.strictObject({
-  store: z.enum(['nats-kv', 'redis', 'player-state']).default('nats-kv'),
-  cluster: z.string().default('core').describe('nats-kv, player-state: the NATS cluster'),
-  cache: z.string().optional().describe('redis: the cache (default: the only one)'),
-  bucket: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]+$/)
-    .default('gameday-cas')
-    .describe('nats-kv: the bucket, created if missing (allow_direct: false)'),
-  replicas: z.int().min(1).max(5).default(3).describe('nats-kv: replicas of the bucket when the probe creates it'),
-  history: z.int().min(1).max(64).default(16).describe('nats-kv: revisions kept per key when the probe creates the bucket (shown with a counterexample)'),
-  keys: z.int().min(1).max(32).default(3).describe('register keys (reads, writes, cas)'),
-  counter: z.boolean().default(true).describe('also increment a counter key by CAS (the no-lost-update invariant)'),
-  clients: z.int().min(1).max(64).default(6),
-  rate: z.number().positive().default(60).describe('operations per second, all clients together'),
-  mix: z
-    .strictObject({ read: z.number().nonnegative(), write: z.number().nonnegative(), cas: z.number().nonnegative() })
-    .default({ read: 0.45, write: 0.1, cas: 0.45 })
-    .describe('register operation weights; blind writes are kept rare (an indeterminate one can land anywhere)'),
-  maxInFlightPerKey: z.int().positive().default(2),
-  timeout: Duration.optional().describe('per operation, then indeterminate (default: nats-kv 1s, redis 500ms, player-state 3s)'),
-  budget: Duration.prefault('10s').describe('time budget of the linearizability check; spent = unknown = a violation'),
-  recoveryTimeout: Duration.prefault('60s').describe('at stop: how long to wait for the store to answer before the final read'),
-  broken: z
-    .enum(['skip-compare', 'ack-without-store'])
-    .optional()
-    .describe('TEST ONLY: a deliberately broken adapter (cas without compare; every 4th write/cas acknowledged, not stored)'),
-})
-type P = z.infer<typeof Params>
+type P = Params
 
 function runToken(): string {
   return `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
@@ -89,7 +73,7 @@ const VERDICT: Record<CheckResult['verdict'], string> = { linearizable: 'lineari
 export const casCorrectness = defineProbe<P>({
   type: 'cas-correctness',
   description:
-    'concurrent read / write / compare-and-set on NATS KV, Redis or the player-state service; linearizability (WGL, per key, time-boxed) and no lost CAS increment',
+    'concurrent read / write / compare-and-set (a random mix, or contention rounds) on NATS KV, Redis, or a service’s own HTTP or NATS request-reply API; linearizability (WGL, per key, time-boxed) and no lost CAS increment',
   params: Params,
   metrics: {
     ops: { unit: 'count', description: 'operations completed' },
@@ -102,6 +86,10 @@ export const casCorrectness = defineProbe<P>({
     counterAcked: { unit: 'count', description: 'counter increments acknowledged' },
     counterFinal: { unit: 'count', description: 'the counter read at the end' },
     sameVersionCas: { unit: 'count', description: 'CAS operations acknowledged from a version another CAS also succeeded from' },
+    contendedCas: { unit: 'count', description: 'CAS operations in flight together with another CAS on the same key from the same version' },
+    rounds: { unit: 'count', description: 'mode: contention — rounds run' },
+    contendedRounds: { unit: 'count', description: 'mode: contention — rounds where at least two CAS left one version at once (0: inconclusive)' },
+    severalWinnerRounds: { unit: 'count', description: 'mode: contention — rounds where more than one CAS from one version was acknowledged' },
     checkMs: { unit: 'ms', description: 'time the linearizability check took' },
   },
   defaultTolerance: ['linearizable == true', 'lostUpdates == 0'],
@@ -113,6 +101,7 @@ export const casCorrectness = defineProbe<P>({
     let store: CasStore | undefined
     let history: CasHistoryWriter | undefined
     let workload: CasWorkload | undefined
+    let rounds: ContentionRounds | undefined
     const faults: (FaultEvent & { wall: string })[] = []
     let unsubscribe = () => {}
     /** the run clock (ctx.now(), the journal's `t`) and the wall clock when the history's time was 0 */
@@ -126,8 +115,18 @@ export const casCorrectness = defineProbe<P>({
           throw new TargetError(`cas-correctness: name the cache (with: { cache: ... }; has: ${caches.join(', ') || 'none'})`)
         return openRedisStore(ctx.env.endpoints.redis(cache), { timeoutMs, prefix: `gameday-cas:${token}` })
       }
+      // keys a service accepts as ids and in URLs and subjects: letters, digits, dashes
+      if (p.store === 'http') return openHttpStore(p.http!.url ?? ctx.env.endpoints.gateway(), p.http!, { timeoutMs, prefix: `cas-${token}` })
       nc = await connectProbe(ctx.env, p.cluster, `gameday-probe-${ctx.name}`)
-      if (p.store === 'player-state') return openPlayerStateStore(nc, { timeoutMs, prefix: `cas-${token}` })
+      if (p.store === 'player-state') {
+        return openNatsRequestStore(nc, compileNatsRequest(playerStatePreset()), {
+          timeoutMs,
+          prefix: `cas-${token}`,
+          kind: 'player-state',
+          describe: { store: 'player-state', via: 'nats-request', subjects: 'player-state.get, player-state.update' },
+        })
+      }
+      if (p.store === 'nats-request') return openNatsRequestStore(nc, compileNatsRequest(p.natsRequest!), { timeoutMs, prefix: `cas-${token}` })
       return openNatsKvStore(nc, { bucket: p.bucket, replicas: p.replicas, history: p.history, timeoutMs, prefix: token })
     }
 
@@ -136,8 +135,9 @@ export const casCorrectness = defineProbe<P>({
       const real = await openStore()
       store = p.broken ? brokenStore(real, p.broken) : real
       history = new CasHistoryWriter(historyPath)
+      const keys = Array.from({ length: p.keys }, (_, i) => `k${i}`)
       workload = new CasWorkload(store, history, {
-        keys: Array.from({ length: p.keys }, (_, i) => `k${i}`),
+        keys,
         counter: p.counter,
         clients: p.clients,
         rate: p.rate,
@@ -148,11 +148,16 @@ export const casCorrectness = defineProbe<P>({
       const sinceOrigin = performance.now() - workload.originPerf
       origin = { t: ctx.now() - sinceOrigin, at: new Date(Date.now() - sinceOrigin).toISOString() }
       history.comment(
-        `gameday cas-correctness history: store ${store.kind}, keys ${workload.allKeys.join(' ')}; time = ms since ${origin.at} (run clock t=${(origin.t / 1000).toFixed(1)}s)`,
+        `gameday cas-correctness history: store ${store.kind}, mode ${p.mode}, keys ${workload.allKeys.join(' ')}; time = ms since ${origin.at} (run clock t=${(origin.t / 1000).toFixed(1)}s)`,
       )
       history.comment(`check: gameday check linearizability --model cas-register ${historyPath}`)
-      ctx.evidence('cas-start', { store: store.describe as Json, history: historyPath })
-      workload.start()
+      ctx.evidence('cas-start', { store: store.describe as Json, mode: p.mode, history: historyPath })
+      if (p.mode === 'contention') {
+        const c = p.contention ?? CONTENTION_DEFAULTS
+        const r = new ContentionRounds(workload, { contenders: c.contenders, rate: c.rate, keys, counter: p.counter })
+        rounds = r
+        workload.startWith(() => r.loops())
+      } else workload.start()
     }
 
     const stop = async (): Promise<ProbeResult> => {
@@ -163,7 +168,9 @@ export const casCorrectness = defineProbe<P>({
       const recoveryMs = p.recoveryTimeout
       const s = store
       const recovery =
-        p.store === 'redis' ? await waitUntil(recoveryMs, () => s.ready()) : await waitForRecovery(ctx.env, p.cluster, recoveryMs, () => s.ready())
+        p.store === 'redis' || p.store === 'http'
+          ? await waitUntil(recoveryMs, () => s.ready())
+          : await waitForRecovery(ctx.env, p.cluster, recoveryMs, () => s.ready())
       const final = recovery.ok ? await workload.finalRead(performance.now() + recoveryMs / 2) : { values: {}, unread: workload.allKeys }
       if (!recovery.ok) violations.push(`no final read: the store was not ready after ${Math.round(recovery.waitedMs / 1000)}s (${recovery.missing})`)
       else if (final.unread.length) violations.push(`final read failed for ${final.unread.join(', ')}`)
@@ -177,7 +184,7 @@ export const casCorrectness = defineProbe<P>({
         )
       }
       const c = workload.counters
-      const counterFinal = p.counter ? (COUNTER_KEY in final.values ? final.values[COUNTER_KEY] : undefined) : null
+      const counterFinal = p.counter ? workload.counterValue(final.values) : null
       const invariant = p.counter ? counterInvariant(counterFinal, c.counterAcked, c.counterIndeterminate) : { lostUpdates: 0, phantomIncrements: 0 }
       if (invariant.phantomIncrements > 0) {
         violations.push(`the counter is ${counterFinal}, more than the ${c.counterAcked} acknowledged + ${c.counterIndeterminate} indeterminate increments`)
@@ -204,8 +211,19 @@ export const casCorrectness = defineProbe<P>({
         counterAcked: c.counterAcked,
         counterFinal: counterFinal === undefined ? NaN : (counterFinal ?? 0),
         sameVersionCas: workload.sameVersionCas.length,
+        contendedCas: c.contendedCas,
+        rounds: rounds?.stats.rounds ?? 0,
+        contendedRounds: rounds?.stats.contendedRounds ?? 0,
+        severalWinnerRounds: rounds?.stats.severalWinners ?? 0,
         checkMs: Math.round(check.elapsedMs),
       }
+      // a pass must rest on evidence: operations that took effect, and in contention mode CAS that met
+      const inconclusive: string[] = []
+      if (c.ok === 0) inconclusive.push(`no operation took effect (${c.ops} attempted): the store's CAS was never exercised`)
+      if (rounds && rounds.stats.contendedRounds === 0)
+        inconclusive.push(
+          `no contended round: in ${rounds.stats.rounds} round(s) no two CAS left one version at once (${rounds.stats.unreadRounds} round(s) could not read the key) — atomicity was not tested`,
+        )
       const details: Json = {
         history: historyPath,
         historyOrigin: origin,
@@ -223,6 +241,20 @@ export const casCorrectness = defineProbe<P>({
         },
         counter: p.counter ? { final: counterFinal ?? null, acknowledged: c.counterAcked, indeterminate: c.counterIndeterminate, ...invariant } : null,
         compareFailed: c.compareFailed,
+        mode: p.mode,
+        contention: rounds
+          ? {
+              ...rounds.stats,
+              ...(rounds.stats.firstSeveralWinners
+                ? {
+                    firstSeveralWinners: {
+                      ...rounds.stats.firstSeveralWinners,
+                      runClockS: Math.round((origin.t + rounds.stats.firstSeveralWinners.atMs) / 100) / 10,
+                    },
+                  }
+                : {}),
+            }
+          : { contendedCas: c.contendedCas },
         ...(workload.sameVersionCas.length
           ? {
               sameVersionCas: workload.sameVersionCas
@@ -238,7 +270,7 @@ export const casCorrectness = defineProbe<P>({
         recovery: { ok: recovery.ok, waitedMs: Math.round(recovery.waitedMs) },
         faultTimeline: faults.map((f) => ({ at: f.wall, t: Math.round(f.at / 100) / 10, kind: f.kind, type: f.type, faultId: f.faultId })),
       }
-      return { metrics, details, violations }
+      return { metrics, details, violations, ...(inconclusive.length ? { inconclusive } : {}) }
     }
 
     return {
@@ -247,7 +279,14 @@ export const casCorrectness = defineProbe<P>({
       snapshot: (): Metrics => {
         if (!workload) return {}
         const c = workload.counters
-        return { ops: c.ops, ok: c.ok, failed: c.failed, indeterminate: c.indeterminate }
+        return {
+          ops: c.ops,
+          ok: c.ok,
+          failed: c.failed,
+          indeterminate: c.indeterminate,
+          contendedCas: c.contendedCas,
+          ...(rounds ? { rounds: rounds.stats.rounds, contendedRounds: rounds.stats.contendedRounds } : {}),
+        }
       },
       async close() {
         unsubscribe()

@@ -3,9 +3,17 @@
  * See target/README.md for the whole process contract.
  */
 
-export type BrokenVariant = 'no-drain' | 'no-breaker' | 'skip-cas' | 'ack-without-store' | 'long-breaker-timeout' | 'one-replica-stream'
+export type BrokenVariant = 'no-drain' | 'no-breaker' | 'skip-cas' | 'ack-without-store' | 'long-breaker-timeout' | 'one-replica-stream' | 'non-atomic-cas'
 
-const BROKEN_VARIANTS: readonly BrokenVariant[] = ['no-drain', 'no-breaker', 'skip-cas', 'ack-without-store', 'long-breaker-timeout', 'one-replica-stream']
+const BROKEN_VARIANTS: readonly BrokenVariant[] = [
+  'no-drain',
+  'no-breaker',
+  'skip-cas',
+  'ack-without-store',
+  'long-breaker-timeout',
+  'one-replica-stream',
+  'non-atomic-cas',
+]
 
 export interface TaskEnv {
   /** NATS_URL, split on commas */

@@ -8,7 +8,8 @@
  * without failing the update, which is already stored.
  *
  * Broken on purpose: GAMEDAY_BROKEN=skip-cas ignores the expected version;
- * GAMEDAY_BROKEN=ack-without-store answers ok without writing anything.
+ * GAMEDAY_BROKEN=ack-without-store answers ok without writing anything;
+ * GAMEDAY_BROKEN=non-atomic-cas reads the version, compares, then writes (a race between the two).
  */
 import { create, toBinary } from '@bufbuild/protobuf'
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream'
@@ -24,7 +25,7 @@ import { AppError, checkPlayerId, conflict, notFound } from '../lib/errors.ts'
 import { intFromEnv } from '../lib/env.ts'
 import { ensureStream } from '../lib/jetstream.ts'
 import { createRedis, redisReady } from '../lib/redis.ts'
-import { openKvStore, openRedisStore, type StateStore } from './player-state/stores.ts'
+import { nonAtomicCas, openKvStore, openRedisStore, type StateStore } from './player-state/stores.ts'
 
 export const EVENTS_STREAM = 'EVENTS'
 export const eventSubject = (playerId: string) => `events.player.${playerId}.state-updated`
@@ -50,6 +51,7 @@ await runService({
     } else {
       store = await openKvStore(nc, log, { replicas, timeoutMs })
     }
+    if (env.broken.has('non-atomic-cas')) store = nonAtomicCas(store)
     // The KV store needs JetStream anyway; with Redis, a NATS without JetStream only costs the
     // events (each publish then fails and is logged).
     const events = await ensureStream(nc, log, { name: EVENTS_STREAM, subjects: ['events.>'], num_replicas: replicas }).catch((err) => {

@@ -85,8 +85,8 @@ export async function startMonitoredNats(): Promise<MonitoredNats> {
   }
 }
 
-/** An Environment over one real nats-server (cluster `core`, node n1 in az-a) and optionally a redis-server. */
-export function singleNodeEnv(nats: MonitoredNats, redis?: TestServer): Environment {
+/** An Environment over one real nats-server (cluster `core`, node n1 in az-a), optionally a redis-server and a gateway's URL. */
+export function singleNodeEnv(nats: MonitoredNats, redis?: TestServer, opts: { gateway?: string } = {}): Environment {
   const node: NodeInfo = { cluster: 'core', name: 'n1', az: 'az-a' }
   const topo: Topology = { azs: ['az-a'], clusters: { core: { name: 'core', nodes: [node] } }, caches: redis ? { cache: { name: 'cache' } } : {}, services: {} }
   return {
@@ -101,7 +101,7 @@ export function singleNodeEnv(nats: MonitoredNats, redis?: TestServer): Environm
         if (!redis) throw new Error('no redis in this test environment')
         return { host: redis.host, port: redis.port }
       },
-      gateway: () => 'http://127.0.0.1:1',
+      gateway: () => opts.gateway ?? 'http://127.0.0.1:1',
     },
     nodes: {
       describe: (action, node) => [`${action} ${node.name}`],

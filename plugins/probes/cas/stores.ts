@@ -4,27 +4,19 @@
  *
  *   nats-kv       a replicated NATS KV bucket (allow_direct: false: reads answered by the leader)
  *   redis         a hash per key {value, version} changed by one Lua script (atomic CAS)
- *   player-state  the target's own service over NATS request-reply / protobuf: its CAS path judged
+ *   http          a service's own API over HTTP (http-store.ts)
+ *   nats-request  a service's own API over NATS request-reply with its protobuf schemas
+ *                 (nats-request-store.ts); `player-state` is one mapping of it (presets.ts)
  *
  * Values are integers (unique per write for registers, the count for the counter); versions are
  * positive integers, 0 = absent. A store throws `StoreError` when an operation did not complete:
  * `definite` when it certainly did not take effect (refused, never sent), else its outcome is
  * unknown (a timeout, a connection lost mid-flight) and the history records it as indeterminate.
  */
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf'
 import { jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, JetStreamError } from '@nats-io/jetstream'
 import { Kvm, type KV } from '@nats-io/kv'
 import { ClosedConnectionError, DrainingConnectionError, RequestError, TimeoutError, type NatsConnection } from '@nats-io/transport-node'
 import { Redis } from 'ioredis'
-// eslint-disable-next-line gameday/plugins-use-public-api -- TEMPORARY (issue 10): replaced by runtime schemas
-import {
-  GetPlayerStateRequestSchema,
-  GetPlayerStateResponseSchema,
-  UpdatePlayerStateRequestSchema,
-  UpdatePlayerStateResponseSchema,
-} from '../../../gen/gameday/v1/player_state_pb.ts'
-// eslint-disable-next-line gameday/plugins-use-public-api -- TEMPORARY (issue 10): replaced by a typed capability / runtime schemas
-import { ErrorDetailSchema } from '../../../gen/gameday/v1/common_pb.ts'
 import { type RedisEndpoint } from '../../../src/api/index.ts'
 
 export type CasValue = number | null
@@ -42,7 +34,8 @@ export interface CasStore {
   /** facts for the report (bucket, replicas, url…) */
   readonly describe: Record<string, string | number | boolean>
   read(key: string): Promise<Versioned>
-  write(key: string, value: number): Promise<{ version: number }>
+  /** a blind write; a store without one gets none (its API may only offer compare-and-set) */
+  write?(key: string, value: number): Promise<{ version: number }>
   /** applies only if the key is still at `expected.version` (0: only if absent) */
   cas(key: string, expected: Versioned, to: number): Promise<CasAnswer>
   /** whether the store answers at all (used before the final read) */
@@ -256,73 +249,6 @@ export async function openRedisStore(endpoint: RedisEndpoint, opts: { timeoutMs:
   }
 }
 
-/**
- * The target's player-state service (`player-state.get` / `player-state.update`, protobuf): the
- * state is the value, the service's version is the version. A 409 is a failed compare; a 500
- * may hide a store timeout (the README: "never 409 for an unknown outcome"), so it is
- * indeterminate; 400 / 404-on-update and no responders are definite.
- */
-export function openPlayerStateStore(nc: NatsConnection, opts: { timeoutMs: number; prefix: string }): CasStore {
-  const id = (key: string) => `${opts.prefix}-${key}`.replace(/[^A-Za-z0-9_-]/g, '-')
-  const call = async (subject: string, payload: Uint8Array) => {
-    let reply
-    try {
-      reply = await nc.request(subject, payload, { timeout: opts.timeoutMs })
-    } catch (err) {
-      throw natsStoreError(err)
-    }
-    const code = Number(reply.headers?.get('Nats-Service-Error-Code') || 0)
-    if (code) {
-      let current: bigint | undefined
-      try {
-        current = fromBinary(ErrorDetailSchema, reply.data).currentVersion
-      } catch {
-        // no detail body
-      }
-      return { code, message: reply.headers?.get('Nats-Service-Error') ?? '', current, data: reply.data }
-    }
-    return { code: 0, message: '', current: undefined, data: reply.data }
-  }
-  const failure = (what: string, r: { code: number; message: string }) => new StoreError(`${what}: ${r.code} ${r.message}`, r.code < 500, `http-${r.code}`)
-  return {
-    kind: 'player-state',
-    describe: { store: 'player-state', subjects: 'player-state.get, player-state.update' },
-    async read(key) {
-      const r = await call('player-state.get', toBinary(GetPlayerStateRequestSchema, create(GetPlayerStateRequestSchema, { playerId: id(key) })))
-      if (r.code === 404) return { value: null, version: 0 }
-      if (r.code) throw failure('get', r)
-      const res = fromBinary(GetPlayerStateResponseSchema, r.data)
-      return { value: parseValue(res.state), version: Number(res.version) }
-    },
-    async write(key, value) {
-      const r = await call(
-        'player-state.update',
-        toBinary(UpdatePlayerStateRequestSchema, create(UpdatePlayerStateRequestSchema, { playerId: id(key), state: String(value) })),
-      )
-      if (r.code) throw failure('update', r)
-      return { version: Number(fromBinary(UpdatePlayerStateResponseSchema, r.data).version) }
-    },
-    async cas(key, expected, to) {
-      const req = create(UpdatePlayerStateRequestSchema, { playerId: id(key), state: String(to), expectedVersion: BigInt(expected.version) })
-      const r = await call('player-state.update', toBinary(UpdatePlayerStateRequestSchema, req))
-      if (r.code === 409) return { ok: false }
-      if (r.code) throw failure('update', r)
-      return { ok: true, version: Number(fromBinary(UpdatePlayerStateResponseSchema, r.data).version) }
-    },
-    async ready() {
-      try {
-        await nc.request('player-state.get', toBinary(GetPlayerStateRequestSchema, create(GetPlayerStateRequestSchema, { playerId: id('ready') })), {
-          timeout: opts.timeoutMs,
-        })
-        return undefined
-      } catch (err) {
-        return `player-state: ${(err as Error).message}`
-      }
-    },
-    async close() {},
-  }
-}
-
 export type BrokenMode = 'skip-compare' | 'ack-without-store'
 
 /**
@@ -337,12 +263,19 @@ export function brokenStore(store: CasStore, mode: BrokenMode): CasStore {
     kind: `${store.kind} (broken: ${mode})`,
     describe: { ...store.describe, broken: mode },
     read: (key) => store.read(key),
-    async write(key, value) {
-      if (mode === 'ack-without-store' && ++mutations % 4 === 0) return { version: 1_000_000_000 + mutations }
-      return store.write(key, value)
-    },
+    ...(store.write
+      ? {
+          async write(key: string, value: number) {
+            if (mode === 'ack-without-store' && ++mutations % 4 === 0) return { version: 1_000_000_000 + mutations }
+            return store.write!(key, value)
+          },
+        }
+      : {}),
     async cas(key, expected, to) {
-      if (mode === 'skip-compare') return { ok: true, version: (await store.write(key, to)).version }
+      if (mode === 'skip-compare') {
+        if (!store.write) throw new Error('skip-compare needs a store with blind writes')
+        return { ok: true, version: (await store.write(key, to)).version }
+      }
       if (++mutations % 4 === 0) return { ok: true, version: expected.version + 1 }
       return store.cas(key, expected, to)
     },

@@ -56,6 +56,8 @@ export interface WorkloadOptions {
 
 export interface WorkloadCounters {
   ops: number
+  /** cas operations in flight together with another cas on the same key from the same version */
+  contendedCas: number
   ok: number
   failed: number
   indeterminate: number
@@ -82,17 +84,32 @@ export interface SameVersionCas {
 type Op = { f: 'read'; key: string } | { f: 'write'; key: string; value: number } | { f: 'cas'; key: string; expected: Versioned; to: number }
 
 export class CasWorkload {
-  readonly counters: WorkloadCounters = { ops: 0, ok: 0, failed: 0, indeterminate: 0, compareFailed: 0, causes: {}, counterAcked: 0, counterIndeterminate: 0 }
+  readonly counters: WorkloadCounters = {
+    ops: 0,
+    contendedCas: 0,
+    ok: 0,
+    failed: 0,
+    indeterminate: 0,
+    compareFailed: 0,
+    causes: {},
+    counterAcked: 0,
+    counterIndeterminate: 0,
+  }
   private readonly t0 = performance.now()
   private nextProcess = 0
   private nextValue = 1
   private running = false
   private loops: Promise<void>[] = []
   private readonly inFlight = new Map<string, number>()
+  /** key → the cas operations in flight on it: the version each expects, and whether another met it */
+  private readonly casInFlight = new Map<string, { expected: number; contended: boolean }[]>()
   /** key → expected version → the first cas acknowledged from it */
   private readonly casFrom = new Map<string, Map<number, { version: number; value: number; time: number }>>()
   readonly sameVersionCas: SameVersionCas[] = []
+  /** every key operated on (contention mode adds keys as it moves on), the counter's last */
   readonly allKeys: string[]
+  /** the counter's keys (contention mode may move the counter to a fresh key: the count is their sum) */
+  readonly counterKeys: string[]
 
   constructor(
     private readonly store: CasStore,
@@ -100,6 +117,24 @@ export class CasWorkload {
     private readonly opts: WorkloadOptions,
   ) {
     this.allKeys = [...opts.keys, ...(opts.counter ? [COUNTER_KEY] : [])]
+    this.counterKeys = opts.counter ? [COUNTER_KEY] : []
+  }
+
+  /** Registers a key taken into use after the start (contention mode). */
+  addKey(key: string, counter: boolean): void {
+    if (this.allKeys.includes(key)) return
+    this.allKeys.push(key)
+    if (counter) this.counterKeys.push(key)
+  }
+
+  /** The counter's value: the sum over its keys (undefined when one could not be read). */
+  counterValue(values: Record<string, CasValue>): number | undefined {
+    let sum = 0
+    for (const k of this.counterKeys) {
+      if (!(k in values)) return undefined
+      sum += values[k] ?? 0
+    }
+    return sum
   }
 
   /** ms since the workload was created: the histories' `time` */
@@ -113,6 +148,21 @@ export class CasWorkload {
 
   newProcess(): number {
     return this.nextProcess++
+  }
+
+  /** A register value never written before (values are unique, so a cas on a version is a cas on a value). */
+  nextRegisterValue(): number {
+    return this.nextValue++
+  }
+
+  get isRunning(): boolean {
+    return this.running
+  }
+
+  /** Runs `loops` until stop() (contention mode brings its own rounds instead of the mixed clients). */
+  startWith(loops: () => Promise<void>[]): void {
+    this.running = true
+    this.loops.push(...loops())
   }
 
   start(): void {
@@ -170,13 +220,14 @@ export class CasWorkload {
       if (!seen) return { f: 'read', key }
       return { f: 'cas', key, expected: seen, to: (seen.value ?? 0) + 1 }
     }
-    const { read, write, cas } = this.opts.mix
+    const { read, cas } = this.opts.mix
+    const write = this.store.write ? this.opts.mix.write : 0
     const x = rng.next() * (read + write + cas)
     if (x < read) return { f: 'read', key }
-    if (x < read + write) return { f: 'write', key, value: this.nextValue++ }
+    if (x < read + write) return { f: 'write', key, value: this.nextRegisterValue() }
     // a cas needs the value it expects: read first
     if (!seen) return { f: 'read', key }
-    return { f: 'cas', key, expected: seen, to: this.nextValue++ }
+    return { f: 'cas', key, expected: seen, to: this.nextRegisterValue() }
   }
 
   /** Runs one operation and records it (invocation, then completion). */
@@ -184,6 +235,7 @@ export class CasWorkload {
     const key = op.key
     const value: unknown = op.f === 'read' ? null : op.f === 'write' ? op.value : [op.expected.value, op.to]
     this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1)
+    const cas = op.f === 'cas' ? this.casStarted(key, op.expected.version) : undefined
     this.counters.ops++
     this.history.event({ process, type: 'invoke', f: op.f, key, value, time: this.now() })
     // `version` (the store's, for forensics) and `error` are extra fields the checker ignores
@@ -197,7 +249,7 @@ export class CasWorkload {
         return { status: 'ok', read }
       }
       if (op.f === 'write') {
-        const { version } = await this.store.write(key, op.value)
+        const { version } = await this.store.write!(key, op.value)
         done('ok', value, { version })
         this.counters.ok++
         return { status: 'ok', version }
@@ -208,7 +260,7 @@ export class CasWorkload {
         done('ok', value, { version: answer.version })
         this.counters.ok++
         this.noteCas(key, op.expected.version, answer.version, op.to, time)
-        if (key === COUNTER_KEY) this.counters.counterAcked++
+        if (this.counterKeys.includes(key)) this.counters.counterAcked++
         return { status: 'ok', version: answer.version }
       }
       done('fail', value)
@@ -228,11 +280,32 @@ export class CasWorkload {
       }
       done('info', value, { error: e.errorClass })
       this.counters.indeterminate++
-      if (key === COUNTER_KEY && op.f === 'cas') this.counters.counterIndeterminate++
+      if (op.f === 'cas' && this.counterKeys.includes(key)) this.counters.counterIndeterminate++
       return { status: 'info' }
     } finally {
       this.inFlight.set(key, this.inFlight.get(key)! - 1)
+      if (cas) this.casEnded(key, cas)
     }
+  }
+
+  /** A cas starts: it is contended when another cas on the key, still in flight, expects the same version. */
+  private casStarted(key: string, expected: number): { expected: number; contended: boolean } {
+    let list = this.casInFlight.get(key)
+    if (!list) this.casInFlight.set(key, (list = []))
+    const entry = { expected, contended: false }
+    for (const other of list) {
+      if (other.expected !== expected) continue
+      other.contended = true
+      entry.contended = true
+    }
+    list.push(entry)
+    return entry
+  }
+
+  private casEnded(key: string, entry: { expected: number; contended: boolean }): void {
+    const list = this.casInFlight.get(key)!
+    list.splice(list.indexOf(entry), 1)
+    if (entry.contended) this.counters.contendedCas++
   }
 
   /**

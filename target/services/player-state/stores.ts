@@ -116,3 +116,23 @@ export function openRedisStore(redis: Redis, url: string): StateStore {
     },
   }
 }
+
+/**
+ * BROKEN ON PURPOSE (GAMEDAY_BROKEN=non-atomic-cas): compare-and-set as a user might write it —
+ * read the stored version, compare it in the handler, then write unconditionally. Between the
+ * read's answer and the write's arrival (an await: a store round trip) another update from the
+ * same version can pass the same check, and both are acknowledged: a lost update. Atomic in
+ * every single-threaded test; only concurrent updates from one version expose it.
+ */
+export function nonAtomicCas(store: StateStore): StateStore {
+  return {
+    ...store,
+    describe: { ...store.describe, broken: 'non-atomic-cas' },
+    async put(playerId, state, expectedVersion) {
+      if (expectedVersion === undefined) return store.put(playerId, state)
+      const current = (await store.get(playerId))?.version ?? 0n
+      if (current !== expectedVersion) return { ok: false, current }
+      return store.put(playerId, state)
+    },
+  }
+}
