@@ -2,8 +2,10 @@
  * YAML with positions: parse a file keeping a map from value paths to line:col, so every
  * error — syntax, schema or semantic — is reported as `file:line:col: message`.
  */
-import { readFileSync } from 'node:fs'
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml'
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs'
+import { LineCounter, parseDocument, isNode, isCollection, isPair, type Document } from 'yaml'
+import { ValidationError } from '../api/errors.ts'
+import { MAX_SOURCE_BYTES, MAX_YAML_DEPTH } from './limits.ts'
 
 export interface SourceIssue {
   file: string
@@ -19,24 +21,36 @@ export class YamlSource {
     private readonly lines: LineCounter,
   ) {}
 
+  /** Reads and parses a file; a file that cannot be read is a ValidationError with one issue at 1:1. */
   static read(file: string): YamlSource {
-    let text: string
-    try {
-      text = readFileSync(file, 'utf8')
-    } catch (err) {
-      throw new Error(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? err}`, { cause: err })
-    }
-    return YamlSource.parse(file, text)
+    return YamlSource.parse(file, readSourceText(file))
   }
 
   static parse(file: string, text: string): YamlSource {
     const lines = new LineCounter()
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
-    return new YamlSource(file, doc, lines)
+    // Nesting the parser cannot survive (it runs out of stack, or of memory on deep indentation)
+    // is refused before parsing, where it starts.
+    const tooDeep = nestingBeyondBounds(text)
+    const doc = parseDocument(tooDeep ? '' : text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true })
+    const source = new YamlSource(file, doc, lines)
+    if (tooDeep) {
+      source.early = { file, ...offsetToLineCol(text, tooDeep.offset), message: tooDeep.message }
+    } else if (!doc.errors.length) {
+      const deep = deepestBeyond(doc.contents, MAX_YAML_DEPTH)
+      if (deep !== undefined) {
+        const pos = lines.linePos(deep)
+        source.early = { file, line: pos.line, col: pos.col, message: `nested deeper than ${MAX_YAML_DEPTH} levels: an experiment never needs that` }
+      }
+    }
+    return source
   }
+
+  /** a problem found before or instead of parsing (nesting beyond bounds) */
+  private early: SourceIssue | undefined
 
   /** YAML syntax errors cascade: report the first one, where it is — the rest are its echo. */
   syntaxIssues(): SourceIssue[] {
+    if (this.early) return [this.early]
     const first = this.doc.errors[0]
     if (!first) return []
     const pos = this.lines.linePos(first.pos[0])
@@ -88,4 +102,112 @@ export class YamlSource {
 
 export function formatIssue(issue: SourceIssue): string {
   return `${issue.file}:${issue.line}:${issue.col}: ${issue.message}`
+}
+
+/** An input file is read only when it is a regular file within MAX_SOURCE_BYTES. */
+export function readSourceText(file: string): string {
+  const refuse = (message: string, cause?: unknown): never => {
+    throw new ValidationError(`${file}:1:1: ${message}`, [{ file, line: 1, col: 1, message }], cause ? { cause } : undefined)
+  }
+  let fd: number
+  try {
+    // non-blocking: opening a FIFO must not wait for a writer
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return refuse('no such file: check the path')
+    if (code === 'EACCES' || code === 'EPERM') return refuse('permission denied: make the file readable')
+    if (code === 'EISDIR') return refuse('is a directory: give a YAML file')
+    return refuse(`cannot open: ${code ?? (err as Error).message}`, err)
+  }
+  try {
+    const stat = fstatSync(fd)
+    if (stat.isDirectory()) return refuse('is a directory: give a YAML file')
+    if (!stat.isFile()) return refuse('is not a regular file (a device, pipe or socket): give a YAML file')
+    if (stat.size > MAX_SOURCE_BYTES) {
+      return refuse(`is ${(stat.size / 1048576).toFixed(1)} MB, more than the ${MAX_SOURCE_BYTES / 1048576} MB an input file may be`)
+    }
+    // read at most one byte past the bound: a file that grows while read is still bounded
+    const buffer = Buffer.alloc(Math.min(stat.size, MAX_SOURCE_BYTES) + 1)
+    let length = 0
+    for (;;) {
+      const n = readSync(fd, buffer, length, buffer.length - length, null)
+      if (n === 0) break
+      length += n
+      if (length === buffer.length) break
+    }
+    if (length > MAX_SOURCE_BYTES) return refuse(`is more than the ${MAX_SOURCE_BYTES / 1048576} MB an input file may be`)
+    return buffer.toString('utf8', 0, length)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** Indentation or flow brackets this deep make the YAML parser itself fail: refuse them first. */
+const MAX_INDENT_COLUMNS = 256
+const MAX_FLOW_DEPTH = 256
+
+function nestingBeyondBounds(text: string): { offset: number; message: string } | undefined {
+  let depth = 0
+  let quote: string | undefined
+  let lineStart = true
+  let indent = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 10) {
+      lineStart = true
+      indent = 0
+      if (quote === "'" || quote === '"') continue // quoted scalars may span lines
+      continue
+    }
+    if (lineStart) {
+      if (c === 32) {
+        if (++indent > MAX_INDENT_COLUMNS)
+          return { offset: i, message: `indented more than ${MAX_INDENT_COLUMNS} columns: an experiment never nests that deep` }
+        continue
+      }
+      lineStart = false
+    }
+    if (quote) {
+      if (c === 92 && quote === '"')
+        i++ // backslash escape
+      else if (String.fromCharCode(c) === quote) quote = undefined
+      continue
+    }
+    if (c === 35 /* # */) {
+      const nl = text.indexOf('\n', i)
+      i = nl < 0 ? text.length : nl - 1
+    } else if (c === 34 || c === 39) quote = String.fromCharCode(c)
+    else if (c === 91 || c === 123) {
+      if (++depth > MAX_FLOW_DEPTH) return { offset: i, message: `brackets nested more than ${MAX_FLOW_DEPTH} deep: an experiment never nests that deep` }
+    } else if (c === 93 || c === 125) depth = Math.max(0, depth - 1)
+  }
+  return undefined
+}
+
+function offsetToLineCol(text: string, offset: number): { line: number; col: number } {
+  let line = 1
+  let start = 0
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++
+    start = i + 1
+  }
+  return { line, col: offset - start + 1 }
+}
+
+/** The offset of the first collection nested deeper than `max`, walking without recursion. */
+function deepestBeyond(root: unknown, max: number): number | undefined {
+  const stack: [unknown, number][] = [[root, 0]]
+  while (stack.length) {
+    const [node, depth] = stack.pop()!
+    if (!isCollection(node)) continue
+    if (depth >= max) return node.range?.[0] ?? 0
+    for (const item of node.items) {
+      if (isPair(item)) {
+        stack.push([item.key, depth + 1])
+        stack.push([item.value, depth + 1])
+      } else stack.push([item, depth + 1])
+    }
+  }
+  return undefined
 }
