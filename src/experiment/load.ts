@@ -10,7 +10,8 @@ import { existsSync } from 'node:fs'
 import type { z } from 'zod'
 import type { Experiment, ProbeSpec } from './schema.ts'
 import { YamlSource, type SourceIssue } from './yaml-source.ts'
-import { parseExperimentValue, parseSteadyStateValue, zodIssues } from './parse.ts'
+import { parseExperimentValue, parseSteadyStateValue, sourceOf, zodIssues } from './parse.ts'
+import { parseTolerance } from './tolerance.ts'
 import { toleranceList, toleranceProblem } from './tolerance.ts'
 import { EXTENSION_LOAD_TIMEOUT_MS } from './limits.ts'
 import { walkSteps } from '../engine/steps.ts'
@@ -40,6 +41,8 @@ interface PlacedProbe {
   spec: ProbeSpec
   src: YamlSource
   path: PropertyKey[]
+  /** appended to its problems: which experiment included the file it is written in */
+  from?: string
 }
 
 export async function loadExperiment(file: string, baseRegistry: Registry, opts: LoadOptions = {}): Promise<LoadResult> {
@@ -78,10 +81,10 @@ export async function loadExperiment(file: string, baseRegistry: Registry, opts:
     }
   }
   experiment.steadyState.probes.forEach((spec, i) => {
-    probes.push({ spec, src: source, path: ['steadyState', 'probes', i] })
+    probes.push({ spec, src: source, path: sourceOf(spec, ['steadyState', 'probes', i]) })
     steadyState.push(spec)
   })
-  experiment.load.forEach((spec, i) => probes.push({ spec, src: source, path: ['load', i] }))
+  experiment.load.forEach((spec, i) => probes.push({ spec, src: source, path: sourceOf(spec, ['load', i]) }))
 
   await walkSteps(
     experiment.method,
@@ -97,8 +100,17 @@ export async function loadExperiment(file: string, baseRegistry: Registry, opts:
   for (const p of probes) checkProbe(p, registry, names, issues)
   checkGuardrails(experiment, source, registry, steadyState, issues)
 
-  if (issues.length) return { ok: false, issues: dedupe(issues) }
+  if (issues.length) return { ok: false, issues: inReadingOrder(dedupe(issues)) }
   return { ok: true, loaded: { file, experiment, steadyState, registry } }
+}
+
+/** the experiment's own problems top to bottom, then those of each included file */
+function inReadingOrder(issues: SourceIssue[]): SourceIssue[] {
+  const files = [...new Set(issues.map((i) => i.file))]
+  return issues
+    .map((issue, n) => ({ issue, n }))
+    .sort((a, b) => files.indexOf(a.issue.file) - files.indexOf(b.issue.file) || a.issue.line - b.issue.line || a.issue.col - b.issue.col || a.n - b.n)
+    .map((x) => x.issue)
 }
 
 function dedupe(issues: SourceIssue[]): SourceIssue[] {
@@ -176,7 +188,7 @@ function readInclude(experimentFile: string, name: string, source: YamlSource, a
   }
   const { hypothesis, issues: incIssues } = parseSteadyStateValue(inc.toJS())
   issues.push(...incIssues.map((i) => inc.issue(i.path, i.message + from)))
-  return hypothesis.probes.map((spec, j) => ({ spec, src: inc, path: ['probes', j] }))
+  return hypothesis.probes.map((spec, j) => ({ spec, src: inc, path: sourceOf(spec, ['probes', j]), from }))
 }
 
 function validateParams(src: YamlSource, path: PropertyKey[], schema: z.ZodType, value: unknown, issues: SourceIssue[]): void {
@@ -184,24 +196,33 @@ function validateParams(src: YamlSource, path: PropertyKey[], schema: z.ZodType,
   if (!parsed.success) for (const i of zodIssues(path, parsed.error, value)) issues.push(src.issue(i.path, i.message))
 }
 
-function checkProbe(p: PlacedProbe, registry: Registry, names: Map<string, string>, issues: SourceIssue[]): void {
+function checkProbe(p: PlacedProbe, registry: Registry, names: Map<string, string>, all: SourceIssue[]): void {
   const { spec, src, path } = p
+  const issues: SourceIssue[] = []
   const type = registry.probe(spec.probe)
-  if (!type) {
-    issues.push(src.issue([...path, 'probe'], `unknown probe type "${spec.probe}" (known: ${registry.probeTypes().join(', ')})`))
-  } else {
-    validateParams(src, [...path, 'with'], type.params, spec.with, issues)
-    for (const key of ['tolerance', 'during'] as const) {
-      const list = spec[key]
-      toleranceList(list).forEach((t, i) => {
-        const problem = toleranceProblem(t, type.metrics, type.type)
-        if (problem) issues.push(src.issue(Array.isArray(list) ? [...path, key, i] : [...path, key], problem))
-      })
-    }
+  if (!type) issues.push(src.issue([...path, 'probe'], `unknown probe type "${spec.probe}" (known: ${registry.probeTypes().join(', ')})`))
+  else validateParams(src, [...path, 'with'], type.params, spec.with, issues)
+  for (const key of ['tolerance', 'during'] as const) {
+    const list = spec[key]
+    toleranceList(list).forEach((t, i) => {
+      // without a known type, the syntax is still checked
+      const problem = type ? toleranceProblem(t, type.metrics, type.type) : syntaxProblem(t)
+      if (problem) issues.push(src.issue(Array.isArray(list) ? [...path, key, i] : [...path, key], problem))
+    })
   }
   const seen = names.get(spec.name)
   if (seen) issues.push(src.issue([...path, 'name'], `probe name "${spec.name}" is already used at ${seen}`))
   else names.set(spec.name, `${src.file}:${src.position(path).line}`)
+  all.push(...issues.map((i) => (p.from ? { ...i, message: i.message + p.from } : i)))
+}
+
+function syntaxProblem(tolerance: string): string | undefined {
+  try {
+    parseTolerance(tolerance)
+    return undefined
+  } catch (err) {
+    return (err as Error).message
+  }
 }
 
 function checkFault(step: Extract<Experiment['method'][number], { kind: 'fault' }>, source: YamlSource, registry: Registry, issues: SourceIssue[]): void {
@@ -229,11 +250,14 @@ function checkGuardrails(experiment: Experiment, source: YamlSource, registry: R
   for (const p of [...experiment.load, ...steadyState.filter((s) => s.during)]) continuous.set(p.name, p)
   experiment.guardrails.forEach((g, i) => {
     if (!('probe' in g)) return
+    const at = sourceOf(g, ['guardrails', i])
     const spec = continuous.get(g.probe)
     if (!spec) {
+      const syntax = syntaxProblem(g.abortWhen)
+      if (syntax) issues.push(source.issue([...at, 'abortWhen'], syntax))
       issues.push(
         source.issue(
-          ['guardrails', i, 'probe'],
+          [...at, 'probe'],
           `guardrail refers to "${g.probe}", which does not run through the method (a load: probe, or a steady-state probe with during:)`,
         ),
       )
@@ -241,6 +265,6 @@ function checkGuardrails(experiment: Experiment, source: YamlSource, registry: R
     }
     const type = registry.probe(spec.probe)
     const problem = type && toleranceProblem(g.abortWhen, type.metrics, type.type)
-    if (problem) issues.push(source.issue(['guardrails', i, 'abortWhen'], problem))
+    if (problem) issues.push(source.issue([...at, 'abortWhen'], problem))
   })
 }

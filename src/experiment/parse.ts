@@ -53,6 +53,13 @@ function flatten(issue: Issue, base: PropertyKey[], root: unknown): { path: Prop
   return [{ path, message: issue.message }]
 }
 
+/** Where each parsed probe spec or guardrail is written: items that failed to parse leave gaps, so indexes shift. */
+const SOURCES = new WeakMap<object, PropertyKey[]>()
+
+export function sourceOf(item: object, fallback: PropertyKey[]): PropertyKey[] {
+  return SOURCES.get(item) ?? fallback
+}
+
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
 
 function parseItems<T>(raw: unknown, path: PropertyKey[], item: (value: unknown, path: PropertyKey[]) => T | undefined, issues: StepIssue[]): T[] {
@@ -64,7 +71,9 @@ function parseItems<T>(raw: unknown, path: PropertyKey[], item: (value: unknown,
   const out: T[] = []
   raw.forEach((v, i) => {
     const parsed = item(v, [...path, i])
-    if (parsed !== undefined) out.push(parsed)
+    if (parsed === undefined) return
+    if (typeof parsed === 'object' && parsed !== null) SOURCES.set(parsed, [...path, i])
+    out.push(parsed)
   })
   return out
 }
@@ -108,8 +117,9 @@ export function parseExperimentValue(raw: unknown): { experiment: Experiment; is
   const field = <K extends 'name' | 'description' | 'tags' | 'seed' | 'extensions'>(key: K, fallback: z.infer<(typeof FIELDS)[K]>) => {
     const parsed = FIELDS[key].safeParse(obj[key])
     if (parsed.success) return parsed.data as z.infer<(typeof FIELDS)[K]>
-    if (obj[key] === undefined) issues.push({ path: [], message: `missing ${key}: (${key === 'name' ? "the experiment's name" : key})` })
-    else issues.push(...zodIssues([key], parsed.error, obj[key]))
+    if (obj[key] === undefined) {
+      if (isRecord(raw)) issues.push({ path: [], message: `missing ${key}: (${key === 'name' ? "the experiment's name" : key})` })
+    } else issues.push(...zodIssues([key], parsed.error, obj[key]))
     return fallback
   }
   const name = field('name', '')

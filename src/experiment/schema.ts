@@ -10,7 +10,9 @@ import { TOLERANCE_PATTERN } from './tolerance.ts'
 import { MAX_REPEAT_TIMES } from './limits.ts'
 import type { Step } from './steps.ts'
 
-const Tolerance = z.string().regex(TOLERANCE_PATTERN, 'a tolerance like "successRate >= 99.9%", "p99 < 50ms" or "lost == 0"')
+// Checked against the probe's declared metrics at validate (tolerance.ts), with a message that
+// says what is wrong; the pattern is for editors.
+const Tolerance = z.string().min(1).meta({ pattern: TOLERANCE_PATTERN.source }).describe('a tolerance like "successRate >= 99.9%", "p99 < 50ms" or "lost == 0"')
 const Tolerances = z.union([Tolerance, z.array(Tolerance)]).describe('conditions on the probe metrics; all must hold')
 
 export const ProbeSpecSchema = z
