@@ -484,6 +484,10 @@ export async function checkOperations<S, I, O>(model: Model<S, I, O>, ops: reado
   const started = performance.now()
   const deadline = opts.budgetMs !== undefined ? started + opts.budgetMs : Infinity
   const { relevant, parts } = prepare(model, ops)
+  if (relevant.length === 0) {
+    // an empty history (or one of failed reads only) proves nothing: never a pass
+    return { verdict: 'unknown', reason: 'no-operations', operations: 0, partitions: 0, undecided: 0, steps: 0, elapsedMs: performance.now() - started }
+  }
   const searches = parts.map((p) => {
     const label = model.partition ? describePartition(model, p) : undefined
     return new WglSearch(model, p, label)
