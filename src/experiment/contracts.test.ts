@@ -204,6 +204,18 @@ method:
     ).toEqual([])
   })
 
+  it('an alias that resolves to nothing, or aliases that would expand without bound, are positioned errors', async () => {
+    // found by the fuzz test: toJS threw a ReferenceError with a stack
+    expect(await errors('name: x\nmethod:\n  - { wait: 1s, name: *nowhere }\n')).toEqual([expect.stringMatching(/^experiments\/x\.yaml:3:\d+: /)])
+    let laughs = 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n'
+    for (let i = 1; i < 12; i++)
+      laughs += `a${i}: &a${i} [${Array(10)
+        .fill(`*a${i - 1}`)
+        .join(', ')}]\n`
+    const out = await errors(`name: x\ndescription: { ${laughs.trim().split('\n').join(', ')} }\nmethod:\n  - wait: 1s\n`)
+    expect(out).toEqual([expect.stringMatching(/^experiments\/x\.yaml:2:\d+: YAML aliases: .*at most 100 alias expansions/)])
+  })
+
   it('a step with two kinds, a step that is not a mapping, a missing method', async () => {
     expect(await errors('name: x\nmethod:\n  - { wait: 1s, fault: nats.kill-node }\n')).toEqual([
       expect.stringMatching(/3:\d+: a step is of one kind: this one has both fault: and wait:/),

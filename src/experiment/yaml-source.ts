@@ -3,7 +3,7 @@
  * error — syntax, schema or semantic — is reported as `file:line:col: message`.
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs'
-import { LineCounter, parseDocument, isNode, isCollection, isPair, type Document } from 'yaml'
+import { LineCounter, parseDocument, isNode, isCollection, isPair, visit, type Document } from 'yaml'
 import { ValidationError } from '../api/errors.ts'
 import { MAX_SOURCE_BYTES, MAX_YAML_DEPTH } from './limits.ts'
 
@@ -40,10 +40,28 @@ export class YamlSource {
       if (deep !== undefined) {
         const pos = lines.linePos(deep)
         source.early = { file, line: pos.line, col: pos.col, message: `nested deeper than ${MAX_YAML_DEPTH} levels: an experiment never needs that` }
+      } else {
+        // Aliases are resolved here, once: an unresolvable one, or so many that they would expand
+        // the document without bound (a "billion laughs"), is a positioned error, not a crash.
+        try {
+          source.value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT })
+        } catch (err) {
+          const alias = firstAlias(doc)
+          const pos = lines.linePos(alias ?? 0)
+          source.early = {
+            file,
+            line: pos.line,
+            col: pos.col,
+            message: `YAML aliases: ${(err as Error).message} (at most ${MAX_ALIAS_COUNT} alias expansions)`,
+          }
+        }
       }
     }
     return source
   }
+
+  /** the document as plain data, aliases resolved */
+  private value: unknown = undefined
 
   /** a problem found before or instead of parsing (nesting beyond bounds) */
   private early: SourceIssue | undefined
@@ -58,8 +76,9 @@ export class YamlSource {
     return [{ file: this.file, line: pos.line, col: pos.col, message: `YAML syntax: ${first.message.split('\n')[0]}${more}` }]
   }
 
+  /** The document as plain data; only meaningful when syntaxIssues() is empty. */
   toJS(): unknown {
-    return this.doc.toJS()
+    return this.value
   }
 
   /**
@@ -141,6 +160,20 @@ export function readSourceText(file: string): string {
   } finally {
     closeSync(fd)
   }
+}
+
+/** Aliases a document may expand (yaml's own default): enough for any experiment's reuse. */
+const MAX_ALIAS_COUNT = 100
+
+function firstAlias(doc: Document.Parsed): number | undefined {
+  let at: number | undefined
+  visit(doc, {
+    Alias(_key, node) {
+      at = node.range?.[0]
+      return visit.BREAK
+    },
+  })
+  return at
 }
 
 /** Indentation or flow brackets this deep make the YAML parser itself fail: refuse them first. */
