@@ -226,6 +226,26 @@ method:
   })
 })
 
+describe('a large file (read by the fast reader first) gets the same answers', () => {
+  const padding = `description: |\n${'  a long description line to make the file large\n'.repeat(2000)}`
+
+  it('accepts merge keys, and positions a problem', async () => {
+    const ok = `name: x\n${padding}method:\n  - &kill\n    fault: nats.kill-node\n    target: { cluster: core, nodes: [n1] }\n  - { <<: *kill, target: { cluster: core, nodes: [n2] } }\n`
+    expect(ok.length).toBeGreaterThan(64 * 1024)
+    expect(await errors(ok)).toEqual([])
+    const bad = `name: x\n${padding}method:\n  - wait: soon\n`
+    expect(await errors(bad)).toEqual([expect.stringMatching(/^experiments\/x\.yaml:2004:5: .*a duration like/)])
+  })
+
+  it('refuses a duplicate key and nesting beyond the bound, where they are', async () => {
+    expect(await errors(`name: x\n${padding}method:\n  - wait: 1s\nname: y\n`)).toEqual([
+      expect.stringMatching(/^experiments\/x\.yaml:2005:1: YAML syntax: .*[Mm]ap keys must be unique/),
+    ])
+    const deep = `name: x\n${padding}method:\n  - wait: 1s\ntags: ${'['.repeat(70)}${']'.repeat(70)}\n`
+    expect(await errors(deep)).toEqual([expect.stringMatching(/^experiments\/x\.yaml:2006:\d+: nested deeper than 64 levels/)])
+  })
+})
+
 describe('includes are read within bounds', () => {
   it('refuses a directory, a device and a path outside the experiment folder tree, naming the experiment', async () => {
     const dir = await errors('name: x\nsteadyState:\n  include: [../steady-state]\nmethod:\n  - wait: 1s\n')

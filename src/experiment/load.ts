@@ -41,8 +41,8 @@ interface PlacedProbe {
   spec: ProbeSpec
   src: YamlSource
   path: PropertyKey[]
-  /** appended to its problems: which experiment included the file it is written in */
-  from?: string
+  /** appended to its problems: which experiment included the file it is written in (computed only when needed) */
+  from?: () => string
 }
 
 export async function loadExperiment(file: string, baseRegistry: Registry, opts: LoadOptions = {}): Promise<LoadResult> {
@@ -88,15 +88,15 @@ export async function loadExperiment(file: string, baseRegistry: Registry, opts:
 
   await walkSteps(
     experiment.method,
-    async (step, _at, inner) => {
+    async (step, _at, inner, signal) => {
       if (step.kind === 'fault') checkFault(step, source, registry, issues)
       if (step.kind === 'probe') probes.push({ spec: step.probe, src: source, path: [...step.source, 'probe'] })
-      await inner(new AbortController().signal)
+      await inner(signal)
     },
     'inspect',
   )
 
-  const names = new Map<string, string>()
+  const names = new Map<string, PlacedProbe>()
   for (const p of probes) checkProbe(p, registry, names, issues)
   checkGuardrails(experiment, source, registry, steadyState, issues)
 
@@ -179,15 +179,17 @@ function readInclude(experimentFile: string, name: string, source: YamlSource, a
     issues.push(source.issue(at, `cannot include ${includeFile}: ${message}`))
     return []
   }
-  const where = source.position(at)
-  const from = ` (included from ${source.file}:${where.line}:${where.col})`
+  const from = () => {
+    const where = source.position(at)
+    return ` (included from ${source.file}:${where.line}:${where.col})`
+  }
   const incSyntax = inc.syntaxIssues()
   if (incSyntax.length) {
-    issues.push(...incSyntax.map((i) => ({ ...i, message: i.message + from })))
+    issues.push(...incSyntax.map((i) => ({ ...i, message: i.message + from() })))
     return []
   }
   const { hypothesis, issues: incIssues } = parseSteadyStateValue(inc.toJS())
-  issues.push(...incIssues.map((i) => inc.issue(i.path, i.message + from)))
+  issues.push(...incIssues.map((i) => inc.issue(i.path, i.message + from())))
   return hypothesis.probes.map((spec, j) => ({ spec, src: inc, path: sourceOf(spec, ['probes', j]), from }))
 }
 
@@ -196,7 +198,7 @@ function validateParams(src: YamlSource, path: PropertyKey[], schema: z.ZodType,
   if (!parsed.success) for (const i of zodIssues(path, parsed.error, value)) issues.push(src.issue(i.path, i.message))
 }
 
-function checkProbe(p: PlacedProbe, registry: Registry, names: Map<string, string>, all: SourceIssue[]): void {
+function checkProbe(p: PlacedProbe, registry: Registry, names: Map<string, PlacedProbe>, all: SourceIssue[]): void {
   const { spec, src, path } = p
   const issues: SourceIssue[] = []
   const type = registry.probe(spec.probe)
@@ -211,9 +213,10 @@ function checkProbe(p: PlacedProbe, registry: Registry, names: Map<string, strin
     })
   }
   const seen = names.get(spec.name)
-  if (seen) issues.push(src.issue([...path, 'name'], `probe name "${spec.name}" is already used at ${seen}`))
-  else names.set(spec.name, `${src.file}:${src.position(path).line}`)
-  all.push(...issues.map((i) => (p.from ? { ...i, message: i.message + p.from } : i)))
+  // positions only when there is a problem: in a large file they cost a second, positioned parse
+  if (seen) issues.push(src.issue([...path, 'name'], `probe name "${spec.name}" is already used at ${seen.src.file}:${seen.src.position(seen.path).line}`))
+  else names.set(spec.name, p)
+  all.push(...issues.map((i) => (p.from ? { ...i, message: i.message + p.from() } : i)))
 }
 
 function syntaxProblem(tolerance: string): string | undefined {

@@ -4,6 +4,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs'
 import { LineCounter, parseDocument, isNode, isCollection, isPair, visit, type Document } from 'yaml'
+import { CORE_SCHEMA, load as loadYaml, mergeTag } from 'js-yaml'
 import { ValidationError } from '../api/errors.ts'
 import { MAX_SOURCE_BYTES, MAX_YAML_DEPTH } from './limits.ts'
 
@@ -14,11 +15,18 @@ export interface SourceIssue {
   message: string
 }
 
+/** Files from this size on are read by the fast parser first (see YamlSource.parse). */
+const FAST_PATH_MIN_BYTES = 64 * 1024
+const FAST_SCHEMA = CORE_SCHEMA.withTags(mergeTag)
+
 export class YamlSource {
+  private parsed: { doc: Document.Parsed; lines: LineCounter } | undefined
+  /** the document as plain data, aliases resolved */
+  private value: unknown = undefined
+
   private constructor(
     readonly file: string,
-    readonly doc: Document.Parsed,
-    private readonly lines: LineCounter,
+    private readonly text: string,
   ) {}
 
   /** Reads and parses a file; a file that cannot be read is a ValidationError with one issue at 1:1. */
@@ -26,42 +34,64 @@ export class YamlSource {
     return YamlSource.parse(file, readSourceText(file))
   }
 
+  /**
+   * A large file without aliases is first read by js-yaml (YAML 1.2 core schema with merge
+   * keys, duplicate keys refused): an order of magnitude faster and smaller than building the
+   * positioned document, which is then built only if a problem needs a position. Anything the
+   * fast reader refuses, and every small file, goes through the positioned parser, which says
+   * where the problem is.
+   */
   static parse(file: string, text: string): YamlSource {
-    const lines = new LineCounter()
+    const source = new YamlSource(file, text)
     // Nesting the parser cannot survive (it runs out of stack, or of memory on deep indentation)
     // is refused before parsing, where it starts.
     const tooDeep = nestingBeyondBounds(text)
-    const doc = parseDocument(tooDeep ? '' : text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true })
-    const source = new YamlSource(file, doc, lines)
     if (tooDeep) {
       source.early = { file, ...offsetToLineCol(text, tooDeep.offset), message: tooDeep.message }
-    } else if (!doc.errors.length) {
-      const deep = deepestBeyond(doc.contents, MAX_YAML_DEPTH)
-      if (deep !== undefined) {
-        const pos = lines.linePos(deep)
-        source.early = { file, line: pos.line, col: pos.col, message: `nested deeper than ${MAX_YAML_DEPTH} levels: an experiment never needs that` }
-      } else {
-        // Aliases are resolved here, once: an unresolvable one, or so many that they would expand
-        // the document without bound (a "billion laughs"), is a positioned error, not a crash.
-        try {
-          source.value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT })
-        } catch (err) {
-          const alias = firstAlias(doc)
-          const pos = lines.linePos(alias ?? 0)
-          source.early = {
-            file,
-            line: pos.line,
-            col: pos.col,
-            message: `YAML aliases: ${(err as Error).message} (at most ${MAX_ALIAS_COUNT} alias expansions)`,
-          }
-        }
+      return source
+    }
+    if (text.length >= FAST_PATH_MIN_BYTES && !ALIAS.test(text)) {
+      try {
+        source.value = loadYaml(text, { schema: FAST_SCHEMA })
+        const deep = deepPath(source.value, MAX_YAML_DEPTH)
+        if (deep) source.early = source.issue(deep, `nested deeper than ${MAX_YAML_DEPTH} levels: an experiment never needs that`)
+        return source
+      } catch {
+        // the positioned parser below says what is wrong, and where
       }
+    }
+    const { doc, lines } = source.document()
+    if (doc.errors.length) return source
+    const deep = deepestBeyond(doc.contents, MAX_YAML_DEPTH)
+    if (deep !== undefined) {
+      const pos = lines.linePos(deep)
+      source.early = { file, line: pos.line, col: pos.col, message: `nested deeper than ${MAX_YAML_DEPTH} levels: an experiment never needs that` }
+      return source
+    }
+    // Aliases are resolved here, once: an unresolvable one, or so many that they would expand
+    // the document without bound (a "billion laughs"), is a positioned error, not a crash.
+    try {
+      source.value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT })
+    } catch (err) {
+      const pos = lines.linePos(firstAlias(doc) ?? 0)
+      source.early = { file, line: pos.line, col: pos.col, message: `YAML aliases: ${(err as Error).message} (at most ${MAX_ALIAS_COUNT} alias expansions)` }
     }
     return source
   }
 
-  /** the document as plain data, aliases resolved */
-  private value: unknown = undefined
+  /** The positioned document, parsed on first use. */
+  private document(): { doc: Document.Parsed; lines: LineCounter } {
+    if (!this.parsed) {
+      const lines = new LineCounter()
+      const doc = parseDocument(this.text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true })
+      this.parsed = { doc, lines }
+    }
+    return this.parsed
+  }
+
+  get doc(): Document.Parsed {
+    return this.document().doc
+  }
 
   /** a problem found before or instead of parsing (nesting beyond bounds) */
   private early: SourceIssue | undefined
@@ -69,10 +99,11 @@ export class YamlSource {
   /** YAML syntax errors cascade: report the first one, where it is — the rest are its echo. */
   syntaxIssues(): SourceIssue[] {
     if (this.early) return [this.early]
-    const first = this.doc.errors[0]
+    if (this.value !== undefined || !this.parsed) return []
+    const first = this.parsed.doc.errors[0]
     if (!first) return []
-    const pos = this.lines.linePos(first.pos[0])
-    const more = this.doc.errors.length > 1 ? ` (and ${this.doc.errors.length - 1} more errors that may follow from it)` : ''
+    const pos = this.parsed.lines.linePos(first.pos[0])
+    const more = this.parsed.doc.errors.length > 1 ? ` (and ${this.parsed.doc.errors.length - 1} more errors that may follow from it)` : ''
     return [{ file: this.file, line: pos.line, col: pos.col, message: `YAML syntax: ${first.message.split('\n')[0]}${more}` }]
   }
 
@@ -86,8 +117,9 @@ export class YamlSource {
    * looks at), the item for a sequence index, else the deepest existing ancestor.
    */
   position(path: readonly PropertyKey[]): { line: number; col: number } {
+    const { doc, lines } = this.document()
     const start = (n: unknown): number | undefined => (n as { range?: number[] } | null)?.range?.[0]
-    let node: unknown = this.doc.contents
+    let node: unknown = doc.contents
     let offset = start(node) ?? 0
     for (let i = 0; i < path.length; i++) {
       const key = path[i]
@@ -109,7 +141,7 @@ export class YamlSource {
       offset = (last || !valueIsCollection ? start(pair.key) : start(pair.value)) ?? offset
       node = pair.value
     }
-    const pos = this.lines.linePos(offset)
+    const pos = lines.linePos(offset)
     return { line: pos.line, col: pos.col }
   }
 
@@ -160,6 +192,33 @@ export function readSourceText(file: string): string {
   } finally {
     closeSync(fd)
   }
+}
+
+/** an alias (`*name`) anywhere: such files take the positioned parser, which bounds alias expansion */
+const ALIAS = /(^|[\s[{,:-])\*[^\s*]/m
+
+/** The path of the first collection nested deeper than `max` in plain data, walking without recursion. */
+function deepPath(root: unknown, max: number): PropertyKey[] | undefined {
+  interface Frame {
+    value: unknown
+    depth: number
+    parent?: Frame
+    key?: PropertyKey
+  }
+  const stack: Frame[] = [{ value: root, depth: 0 }]
+  while (stack.length) {
+    const frame = stack.pop()!
+    const value = frame.value
+    if (value === null || typeof value !== 'object') continue
+    if (frame.depth >= max) {
+      const path: PropertyKey[] = []
+      for (let f: Frame | undefined = frame; f?.parent; f = f.parent) path.unshift(f.key!)
+      return path
+    }
+    if (Array.isArray(value)) value.forEach((v, i) => stack.push({ value: v, depth: frame.depth + 1, parent: frame, key: i }))
+    else for (const k in value) stack.push({ value: (value as Record<string, unknown>)[k], depth: frame.depth + 1, parent: frame, key: k })
+  }
+  return undefined
 }
 
 /** Aliases a document may expand (yaml's own default): enough for any experiment's reuse. */
