@@ -10,7 +10,8 @@
  *
  * Scenarios: the 50 Jepsen etcd histories in one process (the Go reference, Porcupine, decides
  * the 103 histories of the full corpus in ~0.7 s), the 4 kv histories, and a generated durability
- * history of 1,000,000 acknowledged messages (target < 1 s and < 200 MB).
+ * history of 1,000,000 acknowledged messages (target < 1 s and < 200 MB), and a generated
+ * single-key CAS history of 100,000 operations (target < 2 s).
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
@@ -19,6 +20,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { DurabilityHistoryWriter } from '../src/checkers/durability.ts'
+import { generateCasHistory } from './history.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const runsArg = process.argv.indexOf('--runs')
@@ -119,6 +121,10 @@ try {
   const genStarted = performance.now()
   generateDurability(durPath, 1_000_000)
   console.log(`generated ${durPath} (${(statSync(durPath).size / 1e6).toFixed(1)} MB) in ${(performance.now() - genStarted).toFixed(0)} ms`)
+  const casPath = join(work, 'cas-100k.jsonl')
+  const casStarted = performance.now()
+  generateCasHistory(casPath, 100_000)
+  console.log(`generated ${casPath} (${(statSync(casPath).size / 1e6).toFixed(1)} MB) in ${(performance.now() - casStarted).toFixed(0)} ms`)
   console.log(`node ${process.version}, ${RUNS} runs per scenario, whole process (spawn → exit)\n`)
 
   const fixtures = join(root, 'test/fixtures/linearizability')
@@ -139,6 +145,7 @@ try {
   )
   await scenario(`linearizability: ${kv.length} kv histories`, [main, 'check', 'linearizability', '--model', 'kv', ...kv, '--stats'])
   await scenario('durability: 1,000,000 acked', [main, 'check', 'durability', durPath, '--stats'], 'target: < 1 s, < 200 MB')
+  await scenario('linearizability: 100,000 ops, 1 key', [main, 'check', 'linearizability', '--model', 'cas-register', casPath, '--stats'], 'target: < 2 s')
 } finally {
   rmSync(work, { recursive: true, force: true })
 }

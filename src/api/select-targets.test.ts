@@ -35,10 +35,10 @@ describe('target selection', () => {
     expect(names(await resolveNodes(ctx(), { az: 'az-b', percent: 50 }))).toHaveLength(1)
   })
 
-  it('rounds percentages up and never picks more than there is', () => {
+  it('rounds percentages up and refuses a count above what there is', () => {
     expect(pickCount(5, { percent: 30 })).toBe(2)
     expect(pickCount(5, { percent: 1 })).toBe(1)
-    expect(pickCount(3, { count: 9 })).toBe(3)
+    expect(() => pickCount(3, { count: 9 }, 'nodes')).toThrow(/count: 9 asks for more than the 3 nodes/) // refused, never silently reduced
   })
 
   it('refuses unknown names with a typed error that says what exists', async () => {

@@ -5,8 +5,8 @@
  *
  * One file: details, then the verdict alone on the last line. Several files: one `FILE: verdict`
  * line each. Exit codes:
- *   linearizability  0 linearizable, 1 not linearizable, 3 unknown (budget spent / aborted)
- *   durability       0 ok, 1 lost or unexpected values
+ *   linearizability  0 linearizable, 1 not linearizable, 3 unknown (budget spent / aborted / no operations)
+ *   durability       0 ok, 1 lost or unexpected values, 3 unknown (nothing acknowledged: no evidence)
  *   both             2 unreadable input (`file:line: message`)
  * With several files the exit code is the worst one: 2 (bad input) > 3 (unknown) > 1 > 0.
  */
@@ -123,7 +123,9 @@ export async function checkLinearizability(files: string[], opts: Linearizabilit
       `${file}: ${result.operations} operations, ${parts}, model ${model.name}, ${result.steps} search steps in ${result.elapsedMs.toFixed(0)} ms`,
     ]
     if (result.counterexample) details.push(...formatCounterexample(result.counterexample))
-    if (result.verdict === 'unknown') {
+    if (result.verdict === 'unknown' && result.reason === 'no-operations') {
+      details.push('no operation constrains the register (the history is empty, comments only, or only failed reads): no evidence, and that is not a pass')
+    } else if (result.verdict === 'unknown') {
       const why = result.reason === 'aborted' ? 'aborted' : `budget of ${opts.budgetMs} ms spent`
       details.push(`undecided: ${result.undecided} of ${result.partitions} partition(s) (${why}); this is not a pass`)
     }
@@ -138,11 +140,15 @@ export interface DurabilityCommandOptions {
 }
 
 export async function checkDurability(files: string[], opts: DurabilityCommandOptions): Promise<number> {
+  if (opts.firstN !== undefined && !(Number.isInteger(opts.firstN) && opts.firstN >= 0)) {
+    opts.out(`--first needs a whole number ≥ 0 (how many lost values to list), got ${opts.firstN}`)
+    return EXIT_BAD_INPUT
+  }
   return checkEachFile(files, opts.out, async (file) => {
     const started = performance.now()
     const result = readDurabilityFile(file).check({ firstN: opts.firstN })
     return {
-      exit: result.valid ? EXIT_OK : EXIT_VIOLATION,
+      exit: !result.valid ? EXIT_VIOLATION : result.noEvidence ? EXIT_UNKNOWN : EXIT_OK,
       verdict: durabilityVerdict(result),
       details: [`${file}: ${result.writers.length} writer(s), checked in ${(performance.now() - started).toFixed(0)} ms`, ...formatDurability(result)],
     }
@@ -176,8 +182,9 @@ export async function runCheckCommand(argv: string[], out: (line: string) => voi
         const v = value()
         budgetMs = /^\d+(\.\d+)?$/.test(v) ? Number(v) : parseDuration(v) // a bare number is ms
       } else if (flag === '--first') {
-        firstN = Number(value())
-        if (!Number.isInteger(firstN) || firstN < 0) throw new Error('--first needs a non-negative integer')
+        const v = value()
+        firstN = /^\d+$/.test(v) ? Number(v) : NaN
+        if (!Number.isInteger(firstN)) throw new Error(`--first needs a whole number ≥ 0, got ${JSON.stringify(v)}`)
       } else if (flag === '--help' || flag === '-h') {
         USAGE.forEach((l) => out(l))
         return EXIT_OK

@@ -175,6 +175,7 @@ function reference(pubs: { writer: number; value: number; outcome: PublishOutcom
   const unexpectedValues = [...readCount.keys()].filter((v) => !published.has(v))
   return {
     valid: lostPubs.length === 0 && unexpectedValues.length === 0,
+    noEvidence: acks.length === 0,
     attempted: pubs.length,
     acknowledged: acks.length,
     failed: pubs.filter((p) => p.outcome === 'fail').length,

@@ -84,7 +84,10 @@ export interface WriterSummary {
 }
 
 export interface DurabilityResult {
+  /** no value was lost or unexpected (true for an empty history too: see noEvidence) */
   valid: boolean
+  /** nothing was acknowledged, so nothing could have been lost: a valid result on no evidence is not a pass */
+  noEvidence: boolean
   attempted: number
   acknowledged: number
   failed: number
@@ -229,6 +232,7 @@ export class DurabilityHistory {
 
   check(opts: DurabilityCheckOptions = {}): DurabilityResult {
     const firstN = opts.firstN ?? 20
+    if (!Number.isInteger(firstN) || firstN < 0) throw new RangeError(`firstN must be a whole number ≥ 0, got ${firstN}`)
     const lines = this.pubCount
     const W = this.writerIds.length
     const { pubWriter, pubValue, pubAt, readValue } = this
@@ -366,6 +370,7 @@ export class DurabilityHistory {
     }
     return {
       valid: lost === 0 && unexpected === 0,
+      noEvidence: acknowledged === 0,
       attempted,
       acknowledged,
       failed,
@@ -739,6 +744,7 @@ export function formatDurability(r: DurabilityResult): string[] {
     `lost ${r.lost} (prefix ${r.lostPrefix}, middle ${r.lostMiddle}, postfix ${r.lostPostfix})  unexpected ${r.unexpected}  failed but read ${r.failedButRead}`,
   ]
   if (r.retries > 0) lines.push(`retries ${r.retries} (publish lines repeating a value)`)
+  if (r.valid && r.noEvidence) lines.push('no publish was acknowledged, so none could be lost: no evidence, and that is not a pass')
   for (const w of r.writers) {
     if (w.lost > 0) {
       lines.push(
@@ -761,6 +767,7 @@ export function formatDurability(r: DurabilityResult): string[] {
 
 /** `ok`, or the violations: `lost 3, unexpected 1`. */
 export function durabilityVerdict(r: DurabilityResult): string {
+  if (r.valid && r.noEvidence) return 'unknown'
   if (r.valid) return 'ok'
   const parts: string[] = []
   if (r.lost > 0) parts.push(`lost ${r.lost}`)

@@ -8,6 +8,8 @@ import type { FaultContext, FaultSpec, FaultType, Json, ResolvedTarget } from '.
 import type { FaultEvent } from '../api/probe.ts'
 import type { JournalWriter } from '../journal/journal.ts'
 import { withTimeout } from '../util/abort.ts'
+import { BlastRadiusError, TargetError } from '../api/errors.ts'
+import { majorityProblem, selectorProblems } from '../api/select-targets.ts'
 import type { Rng } from '../util/rng.ts'
 
 export interface ActiveFault {
@@ -66,7 +68,12 @@ export class FaultBook {
       if (active) active.state = state
       this.journal.append({ type: 'fault.checkpoint', faultId, revert: state })
     })
+    // the checks plan makes, made again against the environment as it is now
+    const problems = selectorProblems(spec.target, type.targets, this.env.topology(), this.env.source)
+    if (problems.length) throw new TargetError(problems.join('; '))
     const targets = await type.resolve(ctx, spec)
+    const majority = majorityProblem(spec.type, spec.target, targets, this.env.topology())
+    if (majority) throw new BlastRadiusError(majority)
     await this.env.guardrails?.checkBlastRadius(spec.type, targets, 'inject')
     this.journal.append({ type: 'fault.injecting', faultId, fault: spec.type, path, selector: spec.target, params: spec.params as Json, targets })
     const started = this.journal.now()

@@ -2,30 +2,61 @@
  * `gameday plan`: the resolved targets and the actions of every step, without touching
  * anything. Faults resolve in dry-run mode (AWS: Describe/List/Get calls only); a role that can
  * only be resolved on a live cluster is shown as resolved at injection.
+ *
+ * Plan refuses what a run would refuse, and lists it in `refusals` (the CLI exits 2): a
+ * guardrail (allow-list, blast radius), an action the environment cannot do, a selector naming
+ * what the environment does not have or asking for more than there is, a node fault taking more
+ * than a minority of a cluster without `allowMajority: true`, an environment that cannot be asked.
  */
-import type { Environment } from '../api/environment.ts'
+import type { Environment, Topology } from '../api/environment.ts'
+import type { FaultContext } from '../api/fault.ts'
 import type { LoadedExperiment } from '../experiment/load.ts'
-import type { Step } from '../experiment/schema.ts'
-import { createRng } from '../util/rng.ts'
+import type { FaultStep } from '../experiment/steps.ts'
+import { createRng, type Rng } from '../util/rng.ts'
 import { toleranceList } from '../experiment/tolerance.ts'
-import { GuardrailError } from '../api/errors.ts'
+import { GuardrailError, UnsupportedError } from '../api/errors.ts'
+import { majorityProblem, selectorProblems } from '../api/select-targets.ts'
 import { writeDuration } from '../util/duration.ts'
+import { walkSteps } from './steps.ts'
 
 export interface PlanLine {
   depth: number
   text: string
 }
 
+const message = (err: unknown) => (err as Error)?.message ?? String(err)
+/** errors a run would stop on whatever the moment: refusals, not targets to find later */
+const refusesRun = (err: unknown) => err instanceof GuardrailError || err instanceof UnsupportedError
+
 export async function planExperiment(loaded: LoadedExperiment, env: Environment, seed: number): Promise<{ lines: PlanLine[]; refusals: string[] }> {
   const rng = createRng(seed)
   const lines: PlanLine[] = []
   const refusals: string[] = []
   const say = (depth: number, text: string) => lines.push({ depth, text })
-  // plan only says whether `run` would start the environment; one it cannot ask counts as down
-  const up = await env.isUp().catch(() => false)
+  const refuse = (depth: number, where: string, why: string) => {
+    refusals.push(`${where}: ${why}`)
+    say(depth, `REFUSED: ${why}`)
+  }
   const e = loaded.experiment
   say(0, `experiment ${e.name} (${loaded.file})`)
-  say(0, `environment ${env.kind} (${env.source})${up ? '' : ' — not up: `run` starts it'}`)
+  // whether `run` would start the environment; an environment that cannot even be asked stops a run
+  let upNote: string
+  try {
+    upNote = (await env.isUp()) ? '' : ' — not up: `run` starts it'
+  } catch (err) {
+    upNote = ` — cannot tell whether it is up: ${message(err)}`
+    refusals.push(
+      `environment: cannot tell whether the ${env.kind} environment (${env.source}) is up: ${message(err)} (fix that first; \`gameday env status\` shows each part)`,
+    )
+  }
+  say(0, `environment ${env.kind} (${env.source})${upNote}`)
+  let topology: Topology | undefined
+  try {
+    topology = env.topology()
+  } catch (err) {
+    refusals.push(`environment: cannot read what the ${env.kind} environment (${env.source}) has: ${message(err)}`)
+    say(0, `REFUSED: cannot read what the environment has: ${message(err)}`)
+  }
   say(0, `seed ${seed}`)
   say(0, 'steady state (before and after):')
   for (const p of loaded.steadyState)
@@ -38,66 +69,34 @@ export async function planExperiment(loaded: LoadedExperiment, env: Environment,
     for (const p of e.load) say(1, `${p.name}: ${p.probe} ${JSON.stringify(p.with)} — ${toleranceList(p.tolerance).join(', ') || 'default tolerance'}`)
   }
   say(0, 'method:')
-  const walk = async (steps: Step[], path: string, depth: number) => {
-    for (const [i, step] of steps.entries()) {
-      const p = `${path}[${i}]`
-      if ('fault' in step) {
-        const type = loaded.registry.fault(step.fault)!
-        const spec = {
-          type: step.fault,
-          target: step.target,
-          params: type.params.parse(step.with ?? {}),
-          ...(step.duration !== undefined ? { durationMs: step.duration } : {}),
-        }
-        say(
-          depth,
-          `${p} fault ${step.fault} ${JSON.stringify(step.target)}${step.duration !== undefined ? ` for ${writeDuration(step.duration)}` : ' until the method ends'}`,
-        )
-        const ctx = {
-          env,
-          runId: 'plan',
-          rng: rng.fork(p),
-          log: { info: () => {}, warn: () => {} },
-          signal: new AbortController().signal,
-          dryRun: true,
-          evidence: () => {},
-          checkpoint: () => {},
-        }
-        try {
-          const targets = await type.resolve(ctx, spec)
-          say(
-            depth + 1,
-            `targets now: ${targets.map((t) => `${t.id}${t.az ? ` (${t.az})` : ''}`).join(', ')}${step.target.role || step.target.count || step.target.percent ? ' (picked again at injection)' : ''}${targets.some((t) => t.wave !== undefined) ? ' — in waves, one after another' : ''}`,
-          )
-          try {
-            await env.guardrails?.checkBlastRadius(step.fault, targets, 'plan')
-          } catch (err) {
-            refusals.push(`${p}: ${(err as Error).message}`)
-            say(depth + 1, `REFUSED: ${(err as Error).message}`)
-          }
-          for (const action of type.describe(ctx, spec, targets)) say(depth + 1, `would: ${action}`)
-        } catch (err) {
-          // a guardrail (allow-list, blast radius) refusing is a refusal, not a target to find later
-          if (err instanceof GuardrailError) {
-            refusals.push(`${p}: ${err.message}`)
-            say(depth + 1, `REFUSED: ${err.message}`)
-          } else say(depth + 1, `targets: resolved at injection (${(err as Error).message})`)
-        }
-      } else if ('wait' in step) say(depth, `${p} wait ${writeDuration(step.wait)}`)
-      else if ('probe' in step) say(depth, `${p} probe ${step.probe.name}: ${step.probe.probe}`)
-      else if ('parallel' in step) {
-        say(depth, `${p} in parallel:`)
-        await walk(step.parallel, `${p}.parallel`, depth + 1)
-      } else if ('sequence' in step) {
-        say(depth, `${p} in sequence:`)
-        await walk(step.sequence, `${p}.sequence`, depth + 1)
-      } else {
-        say(depth, `${p} repeat ${step.repeat.times} times${step.repeat.every ? ` every ${writeDuration(step.repeat.every)}` : ''}:`)
-        await walk(step.repeat.steps, `${p}.repeat`, depth + 1)
+  await walkSteps(
+    e.method,
+    async (step, { path, depth: nesting }, inner, signal) => {
+      const depth = nesting + 1
+      switch (step.kind) {
+        case 'fault':
+          await planFault(step, path, depth, { env, topology, rng: rng.fork(path), say, refuse, loaded })
+          break
+        case 'wait':
+          say(depth, `${path} wait ${writeDuration(step.wait)}`)
+          break
+        case 'probe':
+          say(depth, `${path} probe ${step.probe.name}: ${step.probe.probe}`)
+          break
+        case 'parallel':
+          say(depth, `${path} in parallel:`)
+          break
+        case 'sequence':
+          say(depth, `${path} in sequence:`)
+          break
+        case 'repeat':
+          say(depth, `${path} repeat ${step.times} times${step.every ? ` every ${writeDuration(step.every)}` : ''}:`)
+          break
       }
-    }
-  }
-  await walk(e.method, 'method', 1)
+      await inner(signal)
+    },
+    'inspect',
+  )
   if (e.guardrails.length) {
     say(0, 'guardrails:')
     for (const g of e.guardrails)
@@ -112,4 +111,67 @@ export async function planExperiment(loaded: LoadedExperiment, env: Environment,
   }
   say(0, 'rollback: every fault still active is reverted, whatever happens')
   return { lines, refusals }
+}
+
+interface FaultPlanContext {
+  env: Environment
+  topology: Topology | undefined
+  rng: Rng
+  loaded: LoadedExperiment
+  say(depth: number, text: string): void
+  refuse(depth: number, where: string, why: string): void
+}
+
+async function planFault(step: FaultStep, p: string, depth: number, c: FaultPlanContext): Promise<void> {
+  const { env, topology, say, refuse } = c
+  const type = c.loaded.registry.fault(step.fault)!
+  const spec = {
+    type: step.fault,
+    target: step.target,
+    params: type.params.parse(step.with ?? {}),
+    ...(step.duration !== undefined ? { durationMs: step.duration } : {}),
+  }
+  say(
+    depth,
+    `${p} fault ${step.fault} ${JSON.stringify(step.target)}${step.duration !== undefined ? ` for ${writeDuration(step.duration)}` : ' until the method ends'}`,
+  )
+  // what the environment's topology alone tells: such a selector can never resolve
+  const problems = topology ? selectorProblems(step.target, type.targets, topology, env.source) : []
+  for (const problem of problems) refuse(depth + 1, p, problem)
+  if (problems.length) return
+  const ctx: FaultContext = {
+    env,
+    runId: 'plan',
+    rng: c.rng,
+    log: { info: () => {}, warn: () => {} },
+    signal: new AbortController().signal,
+    dryRun: true,
+    evidence: () => {},
+    checkpoint: () => {},
+  }
+  let targets
+  try {
+    targets = await type.resolve(ctx, spec)
+  } catch (err) {
+    if (refusesRun(err)) refuse(depth + 1, p, message(err))
+    else say(depth + 1, `targets: resolved at injection (${message(err)})`)
+    return
+  }
+  say(
+    depth + 1,
+    `targets now: ${targets.map((t) => `${t.id}${t.az ? ` (${t.az})` : ''}`).join(', ')}${step.target.role || step.target.count || step.target.percent ? ' (picked again at injection)' : ''}${targets.some((t) => t.wave !== undefined) ? ' — in waves, one after another' : ''}`,
+  )
+  const majority = topology && majorityProblem(step.fault, step.target, targets, topology)
+  if (majority) refuse(depth + 1, p, majority)
+  try {
+    await env.guardrails?.checkBlastRadius(step.fault, targets, 'plan')
+  } catch (err) {
+    refuse(depth + 1, p, message(err))
+  }
+  try {
+    for (const action of type.describe(ctx, spec, targets)) say(depth + 1, `would: ${action}`)
+  } catch (err) {
+    if (refusesRun(err)) refuse(depth + 1, p, message(err))
+    else say(depth + 1, `targets: resolved at injection (${message(err)})`)
+  }
 }

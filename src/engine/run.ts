@@ -13,7 +13,8 @@ import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Environment, Logger } from '../api/environment.ts'
 import type { VerdictKind } from '../api/probe.ts'
-import type { ProbeSpec, Step } from '../experiment/schema.ts'
+import type { ProbeSpec } from '../experiment/schema.ts'
+import type { Step } from '../experiment/steps.ts'
 import type { LoadedExperiment } from '../experiment/load.ts'
 import { evaluateTolerance, formatMetric, parseTolerance } from '../experiment/tolerance.ts'
 import { JournalWriter } from '../journal/journal.ts'
@@ -22,6 +23,7 @@ import { createRng, randomSeed } from '../util/rng.ts'
 import { formatDuration, writeDuration } from '../util/duration.ts'
 import { sleep, withTimeout } from '../util/abort.ts'
 import { createProbe, judge, runOneShot, type ProbeHandle, type ProbeHost } from './probes.ts'
+import { walkSteps, type StepVisitor } from './steps.ts'
 import { FaultBook } from './faults.ts'
 import { writeReports } from '../reports/write.ts'
 import type { RunResult } from '../reports/result.ts'
@@ -71,23 +73,20 @@ const consoleLog: Logger = {
   warn: (m) => process.stderr.write(m + '\n'),
 }
 
-function stepKind(step: Step): string {
-  if ('fault' in step) return 'fault'
-  if ('wait' in step) return 'wait'
-  if ('probe' in step) return 'probe'
-  if ('parallel' in step) return 'parallel'
-  if ('sequence' in step) return 'sequence'
-  return 'repeat'
-}
-
 function describeStep(step: Step): string {
   if (step.name) return step.name
-  if ('fault' in step) return `${step.fault} ${JSON.stringify(step.target)}${step.duration !== undefined ? ` for ${writeDuration(step.duration)}` : ''}`
-  if ('wait' in step) return `wait ${writeDuration(step.wait)}`
-  if ('probe' in step) return `probe ${step.probe.name}`
-  if ('parallel' in step) return `parallel ×${step.parallel.length}`
-  if ('sequence' in step) return `sequence ×${step.sequence.length}`
-  return `repeat ×${step.repeat.times}`
+  switch (step.kind) {
+    case 'fault':
+      return `${step.fault} ${JSON.stringify(step.target)}${step.duration !== undefined ? ` for ${writeDuration(step.duration)}` : ''}`
+    case 'wait':
+      return `wait ${writeDuration(step.wait)}`
+    case 'probe':
+      return `probe ${step.probe.name}`
+    case 'repeat':
+      return `repeat ×${step.times}`
+    default:
+      return `${step.kind} ×${step.steps.length}`
+  }
 }
 
 export class AbortRun extends Error {
@@ -253,65 +252,38 @@ export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
   }
 
   // ---- steps ---------------------------------------------------------------------------
-  const execStep = async (step: Step, path: string, signal: AbortSignal): Promise<void> => {
-    if (signal.aborted) throw signal.reason
-    const kind = stepKind(step)
-    journal.append({ type: 'step.started', path, kind, ...(step.name ? { name: step.name } : {}) })
+  const execLeaf = async (step: Step, path: string, s: AbortSignal): Promise<void> => {
+    if (step.kind === 'fault') {
+      const type = loaded.registry.fault(step.fault)!
+      const spec = {
+        type: step.fault,
+        target: step.target,
+        params: type.params.parse(step.with ?? {}),
+        ...(step.duration !== undefined ? { durationMs: step.duration } : {}),
+      }
+      const stepRng = rng.fork(path)
+      const active = await book.inject(type, spec, path, stepRng, s, step.timeout ?? DEFAULT_INJECT_TIMEOUT_MS)
+      if (step.duration !== undefined) {
+        await sleep(step.duration, s)
+        await book.revert(active, 'duration elapsed', stepRng)
+      }
+    } else if (step.kind === 'wait') {
+      await sleep(step.wait, s)
+    } else if (step.kind === 'probe') {
+      const run = () => runOneShot(host, step.probe, 'method', s)
+      const verdict = step.timeout !== undefined ? await withTimeout(`probe ${step.probe.name}`, step.timeout, run, s) : await run()
+      verdictLine(verdict)
+      if (verdict.verdict === 'fail') deviated = true
+    }
+  }
+  const execStep: StepVisitor = async (step, { path }, inner, signal) => {
+    journal.append({ type: 'step.started', path, kind: step.kind, ...(step.name ? { name: step.name } : {}) })
     log.info(`  → ${path} ${describeStep(step)}`)
     const started = journal.now()
     try {
-      const body = async (s: AbortSignal) => {
-        if ('fault' in step) {
-          const type = loaded.registry.fault(step.fault)!
-          const spec = {
-            type: step.fault,
-            target: step.target,
-            params: type.params.parse(step.with ?? {}),
-            ...(step.duration !== undefined ? { durationMs: step.duration } : {}),
-          }
-          const stepRng = rng.fork(path)
-          const active = await book.inject(type, spec, path, stepRng, s, step.timeout ?? DEFAULT_INJECT_TIMEOUT_MS)
-          if (step.duration !== undefined) {
-            await sleep(step.duration, s)
-            await book.revert(active, 'duration elapsed', stepRng)
-          }
-        } else if ('wait' in step) {
-          await sleep(step.wait, s)
-        } else if ('probe' in step) {
-          const run = () => runOneShot(host, step.probe, 'method', s)
-          const verdict = step.timeout !== undefined ? await withTimeout(`probe ${step.probe.name}`, step.timeout, run, s) : await run()
-          verdictLine(verdict)
-          if (verdict.verdict === 'fail') deviated = true
-        } else if ('parallel' in step) {
-          // one failing branch stops its siblings; their faults stay registered for rollback
-          const branch = new AbortController()
-          const onAbort = () => branch.abort(s.reason)
-          s.addEventListener('abort', onAbort, { once: true })
-          try {
-            const results = await Promise.allSettled(
-              step.parallel.map((child, i) =>
-                execStep(child, `${path}.parallel[${i}]`, branch.signal).catch((err) => {
-                  branch.abort(err)
-                  throw err
-                }),
-              ),
-            )
-            const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined
-            if (failed) throw failed.reason
-          } finally {
-            s.removeEventListener('abort', onAbort)
-          }
-        } else if ('sequence' in step) {
-          for (const [i, child] of step.sequence.entries()) await execStep(child, `${path}.sequence[${i}]`, s)
-        } else {
-          for (let round = 0; round < step.repeat.times; round++) {
-            for (const [i, child] of step.repeat.steps.entries()) await execStep(child, `${path}.repeat[${round}][${i}]`, s)
-            if (step.repeat.every && round < step.repeat.times - 1) await sleep(step.repeat.every, s)
-          }
-        }
-      }
-      // a fault step's own timeout bounds its injection (above); for the others it bounds the step
-      if (step.timeout !== undefined && !('fault' in step) && !('probe' in step)) await withTimeout(`step ${path}`, step.timeout, body, signal)
+      const body = (s: AbortSignal) => (step.kind === 'fault' || step.kind === 'wait' || step.kind === 'probe' ? execLeaf(step, path, s) : inner(s))
+      // a fault step's own timeout bounds its injection, a probe's its run (above); for the others it bounds the step
+      if (step.timeout !== undefined && step.kind !== 'fault' && step.kind !== 'probe') await withTimeout(`step ${path}`, step.timeout, body, signal)
       else await body(signal)
       journal.append({ type: 'step.ended', path, ok: true, tookMs: Math.round(journal.now() - started) })
     } catch (err) {
@@ -341,7 +313,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
       await phase('method', async () => {
         await startContinuous()
         startWatchers()
-        for (const [i, step] of experiment.method.entries()) await execStep(step, `method[${i}]`, method.signal)
+        await walkSteps(experiment.method, execStep, 'run', method.signal)
         return true
       }).catch((err) => {
         if (!(err instanceof AbortRun) && !method.signal.aborted) {

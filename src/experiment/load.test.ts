@@ -105,7 +105,7 @@ method:
 
   it('checks the tolerance syntax', async () => {
     expect(await errors('name: x\nload:\n  - name: a\n    probe: request-slo\n    tolerance: "p99 is small"\nmethod:\n  - wait: 1s\n')).toEqual([
-      'experiments/x.yaml:5:5: a tolerance like "successRate >= 99.9%", "p99 < 50ms" or "lost == 0"',
+      'experiments/x.yaml:5:5: invalid tolerance "p99 is small": expected "<metric> <op> <value>", e.g. "p99 < 50ms"',
     ])
   })
 

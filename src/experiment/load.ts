@@ -1,14 +1,24 @@
 /**
- * Loading and validating experiments: YAML → schema → semantics (known probe and fault types,
- * their parameters, steady-state includes, unique probe names, guardrails that refer to
- * running probes). Every problem is collected — not just the first — with file:line:col.
+ * Loading and validating experiments: YAML → model (parse.ts) → what the plugins' contracts say:
+ * known probe and fault types, their parameters, every tolerance against the metrics and units
+ * the probe declares, every fault selector against the target kinds the fault acts on,
+ * steady-state includes, unique probe names, guardrails on running probes. Every problem is
+ * collected — not just the first — with file:line:col; nothing is run.
  */
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { existsSync } from 'node:fs'
-import { dirname, isAbsolute, join, resolve } from 'node:path'
 import type { z } from 'zod'
-import { ExperimentSchema, SteadyStateSchema, type Experiment, type ProbeSpec, type Step } from './schema.ts'
+import type { Experiment, ProbeSpec } from './schema.ts'
 import { YamlSource, type SourceIssue } from './yaml-source.ts'
+import { parseExperimentValue, parseSteadyStateValue, sourceOf, zodIssues } from './parse.ts'
+import { parseTolerance } from './tolerance.ts'
+import { toleranceList, toleranceProblem } from './tolerance.ts'
+import { EXTENSION_LOAD_TIMEOUT_MS } from './limits.ts'
+import { walkSteps } from '../engine/steps.ts'
 import type { Registry } from '../api/registry.ts'
+import { ValidationError } from '../api/errors.ts'
+import { majorityByPercent, selectorMismatch } from '../api/selector.ts'
+import { writeDuration } from '../util/duration.ts'
 
 export interface LoadedExperiment {
   file: string
@@ -21,173 +31,243 @@ export interface LoadedExperiment {
 
 export type LoadResult = { ok: true; loaded: LoadedExperiment } | { ok: false; issues: SourceIssue[] }
 
-type Issue = z.core.$ZodIssue
-
-const STEP_KEYS = ['fault', 'wait', 'probe', 'parallel', 'sequence', 'repeat']
-const GUARDRAIL_KEYS = ['probe', 'maxDuration', 'alarm']
-
-function valueAt(root: unknown, path: PropertyKey[]): unknown {
-  let v = root
-  for (const k of path) v = v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined
-  return v
+export interface LoadOptions {
+  /** how long an extension module may take to load (default 10 s) */
+  extensionTimeoutMs?: number
 }
 
-/**
- * zod reports a failed union as one issue holding every branch's issues. A step or guardrail
- * that has none of its kind's keys gets one plain sentence; otherwise keep the branch that got
- * furthest into the value.
- */
-function flatten(issue: Issue, base: PropertyKey[] = [], root?: unknown): { path: PropertyKey[]; message: string }[] {
-  const path = [...base, ...issue.path]
-  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-    const value = valueAt(root, path)
-    const isGuardrail = path.includes('guardrails')
-    const keys = isGuardrail ? GUARDRAIL_KEYS : STEP_KEYS
-    if (value && typeof value === 'object' && !Array.isArray(value) && !keys.some((k) => k in value)) {
-      return [{ path, message: `not a known form: expected ${describeUnion(path)}` }]
-    }
-    const branches = issue.errors.map((branch) => branch.flatMap((i) => flatten(i, path, root)))
-    const score = (b: { path: PropertyKey[] }[]) => Math.min(...b.map((i) => -i.path.length)) * 1000 + b.length
-    branches.sort((a, b) => score(a) - score(b))
-    return branches[0]
-  }
-  if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((k) => ({ path: [...path, k], message: `unknown field "${k}"` }))
-  }
-  return [{ path, message: issue.message }]
+/** Where a probe is written, and the file it is written in. */
+interface PlacedProbe {
+  spec: ProbeSpec
+  src: YamlSource
+  path: PropertyKey[]
+  /** appended to its problems: which experiment included the file it is written in (computed only when needed) */
+  from?: () => string
 }
 
-function describeUnion(path: PropertyKey[]): string {
-  if (path.includes('method') || path.includes('parallel') || path.includes('sequence') || path.includes('steps')) {
-    return 'a step with one of fault:, wait:, probe:, parallel:, sequence:, repeat:'
-  }
-  if (path.includes('guardrails')) return 'a guardrail with probe: and abortWhen:, or maxDuration:, or alarm:'
-  return 'one of the documented forms'
-}
-
-function schemaIssues(source: YamlSource, error: z.ZodError): SourceIssue[] {
-  const root = source.toJS()
-  return error.issues.flatMap((i) => flatten(i, [], root)).map((i) => source.issue(i.path, i.message))
-}
-
-function resolveInclude(experimentFile: string, name: string): string {
-  const dir = dirname(experimentFile)
-  if (name.endsWith('.yaml') || name.endsWith('.yml') || name.includes('/')) {
-    return isAbsolute(name) ? name : resolve(dir, name)
-  }
-  const candidates = [join(dir, '..', 'steady-state', `${name}.yaml`), join(dir, 'steady-state', `${name}.yaml`), resolve('steady-state', `${name}.yaml`)]
-  return candidates.find((c) => existsSync(c)) ?? candidates[0]
-}
-
-function validateParams(source: YamlSource, path: PropertyKey[], schema: z.ZodType, value: unknown, issues: SourceIssue[]): void {
-  const parsed = schema.safeParse(value ?? {})
-  if (!parsed.success) {
-    for (const i of parsed.error.issues.flatMap((x) => flatten(x, [], value))) issues.push(source.issue([...path, ...i.path], i.message))
-  }
-}
-
-function walkSteps(steps: Step[], path: PropertyKey[], visit: (step: Step, path: PropertyKey[]) => void): void {
-  steps.forEach((step, i) => {
-    const p = [...path, i]
-    visit(step, p)
-    if ('parallel' in step) walkSteps(step.parallel, [...p, 'parallel'], visit)
-    if ('sequence' in step) walkSteps(step.sequence, [...p, 'sequence'], visit)
-    if ('repeat' in step) walkSteps(step.repeat.steps, [...p, 'repeat', 'steps'], visit)
-  })
-}
-
-export async function loadExperiment(file: string, baseRegistry: Registry): Promise<LoadResult> {
+export async function loadExperiment(file: string, baseRegistry: Registry, opts: LoadOptions = {}): Promise<LoadResult> {
   let source: YamlSource
   try {
     source = YamlSource.read(file)
   } catch (err) {
-    return { ok: false, issues: [{ file, line: 1, col: 1, message: (err as Error).message.replace(`${file}: `, '') }] }
+    if (err instanceof ValidationError && err.issues.length) return { ok: false, issues: err.issues }
+    throw err
   }
   const syntax = source.syntaxIssues()
   if (syntax.length) return { ok: false, issues: syntax }
 
-  const parsed = ExperimentSchema.safeParse(source.toJS())
-  if (!parsed.success) return { ok: false, issues: schemaIssues(source, parsed.error) }
-  const experiment = parsed.data
-  const issues: SourceIssue[] = []
+  const { experiment, issues: parseIssues } = parseExperimentValue(source.toJS())
+  const issues: SourceIssue[] = parseIssues.map((i) => source.issue(i.path, i.message))
 
   const registry = baseRegistry.clone()
-  experiment.extensions.forEach((ext, i) => {
-    const path = isAbsolute(ext) ? ext : resolve(dirname(file), ext)
-    if (!existsSync(path)) issues.push(source.issue(['extensions', i], `extension module not found: ${path}`))
-  })
   for (const [i, ext] of experiment.extensions.entries()) {
     const path = isAbsolute(ext) ? ext : resolve(dirname(file), ext)
-    if (!existsSync(path)) continue
-    try {
-      await registry.loadExtension(path)
-    } catch (err) {
-      issues.push(source.issue(['extensions', i], `cannot load extension: ${(err as Error).message}`))
+    if (!existsSync(path)) {
+      issues.push(source.issue(['extensions', i], `extension module not found: ${path}`))
+      continue
     }
+    const problem = await loadExtension(registry, path, opts.extensionTimeoutMs ?? EXTENSION_LOAD_TIMEOUT_MS)
+    if (problem) issues.push(source.issue(['extensions', i], problem))
   }
 
   // Probes: included hypotheses first, then the experiment's own, each checked where it is written.
+  const probes: PlacedProbe[] = []
   const steadyState: ProbeSpec[] = []
-  const names = new Map<string, string>()
-  const checkProbe = (src: YamlSource, spec: ProbeSpec, path: PropertyKey[]) => {
-    const type = registry.probe(spec.probe)
-    if (!type) {
-      issues.push(src.issue([...path, 'probe'], `unknown probe type "${spec.probe}" (known: ${registry.probeTypes().join(', ')})`))
-    } else {
-      validateParams(src, [...path, 'with'], type.params, spec.with, issues)
+  for (const [i, name] of experiment.steadyState.include.entries()) {
+    const included = readInclude(file, name, source, ['steadyState', 'include', i], issues)
+    for (const p of included) {
+      probes.push(p)
+      steadyState.push(p.spec)
     }
-    const seen = names.get(spec.name)
-    if (seen) issues.push(src.issue([...path, 'name'], `probe name "${spec.name}" is already used at ${seen}`))
-    const pos = src.position(path)
-    names.set(spec.name, `${src.file}:${pos.line}`)
   }
+  experiment.steadyState.probes.forEach((spec, i) => {
+    probes.push({ spec, src: source, path: sourceOf(spec, ['steadyState', 'probes', i]) })
+    steadyState.push(spec)
+  })
+  experiment.load.forEach((spec, i) => probes.push({ spec, src: source, path: sourceOf(spec, ['load', i]) }))
 
-  experiment.steadyState.include.forEach((name, i) => {
-    const includeFile = resolveInclude(file, name)
-    if (!existsSync(includeFile)) {
-      issues.push(source.issue(['steadyState', 'include', i], `steady-state hypothesis not found: ${includeFile}`))
-      return
-    }
-    const inc = YamlSource.read(includeFile)
-    const incSyntax = inc.syntaxIssues()
-    if (incSyntax.length) return void issues.push(...incSyntax)
-    const incParsed = SteadyStateSchema.safeParse(inc.toJS())
-    if (!incParsed.success) return void issues.push(...schemaIssues(inc, incParsed.error))
-    incParsed.data.probes.forEach((p, j) => {
-      checkProbe(inc, p, ['probes', j])
-      steadyState.push(p)
+  await walkSteps(
+    experiment.method,
+    async (step, _at, inner, signal) => {
+      if (step.kind === 'fault') checkFault(step, source, registry, issues)
+      if (step.kind === 'probe') probes.push({ spec: step.probe, src: source, path: [...step.source, 'probe'] })
+      await inner(signal)
+    },
+    'inspect',
+  )
+
+  const names = new Map<string, PlacedProbe>()
+  for (const p of probes) checkProbe(p, registry, names, issues)
+  checkGuardrails(experiment, source, registry, steadyState, issues)
+
+  if (issues.length) return { ok: false, issues: inReadingOrder(dedupe(issues)) }
+  return { ok: true, loaded: { file, experiment, steadyState, registry } }
+}
+
+/** the experiment's own problems top to bottom, then those of each included file */
+function inReadingOrder(issues: SourceIssue[]): SourceIssue[] {
+  const files = [...new Set(issues.map((i) => i.file))]
+  return issues
+    .map((issue, n) => ({ issue, n }))
+    .sort((a, b) => files.indexOf(a.issue.file) - files.indexOf(b.issue.file) || a.issue.line - b.issue.line || a.issue.col - b.issue.col || a.n - b.n)
+    .map((x) => x.issue)
+}
+
+function dedupe(issues: SourceIssue[]): SourceIssue[] {
+  const seen = new Set<string>()
+  return issues.filter((i) => {
+    const key = `${i.file}:${i.line}:${i.col}:${i.message}`
+    return seen.has(key) ? false : (seen.add(key), true)
+  })
+}
+
+/** Loads one extension within a time bound; returns what went wrong, or undefined. */
+async function loadExtension(registry: Registry, path: string, timeoutMs: number): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<string>((done) => {
+    timer = setTimeout(
+      () => done(`extension ${path} did not finish loading within ${writeDuration(timeoutMs)} (a top-level await that never settles?): fix the module`),
+      timeoutMs,
+    )
+  })
+  try {
+    return await Promise.race([
+      registry.loadExtension(path).then(
+        () => undefined,
+        (err: unknown) => (err instanceof ValidationError ? err.message : `cannot load extension ${path}: ${(err as Error)?.message ?? String(err)}`),
+      ),
+      timeout,
+    ])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/**
+ * `include: [name]` finds steady-state/<name>.yaml beside or above the experiment's folder; a
+ * path is taken relative to the experiment. Either way it must stay inside the experiment's
+ * folder tree (the folder holding the experiment's folder), be a regular file and within bounds.
+ */
+function readInclude(experimentFile: string, name: string, source: YamlSource, at: PropertyKey[], issues: SourceIssue[]): PlacedProbe[] {
+  const dir = dirname(experimentFile)
+  const root = dirname(dir)
+  let includeFile: string
+  if (name.endsWith('.yaml') || name.endsWith('.yml') || name.includes('/')) includeFile = isAbsolute(name) ? name : resolve(dir, name)
+  else {
+    const candidates = [join(root, 'steady-state', `${name}.yaml`), join(dir, 'steady-state', `${name}.yaml`)]
+    includeFile = candidates.find((c) => existsSync(c)) ?? candidates[0]
+  }
+  const inside = relative(root, includeFile)
+  if (inside.startsWith('..') || isAbsolute(inside) || inside.split(sep).includes('..')) {
+    issues.push(
+      source.issue(
+        at,
+        `include "${name}" resolves to ${includeFile}, outside this experiment's folder tree (${root}): copy the hypothesis into ${join(root, 'steady-state')}`,
+      ),
+    )
+    return []
+  }
+  if (!existsSync(includeFile)) {
+    issues.push(source.issue(at, `steady-state hypothesis not found: ${includeFile}`))
+    return []
+  }
+  let inc: YamlSource
+  try {
+    inc = YamlSource.read(includeFile)
+  } catch (err) {
+    const message = err instanceof ValidationError && err.issues.length ? err.issues[0].message : (err as Error).message
+    issues.push(source.issue(at, `cannot include ${includeFile}: ${message}`))
+    return []
+  }
+  const from = () => {
+    const where = source.position(at)
+    return ` (included from ${source.file}:${where.line}:${where.col})`
+  }
+  const incSyntax = inc.syntaxIssues()
+  if (incSyntax.length) {
+    issues.push(...incSyntax.map((i) => ({ ...i, message: i.message + from() })))
+    return []
+  }
+  const { hypothesis, issues: incIssues } = parseSteadyStateValue(inc.toJS())
+  issues.push(...incIssues.map((i) => inc.issue(i.path, i.message + from())))
+  return hypothesis.probes.map((spec, j) => ({ spec, src: inc, path: sourceOf(spec, ['probes', j]), from }))
+}
+
+function validateParams(src: YamlSource, path: PropertyKey[], schema: z.ZodType, value: unknown, issues: SourceIssue[]): void {
+  const parsed = schema.safeParse(value ?? {})
+  if (!parsed.success) for (const i of zodIssues(path, parsed.error, value)) issues.push(src.issue(i.path, i.message))
+}
+
+function checkProbe(p: PlacedProbe, registry: Registry, names: Map<string, PlacedProbe>, all: SourceIssue[]): void {
+  const { spec, src, path } = p
+  const issues: SourceIssue[] = []
+  const type = registry.probe(spec.probe)
+  if (!type) issues.push(src.issue([...path, 'probe'], `unknown probe type "${spec.probe}" (known: ${registry.probeTypes().join(', ')})`))
+  else validateParams(src, [...path, 'with'], type.params, spec.with, issues)
+  for (const key of ['tolerance', 'during'] as const) {
+    const list = spec[key]
+    toleranceList(list).forEach((t, i) => {
+      // without a known type, the syntax is still checked
+      const problem = type ? toleranceProblem(t, type.metrics, type.type) : syntaxProblem(t)
+      if (problem) issues.push(src.issue(Array.isArray(list) ? [...path, key, i] : [...path, key], problem))
     })
-  })
-  experiment.steadyState.probes.forEach((p, i) => {
-    checkProbe(source, p, ['steadyState', 'probes', i])
-    steadyState.push(p)
-  })
-  experiment.load.forEach((p, i) => checkProbe(source, p, ['load', i]))
+  }
+  const seen = names.get(spec.name)
+  // positions only when there is a problem: in a large file they cost a second, positioned parse
+  if (seen) issues.push(src.issue([...path, 'name'], `probe name "${spec.name}" is already used at ${seen.src.file}:${seen.src.position(seen.path).line}`))
+  else names.set(spec.name, p)
+  all.push(...issues.map((i) => (p.from ? { ...i, message: i.message + p.from() } : i)))
+}
 
-  walkSteps(experiment.method, ['method'], (step, path) => {
-    if ('fault' in step) {
-      const type = registry.fault(step.fault)
-      if (!type) {
-        issues.push(source.issue([...path, 'fault'], `unknown fault type "${step.fault}" (known: ${registry.faultTypes().join(', ')})`))
-      } else {
-        validateParams(source, [...path, 'with'], type.params, step.with, issues)
-      }
-    }
-    if ('probe' in step) checkProbe(source, step.probe, [...path, 'probe'])
-  })
+function syntaxProblem(tolerance: string): string | undefined {
+  try {
+    parseTolerance(tolerance)
+    return undefined
+  } catch (err) {
+    return (err as Error).message
+  }
+}
 
-  const continuous = new Set([...experiment.load.map((p) => p.name), ...steadyState.filter((p) => p.during).map((p) => p.name)])
+function checkFault(step: Extract<Experiment['method'][number], { kind: 'fault' }>, source: YamlSource, registry: Registry, issues: SourceIssue[]): void {
+  const path = step.source
+  const type = registry.fault(step.fault)
+  if (!type) {
+    issues.push(source.issue([...path, 'fault'], `unknown fault type "${step.fault}" (known: ${registry.faultTypes().join(', ')})`))
+    return
+  }
+  validateParams(source, [...path, 'with'], type.params, step.with, issues)
+  const mismatch = selectorMismatch(step.fault, type.targets, step.target)
+  if (mismatch) issues.push(source.issue([...path, 'target', mismatch.field], mismatch.message))
+  else if (majorityByPercent(type.targets, step.target)) {
+    issues.push(
+      source.issue(
+        [...path, 'target', 'percent'],
+        `percent: ${step.target.percent} of a whole cluster is never a minority: the cluster loses its quorum; if that is the experiment, add allowMajority: true to the target`,
+      ),
+    )
+  }
+}
+
+function checkGuardrails(experiment: Experiment, source: YamlSource, registry: Registry, steadyState: ProbeSpec[], issues: SourceIssue[]): void {
+  const continuous = new Map<string, ProbeSpec>()
+  for (const p of [...experiment.load, ...steadyState.filter((s) => s.during)]) continuous.set(p.name, p)
   experiment.guardrails.forEach((g, i) => {
-    if ('probe' in g && !continuous.has(g.probe)) {
+    if (!('probe' in g)) return
+    const at = sourceOf(g, ['guardrails', i])
+    const spec = continuous.get(g.probe)
+    if (!spec) {
+      const syntax = syntaxProblem(g.abortWhen)
+      if (syntax) issues.push(source.issue([...at, 'abortWhen'], syntax))
       issues.push(
         source.issue(
-          ['guardrails', i, 'probe'],
+          [...at, 'probe'],
           `guardrail refers to "${g.probe}", which does not run through the method (a load: probe, or a steady-state probe with during:)`,
         ),
       )
+      return
     }
+    const type = registry.probe(spec.probe)
+    const problem = type && toleranceProblem(g.abortWhen, type.metrics, type.type)
+    if (problem) issues.push(source.issue([...at, 'abortWhen'], problem))
   })
-
-  if (issues.length) return { ok: false, issues }
-  return { ok: true, loaded: { file, experiment, steadyState, registry } }
 }

@@ -7,8 +7,12 @@ import { z } from 'zod'
 import { Duration } from '../api/duration.ts'
 import { TargetSelectorSchema } from '../api/selector.ts'
 import { TOLERANCE_PATTERN } from './tolerance.ts'
+import { MAX_REPEAT_TIMES } from './limits.ts'
+import type { Step } from './steps.ts'
 
-const Tolerance = z.string().regex(TOLERANCE_PATTERN, 'a tolerance like "successRate >= 99.9%", "p99 < 50ms" or "lost == 0"')
+// Checked against the probe's declared metrics at validate (tolerance.ts), with a message that
+// says what is wrong; the pattern is for editors.
+const Tolerance = z.string().min(1).meta({ pattern: TOLERANCE_PATTERN.source }).describe('a tolerance like "successRate >= 99.9%", "p99 < 50ms" or "lost == 0"')
 const Tolerances = z.union([Tolerance, z.array(Tolerance)]).describe('conditions on the probe metrics; all must hold')
 
 export const ProbeSpecSchema = z
@@ -26,7 +30,7 @@ export const ProbeSpecSchema = z
 
 export type ProbeSpec = z.infer<typeof ProbeSpecSchema>
 
-const StepBase = {
+export const StepBase = {
   name: z.string().optional().describe('shown in progress output and reports'),
   timeout: Duration.optional().describe('the step fails (and the run errors) past this; faults are still reverted'),
 }
@@ -45,24 +49,16 @@ export const WaitStepSchema = z.strictObject({ ...StepBase, wait: Duration }).de
 
 export const ProbeStepSchema = z.strictObject({ ...StepBase, probe: ProbeSpecSchema }).describe('run a one-shot probe')
 
-export type Step =
-  | z.infer<typeof FaultStepSchema>
-  | z.infer<typeof WaitStepSchema>
-  | z.infer<typeof ProbeStepSchema>
-  | { name?: string; timeout?: number; parallel: Step[] }
-  | { name?: string; timeout?: number; sequence: Step[] }
-  | { name?: string; timeout?: number; repeat: { times: number; every?: number; steps: Step[] } }
-
-/** A step as written (durations as text); `Step` is the same after parsing (durations in ms). */
-export type StepInput =
+/** A step as written, for the editors' JSON Schema only: loading parses steps by kind (steps.ts). */
+type StepShape =
   | z.input<typeof FaultStepSchema>
   | z.input<typeof WaitStepSchema>
   | z.input<typeof ProbeStepSchema>
-  | { name?: string; timeout?: string | number; parallel: StepInput[] }
-  | { name?: string; timeout?: string | number; sequence: StepInput[] }
-  | { name?: string; timeout?: string | number; repeat: { times: number; every?: string | number; steps: StepInput[] } }
+  | { name?: string; timeout?: string | number; parallel: StepShape[] }
+  | { name?: string; timeout?: string | number; sequence: StepShape[] }
+  | { name?: string; timeout?: string | number; repeat: { times: number; every?: string | number; steps: StepShape[] } }
 
-export const StepSchema: z.ZodType<Step, StepInput> = z.lazy(() =>
+export const StepSchema: z.ZodType<unknown, StepShape> = z.lazy(() =>
   z.union([
     FaultStepSchema,
     WaitStepSchema,
@@ -73,7 +69,7 @@ export const StepSchema: z.ZodType<Step, StepInput> = z.lazy(() =>
       .strictObject({
         ...StepBase,
         repeat: z.strictObject({
-          times: z.int().positive(),
+          times: z.int().positive().max(MAX_REPEAT_TIMES),
           every: Duration.optional().describe('pause between rounds'),
           steps: z.array(StepSchema).min(1),
         }),
@@ -82,24 +78,22 @@ export const StepSchema: z.ZodType<Step, StepInput> = z.lazy(() =>
   ]),
 )
 
-export const GuardrailSchema = z
-  .union([
-    z.strictObject({
-      probe: z.string().describe('name of a probe running through the method'),
-      abortWhen: Tolerance.describe('abort the run as soon as this holds on the live figures'),
-      after: Duration.optional().describe('ignore the first moments of the probe (warm-up)'),
-    }),
-    z.strictObject({ maxDuration: Duration.describe('abort the run past this wall-clock time') }),
-    z.strictObject({ alarm: z.string().describe('a CloudWatch alarm name or ARN: abort when it fires (aws)') }),
-  ])
-  .describe('an abort condition')
+export const ProbeGuardrailSchema = z.strictObject({
+  probe: z.string().describe('name of a probe running through the method'),
+  abortWhen: Tolerance.describe('abort the run as soon as this holds on the live figures'),
+  after: Duration.optional().describe('ignore the first moments of the probe (warm-up)'),
+})
+export const MaxDurationGuardrailSchema = z.strictObject({ maxDuration: Duration.describe('abort the run past this wall-clock time') })
+export const AlarmGuardrailSchema = z.strictObject({ alarm: z.string().describe('a CloudWatch alarm name or ARN: abort when it fires (aws)') })
+
+export const GuardrailSchema = z.union([ProbeGuardrailSchema, MaxDurationGuardrailSchema, AlarmGuardrailSchema]).describe('an abort condition')
 
 export const ExperimentSchema = z
   .strictObject({
     name: z.string().min(1),
     description: z.string().default(''),
     tags: z.array(z.string()).default([]),
-    seed: z.int().nonnegative().optional().describe('fixes every random pick; --seed overrides'),
+    seed: z.int().nonnegative().max(4_294_967_295).optional().describe('fixes every random pick; --seed overrides'),
     extensions: z.array(z.string()).default([]).describe('modules (paths relative to this file) exporting custom probes and faults'),
     steadyState: z
       .strictObject({
@@ -113,7 +107,8 @@ export const ExperimentSchema = z
   })
   .describe('a Gameday experiment')
 
-export type Experiment = z.infer<typeof ExperimentSchema>
+/** An experiment as loaded: the method as the tagged union of steps.ts, durations in ms. */
+export type Experiment = Omit<z.infer<typeof ExperimentSchema>, 'method'> & { method: Step[] }
 export type Guardrail = z.infer<typeof GuardrailSchema>
 
 export const SteadyStateSchema = z

@@ -2,8 +2,11 @@
  * YAML with positions: parse a file keeping a map from value paths to line:col, so every
  * error — syntax, schema or semantic — is reported as `file:line:col: message`.
  */
-import { readFileSync } from 'node:fs'
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml'
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs'
+import { LineCounter, parseDocument, isNode, isCollection, isPair, visit, type Document } from 'yaml'
+import { CORE_SCHEMA, load as loadYaml, mergeTag } from 'js-yaml'
+import { ValidationError } from '../api/errors.ts'
+import { MAX_SOURCE_BYTES, MAX_YAML_DEPTH } from './limits.ts'
 
 export interface SourceIssue {
   file: string
@@ -12,40 +15,101 @@ export interface SourceIssue {
   message: string
 }
 
+/** Files from this size on are read by the fast parser first (see YamlSource.parse). */
+const FAST_PATH_MIN_BYTES = 64 * 1024
+const FAST_SCHEMA = CORE_SCHEMA.withTags(mergeTag)
+
 export class YamlSource {
+  private parsed: { doc: Document.Parsed; lines: LineCounter } | undefined
+  /** the document as plain data, aliases resolved */
+  private value: unknown = undefined
+
   private constructor(
     readonly file: string,
-    readonly doc: Document.Parsed,
-    private readonly lines: LineCounter,
+    private readonly text: string,
   ) {}
 
+  /** Reads and parses a file; a file that cannot be read is a ValidationError with one issue at 1:1. */
   static read(file: string): YamlSource {
-    let text: string
-    try {
-      text = readFileSync(file, 'utf8')
-    } catch (err) {
-      throw new Error(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? err}`, { cause: err })
-    }
-    return YamlSource.parse(file, text)
+    return YamlSource.parse(file, readSourceText(file))
   }
 
+  /**
+   * A large file without aliases is first read by js-yaml (YAML 1.2 core schema with merge
+   * keys, duplicate keys refused): an order of magnitude faster and smaller than building the
+   * positioned document, which is then built only if a problem needs a position. Anything the
+   * fast reader refuses, and every small file, goes through the positioned parser, which says
+   * where the problem is.
+   */
   static parse(file: string, text: string): YamlSource {
-    const lines = new LineCounter()
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
-    return new YamlSource(file, doc, lines)
+    const source = new YamlSource(file, text)
+    // Nesting the parser cannot survive (it runs out of stack, or of memory on deep indentation)
+    // is refused before parsing, where it starts.
+    const tooDeep = nestingBeyondBounds(text)
+    if (tooDeep) {
+      source.early = { file, ...offsetToLineCol(text, tooDeep.offset), message: tooDeep.message }
+      return source
+    }
+    if (text.length >= FAST_PATH_MIN_BYTES && !ALIAS.test(text)) {
+      try {
+        source.value = loadYaml(text, { schema: FAST_SCHEMA })
+        const deep = deepPath(source.value, MAX_YAML_DEPTH)
+        if (deep) source.early = source.issue(deep, `nested deeper than ${MAX_YAML_DEPTH} levels: an experiment never needs that`)
+        return source
+      } catch {
+        // the positioned parser below says what is wrong, and where
+      }
+    }
+    const { doc, lines } = source.document()
+    if (doc.errors.length) return source
+    const deep = deepestBeyond(doc.contents, MAX_YAML_DEPTH)
+    if (deep !== undefined) {
+      const pos = lines.linePos(deep)
+      source.early = { file, line: pos.line, col: pos.col, message: `nested deeper than ${MAX_YAML_DEPTH} levels: an experiment never needs that` }
+      return source
+    }
+    // Aliases are resolved here, once: an unresolvable one, or so many that they would expand
+    // the document without bound (a "billion laughs"), is a positioned error, not a crash.
+    try {
+      source.value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT })
+    } catch (err) {
+      const pos = lines.linePos(firstAlias(doc) ?? 0)
+      source.early = { file, line: pos.line, col: pos.col, message: `YAML aliases: ${(err as Error).message} (at most ${MAX_ALIAS_COUNT} alias expansions)` }
+    }
+    return source
   }
+
+  /** The positioned document, parsed on first use. */
+  private document(): { doc: Document.Parsed; lines: LineCounter } {
+    if (!this.parsed) {
+      const lines = new LineCounter()
+      const doc = parseDocument(this.text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true })
+      this.parsed = { doc, lines }
+    }
+    return this.parsed
+  }
+
+  get doc(): Document.Parsed {
+    return this.document().doc
+  }
+
+  /** a problem found before or instead of parsing (nesting beyond bounds) */
+  private early: SourceIssue | undefined
 
   /** YAML syntax errors cascade: report the first one, where it is — the rest are its echo. */
   syntaxIssues(): SourceIssue[] {
-    const first = this.doc.errors[0]
+    if (this.early) return [this.early]
+    if (this.value !== undefined || !this.parsed) return []
+    const first = this.parsed.doc.errors[0]
     if (!first) return []
-    const pos = this.lines.linePos(first.pos[0])
-    const more = this.doc.errors.length > 1 ? ` (and ${this.doc.errors.length - 1} more errors that may follow from it)` : ''
+    const pos = this.parsed.lines.linePos(first.pos[0])
+    const more = this.parsed.doc.errors.length > 1 ? ` (and ${this.parsed.doc.errors.length - 1} more errors that may follow from it)` : ''
     return [{ file: this.file, line: pos.line, col: pos.col, message: `YAML syntax: ${first.message.split('\n')[0]}${more}` }]
   }
 
+  /** The document as plain data; only meaningful when syntaxIssues() is empty. */
   toJS(): unknown {
-    return this.doc.toJS()
+    return this.value
   }
 
   /**
@@ -53,8 +117,9 @@ export class YamlSource {
    * looks at), the item for a sequence index, else the deepest existing ancestor.
    */
   position(path: readonly PropertyKey[]): { line: number; col: number } {
+    const { doc, lines } = this.document()
     const start = (n: unknown): number | undefined => (n as { range?: number[] } | null)?.range?.[0]
-    let node: unknown = this.doc.contents
+    let node: unknown = doc.contents
     let offset = start(node) ?? 0
     for (let i = 0; i < path.length; i++) {
       const key = path[i]
@@ -76,7 +141,7 @@ export class YamlSource {
       offset = (last || !valueIsCollection ? start(pair.key) : start(pair.value)) ?? offset
       node = pair.value
     }
-    const pos = this.lines.linePos(offset)
+    const pos = lines.linePos(offset)
     return { line: pos.line, col: pos.col }
   }
 
@@ -88,4 +153,153 @@ export class YamlSource {
 
 export function formatIssue(issue: SourceIssue): string {
   return `${issue.file}:${issue.line}:${issue.col}: ${issue.message}`
+}
+
+/** An input file is read only when it is a regular file within MAX_SOURCE_BYTES. */
+export function readSourceText(file: string): string {
+  const refuse = (message: string, cause?: unknown): never => {
+    throw new ValidationError(`${file}:1:1: ${message}`, [{ file, line: 1, col: 1, message }], cause ? { cause } : undefined)
+  }
+  let fd: number
+  try {
+    // non-blocking: opening a FIFO must not wait for a writer
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return refuse('no such file: check the path')
+    if (code === 'EACCES' || code === 'EPERM') return refuse('permission denied: make the file readable')
+    if (code === 'EISDIR') return refuse('is a directory: give a YAML file')
+    return refuse(`cannot open: ${code ?? (err as Error).message}`, err)
+  }
+  try {
+    const stat = fstatSync(fd)
+    if (stat.isDirectory()) return refuse('is a directory: give a YAML file')
+    if (!stat.isFile()) return refuse('is not a regular file (a device, pipe or socket): give a YAML file')
+    if (stat.size > MAX_SOURCE_BYTES) {
+      return refuse(`is ${(stat.size / 1048576).toFixed(1)} MB, more than the ${MAX_SOURCE_BYTES / 1048576} MB an input file may be`)
+    }
+    // read at most one byte past the bound: a file that grows while read is still bounded
+    const buffer = Buffer.alloc(Math.min(stat.size, MAX_SOURCE_BYTES) + 1)
+    let length = 0
+    for (;;) {
+      const n = readSync(fd, buffer, length, buffer.length - length, null)
+      if (n === 0) break
+      length += n
+      if (length === buffer.length) break
+    }
+    if (length > MAX_SOURCE_BYTES) return refuse(`is more than the ${MAX_SOURCE_BYTES / 1048576} MB an input file may be`)
+    return buffer.toString('utf8', 0, length)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** an alias (`*name`) anywhere: such files take the positioned parser, which bounds alias expansion */
+const ALIAS = /(^|[\s[{,:-])\*[^\s*]/m
+
+/** The path of the first collection nested deeper than `max` in plain data, walking without recursion. */
+function deepPath(root: unknown, max: number): PropertyKey[] | undefined {
+  interface Frame {
+    value: unknown
+    depth: number
+    parent?: Frame
+    key?: PropertyKey
+  }
+  const stack: Frame[] = [{ value: root, depth: 0 }]
+  while (stack.length) {
+    const frame = stack.pop()!
+    const value = frame.value
+    if (value === null || typeof value !== 'object') continue
+    if (frame.depth >= max) {
+      const path: PropertyKey[] = []
+      for (let f: Frame | undefined = frame; f?.parent; f = f.parent) path.unshift(f.key!)
+      return path
+    }
+    if (Array.isArray(value)) value.forEach((v, i) => stack.push({ value: v, depth: frame.depth + 1, parent: frame, key: i }))
+    else for (const k in value) stack.push({ value: (value as Record<string, unknown>)[k], depth: frame.depth + 1, parent: frame, key: k })
+  }
+  return undefined
+}
+
+/** Aliases a document may expand (yaml's own default): enough for any experiment's reuse. */
+const MAX_ALIAS_COUNT = 100
+
+function firstAlias(doc: Document.Parsed): number | undefined {
+  let at: number | undefined
+  visit(doc, {
+    Alias(_key, node) {
+      at = node.range?.[0]
+      return visit.BREAK
+    },
+  })
+  return at
+}
+
+/** Indentation or flow brackets this deep make the YAML parser itself fail: refuse them first. */
+const MAX_INDENT_COLUMNS = 256
+const MAX_FLOW_DEPTH = 256
+
+function nestingBeyondBounds(text: string): { offset: number; message: string } | undefined {
+  let depth = 0
+  let quote: string | undefined
+  let lineStart = true
+  let indent = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 10) {
+      lineStart = true
+      indent = 0
+      if (quote === "'" || quote === '"') continue // quoted scalars may span lines
+      continue
+    }
+    if (lineStart) {
+      if (c === 32) {
+        if (++indent > MAX_INDENT_COLUMNS)
+          return { offset: i, message: `indented more than ${MAX_INDENT_COLUMNS} columns: an experiment never nests that deep` }
+        continue
+      }
+      lineStart = false
+    }
+    if (quote) {
+      if (c === 92 && quote === '"')
+        i++ // backslash escape
+      else if (String.fromCharCode(c) === quote) quote = undefined
+      continue
+    }
+    if (c === 35 /* # */) {
+      const nl = text.indexOf('\n', i)
+      i = nl < 0 ? text.length : nl - 1
+    } else if (c === 34 || c === 39) quote = String.fromCharCode(c)
+    else if (c === 91 || c === 123) {
+      if (++depth > MAX_FLOW_DEPTH) return { offset: i, message: `brackets nested more than ${MAX_FLOW_DEPTH} deep: an experiment never nests that deep` }
+    } else if (c === 93 || c === 125) depth = Math.max(0, depth - 1)
+  }
+  return undefined
+}
+
+function offsetToLineCol(text: string, offset: number): { line: number; col: number } {
+  let line = 1
+  let start = 0
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++
+    start = i + 1
+  }
+  return { line, col: offset - start + 1 }
+}
+
+/** The offset of the first collection nested deeper than `max`, walking without recursion. */
+function deepestBeyond(root: unknown, max: number): number | undefined {
+  const stack: [unknown, number][] = [[root, 0]]
+  while (stack.length) {
+    const [node, depth] = stack.pop()!
+    if (!isCollection(node)) continue
+    if (depth >= max) return node.range?.[0] ?? 0
+    for (const item of node.items) {
+      if (isPair(item)) {
+        stack.push([item.key, depth + 1])
+        stack.push([item.value, depth + 1])
+      } else stack.push([item, depth + 1])
+    }
+  }
+  return undefined
 }

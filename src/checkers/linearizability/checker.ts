@@ -54,8 +54,17 @@ function zobristWords(count: number, seed: number): Int32Array {
 }
 
 /**
- * Set of (linearized bitset, state) pairs: chained hash table on typed arrays; bitsets live in
- * one growable arena.
+ * Partitions up to this many operations keep the linearized set itself in the cache (an exact
+ * compare); larger ones keep its 96-bit Zobrist fingerprint only. A bitset per entry costs n/8
+ * bytes — 12.5 KB at 100,000 operations, gigabytes over a search — while a fingerprint collision
+ * has a probability of about entries² / 2^97 (1e-17 at a million entries) and could only prune a
+ * branch (a false "not linearizable"), never pass a history.
+ */
+export const EXACT_CACHE_MAX_OPS = 4096
+
+/**
+ * Set of (linearized set, state) pairs: chained hash table on typed arrays; bitsets (when
+ * exact) live in one growable arena. States are always compared exactly.
  */
 class StateCache<S> {
   private buckets: Int32Array
@@ -63,6 +72,7 @@ class StateCache<S> {
   private chain: Int32Array
   private h1s: Int32Array
   private h2s: Int32Array
+  private h3s: Int32Array
   private bits: Uint32Array
   private states: S[] = []
   size = 0
@@ -77,19 +87,21 @@ class StateCache<S> {
     this.chain = new Int32Array(cap)
     this.h1s = new Int32Array(cap)
     this.h2s = new Int32Array(cap)
+    this.h3s = new Int32Array(cap)
     this.bits = new Uint32Array(cap * words)
   }
 
   /**
    * Is (lin ∪ {bit}, state) in the cache? If not, adds it and returns false. `h1`, `h2` hash
-   * the set with the bit and the state together.
+   * the set with the bit and the state together, `h3` the set alone. With `words` 0 the set is
+   * known by its fingerprint only.
    */
-  containsOrAdd(lin: Uint32Array, bit: number, h1: number, h2: number, state: S): boolean {
+  containsOrAdd(lin: Uint32Array, bit: number, h1: number, h2: number, h3: number, state: S): boolean {
     const words = this.words
     const bitWord = bit >>> 5
     const bitMask = 1 << (bit & 31)
     for (let e = this.buckets[h1 & this.mask]; e !== NIL; e = this.chain[e]) {
-      if (this.h1s[e] !== h1 || this.h2s[e] !== h2) continue
+      if (this.h1s[e] !== h1 || this.h2s[e] !== h2 || this.h3s[e] !== h3) continue
       const base = e * words
       let same = true
       for (let w = 0; w < words; w++) {
@@ -101,18 +113,21 @@ class StateCache<S> {
       }
       if (same && this.equal(this.states[e], state)) return true
     }
-    this.add(lin, bitWord, bitMask, h1, h2, state)
+    this.add(lin, bitWord, bitMask, h1, h2, h3, state)
     return false
   }
 
-  private add(lin: Uint32Array, bitWord: number, bitMask: number, h1: number, h2: number, state: S): void {
+  private add(lin: Uint32Array, bitWord: number, bitMask: number, h1: number, h2: number, h3: number, state: S): void {
     const e = this.size
     if (e === this.chain.length) this.grow()
-    const base = e * this.words
-    for (let w = 0; w < this.words; w++) this.bits[base + w] = lin[w]
-    this.bits[base + bitWord] |= bitMask
+    if (this.words > 0) {
+      const base = e * this.words
+      for (let w = 0; w < this.words; w++) this.bits[base + w] = lin[w]
+      this.bits[base + bitWord] |= bitMask
+    }
     this.h1s[e] = h1
     this.h2s[e] = h2
+    this.h3s[e] = h3
     this.states.push(state)
     const b = h1 & this.mask
     this.chain[e] = this.buckets[b]
@@ -127,6 +142,8 @@ class StateCache<S> {
     h1s.set(this.h1s)
     const h2s = new Int32Array(cap)
     h2s.set(this.h2s)
+    const h3s = new Int32Array(cap)
+    h3s.set(this.h3s)
     const bits = new Uint32Array(cap * this.words)
     bits.set(this.bits)
     const buckets = new Int32Array(cap * 2).fill(NIL)
@@ -139,6 +156,7 @@ class StateCache<S> {
     this.chain = chain
     this.h1s = h1s
     this.h2s = h2s
+    this.h3s = h3s
     this.bits = bits
     this.buckets = buckets
     this.mask = mask
@@ -170,6 +188,7 @@ export class WglSearch<S, I, O> {
   private readonly readOnly: Uint8Array
   private readonly z1: Int32Array
   private readonly z2: Int32Array
+  private readonly z3: Int32Array
   private readonly lin: Uint32Array
   private readonly stackEntry: Int32Array
   private readonly stackState: S[]
@@ -185,8 +204,17 @@ export class WglSearch<S, I, O> {
   private top = 0
   private h1 = 0
   private h2 = 0
+  private h3 = 0
   steps = 0
-  longest: Longest<S> | undefined
+  // The longest partial linearization so far, kept incrementally: a new record copies only the
+  // stack entries pushed since the last one (from `dirty`), so recording is linear over a whole
+  // search rather than quadratic (100,000 ops deep, each new record used to copy the stack).
+  private longestLen = -1
+  private readonly longestOrder: Int32Array
+  private readonly longestStates: S[]
+  private longestBlocked = NIL
+  private longestPending: number[] = []
+  private dirty = 0
   outcome: SearchOutcome = 'paused'
 
   constructor(
@@ -252,12 +280,15 @@ export class WglSearch<S, I, O> {
     }
     this.z1 = zobristWords(n, 0x2545f491)
     this.z2 = zobristWords(n, 0x6c8e9cf5)
+    this.z3 = zobristWords(n, 0x1b873593)
     const words = Math.max(1, Math.ceil(n / 32))
     this.lin = new Uint32Array(words)
     this.stackEntry = new Int32Array(n)
     this.stackState = new Array<S>(n)
     this.stackBoundary = new Int32Array(n)
-    this.cache = new StateCache<S>(words, (a, b) => model.equal(a, b))
+    this.longestOrder = new Int32Array(n)
+    this.longestStates = new Array<S>(n + 1)
+    this.cache = new StateCache<S>(n <= EXACT_CACHE_MAX_OPS ? words : 0, (a, b) => model.equal(a, b))
     this.hashState = model.hash ? (s: S) => model.hash!(s) : () => 0
     this.entry = next[0]
     this.state = model.init()
@@ -277,7 +308,7 @@ export class WglSearch<S, I, O> {
    */
   run(deadline: number, signal?: AbortSignal): SearchOutcome {
     if (this.outcome !== 'paused') return this.outcome
-    const { next, prev, match, opOf, pos, readOnly, z1, z2, lin, stackEntry, stackState, stackBoundary, cache, ops, model } = this
+    const { next, prev, match, opOf, pos, readOnly, z1, z2, z3, lin, stackEntry, stackState, stackBoundary, cache, ops, model } = this
     const hashState = this.hashState
     let entry = this.entry
     let inInfo = this.inInfo
@@ -286,6 +317,8 @@ export class WglSearch<S, I, O> {
     let top = this.top
     let h1 = this.h1
     let h2 = this.h2
+    let h3 = this.h3
+    let dirty = this.dirty
     let steps = this.steps
     let outcome: SearchOutcome = 'paused'
     for (;;) {
@@ -303,7 +336,10 @@ export class WglSearch<S, I, O> {
       }
       if (inInfo && (entry === NIL || pos[entry] > pos[boundary])) {
         // no candidate left: the boundary's op had to be linearized by now
-        if (this.longest === undefined || top > this.longest.order.length) this.recordLongest(boundary, top, state)
+        if (top > this.longestLen) {
+          this.recordLongest(boundary, top, state, dirty)
+          dirty = top
+        }
       } else {
         const id = opOf[entry]
         const after = model.step(state, ops[id])
@@ -316,7 +352,9 @@ export class WglSearch<S, I, O> {
         const sh = Math.imul(hashState(after as S), 0x9e3779b1)
         const n1 = h1 ^ z1[id]
         const n2 = h2 ^ z2[id]
-        if (!cache.containsOrAdd(lin, id, n1 ^ sh, (n2 + sh) | 0, after as S)) {
+        const n3 = h3 ^ z3[id]
+        if (!cache.containsOrAdd(lin, id, n1 ^ sh, (n2 + sh) | 0, n3, after as S)) {
+          if (top < dirty) dirty = top
           stackEntry[top] = entry
           stackState[top] = state
           stackBoundary[top] = inInfo ? boundary : NIL
@@ -325,6 +363,7 @@ export class WglSearch<S, I, O> {
           lin[id >>> 5] |= 1 << (id & 31)
           h1 = n1
           h2 = n2
+          h3 = n3
           // lift the call (and its return) out of its list
           next[prev[entry]] = next[entry]
           if (next[entry] !== NIL) prev[next[entry]] = prev[entry]
@@ -367,6 +406,7 @@ export class WglSearch<S, I, O> {
         lin[id >>> 5] &= ~(1 << (id & 31))
         h1 ^= z1[id]
         h2 ^= z2[id]
+        h3 ^= z3[id]
         // unlift: put the return, then the call, back where they were
         const r = match[entry]
         if (r !== INFO) {
@@ -388,6 +428,8 @@ export class WglSearch<S, I, O> {
     this.top = top
     this.h1 = h1
     this.h2 = h2
+    this.h3 = h3
+    this.dirty = dirty
     this.steps = steps
     this.outcome = outcome
     return outcome
@@ -397,15 +439,15 @@ export class WglSearch<S, I, O> {
     return this.cache.size
   }
 
-  private recordLongest(boundary: number, top: number, state: S): void {
-    const order: number[] = []
-    const states: S[] = []
-    for (let i = 0; i < top; i++) {
-      order.push(this.opOf[this.stackEntry[i]])
-      states.push(this.stackState[i])
+  private recordLongest(boundary: number, top: number, state: S, dirty: number): void {
+    const from = Math.min(dirty, Math.max(this.longestLen, 0))
+    for (let i = from; i < top; i++) {
+      this.longestOrder[i] = this.opOf[this.stackEntry[i]]
+      this.longestStates[i] = this.stackState[i]
     }
-    states.push(state)
-    const blocked = this.opOf[boundary]
+    this.longestStates[top] = state
+    this.longestLen = top
+    const blocked = (this.longestBlocked = this.opOf[boundary])
     const pending: number[] = []
     for (let e = this.next[MAIN_HEAD]; e !== NIL && e !== boundary; e = this.next[e]) {
       if (this.match[e] !== NIL && this.opOf[e] !== blocked) pending.push(this.opOf[e])
@@ -413,7 +455,18 @@ export class WglSearch<S, I, O> {
     for (let e = this.next[INFO_HEAD]; e !== NIL && this.pos[e] < this.pos[boundary]; e = this.next[e]) {
       pending.push(this.opOf[e])
     }
-    this.longest = { order, states, blocked, pending }
+    this.longestPending = pending
+  }
+
+  /** The longest partial linearization the search found, and where it got stuck (undefined before any). */
+  get longest(): Longest<S> | undefined {
+    if (this.longestLen < 0) return undefined
+    return {
+      order: Array.from(this.longestOrder.subarray(0, this.longestLen)),
+      states: this.longestStates.slice(0, this.longestLen + 1),
+      blocked: this.longestBlocked,
+      pending: this.longestPending,
+    }
   }
 
   /** The counterexample of a not-linearizable search, its prefix cut to the last `window` ops. */
@@ -484,6 +537,10 @@ export async function checkOperations<S, I, O>(model: Model<S, I, O>, ops: reado
   const started = performance.now()
   const deadline = opts.budgetMs !== undefined ? started + opts.budgetMs : Infinity
   const { relevant, parts } = prepare(model, ops)
+  if (relevant.length === 0) {
+    // an empty history (or one of failed reads only) proves nothing: never a pass
+    return { verdict: 'unknown', reason: 'no-operations', operations: 0, partitions: 0, undecided: 0, steps: 0, elapsedMs: performance.now() - started }
+  }
   const searches = parts.map((p) => {
     const label = model.partition ? describePartition(model, p) : undefined
     return new WglSearch(model, p, label)

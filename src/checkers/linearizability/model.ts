@@ -111,8 +111,8 @@ export interface CheckResult {
   /** search steps taken (all partitions) */
   steps: number
   elapsedMs: number
-  /** why the verdict is `unknown` */
-  reason?: 'budget' | 'aborted'
+  /** why the verdict is `unknown`: budget spent, aborted, or no operation to check (no evidence is not a pass) */
+  reason?: 'budget' | 'aborted' | 'no-operations'
 }
 
 export interface CheckOptions {

@@ -65,12 +65,28 @@ export function keyPrefix(input: KeyedInput): string {
   return input.key === undefined ? '' : `${JSON.stringify(input.key)}, `
 }
 
-/** A `validate` for models over KeyedInput: the function must be one of `fs`. */
+const isValue = (v: unknown): v is Value => v === null || v === undefined || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))
+
+function notAValue(model: string, what: string, v: unknown): string {
+  const shown = JSON.stringify(v) ?? String(v)
+  return `${model} values are numbers, strings or null: the ${what} is ${shown.length > 60 ? shown.slice(0, 60) + '…' : shown} (compare a field of it, or its JSON text)`
+}
+
+/**
+ * A `validate` for models over KeyedInput: the function must be one of `fs`, and every value
+ * a register holds a plain value (an object would compare by identity: a false violation).
+ */
 export function validateFunction(model: string, fs: readonly string[]) {
   return (op: KeyedOp): string | undefined => {
     const f = op.input?.f
     if (!fs.includes(f)) return `operation ${JSON.stringify(f)} is not one of model ${model} (${fs.join(', ')})`
-    if (f === 'cas' && !(Array.isArray(op.input.value) && op.input.value.length === 2)) return `cas needs a [from, to] value`
+    const v = op.input.value
+    if (f === 'cas') {
+      if (!(Array.isArray(v) && v.length === 2)) return `cas needs a [from, to] value`
+      if (!isValue(v[0])) return notAValue(model, 'cas "from"', v[0])
+      if (!isValue(v[1])) return notAValue(model, 'cas "to"', v[1])
+    } else if (f !== 'read' && f !== 'get' && !isValue(v)) return notAValue(model, `${f} value`, v)
+    if (op.status === 'ok' && (f === 'read' || f === 'get') && !isValue(op.output)) return notAValue(model, 'value read', op.output)
     return undefined
   }
 }
