@@ -10,7 +10,7 @@ import type { Json } from '../api/fault.ts'
 import type { FaultEvent, Phase, Probe, ProbeContext, ProbeResult, ProbeType, VerdictKind } from '../api/probe.ts'
 import type { Registry } from '../api/registry.ts'
 import type { ProbeSpec } from '../experiment/schema.ts'
-import { evaluateTolerance, parseTolerance, toleranceList, type ToleranceResult } from '../experiment/tolerance.ts'
+import { evaluateTolerance, findMetric, parseTolerance, toleranceList, type ToleranceResult } from '../experiment/tolerance.ts'
 import type { JournalWriter } from '../journal/journal.ts'
 import type { EventOf } from '../journal/events.ts'
 import type { Rng } from '../util/rng.ts'
@@ -65,7 +65,14 @@ export function tolerancesFor(handle: Pick<ProbeHandle, 'spec' | 'type'>, phase:
 
 export function judge(host: ProbeHost, handle: ProbeHandle, result: ProbeResult | undefined, error?: unknown): EventOf<'probe.verdict'> {
   const metrics = result?.metrics ?? {}
-  const tolerances: ToleranceResult[] = tolerancesFor(handle, handle.phase).map((t) => evaluateTolerance(parseTolerance(t), metrics))
+  const unitOf = (metric: string) => findMetric(handle.type.metrics ?? {}, metric)?.unit
+  const tolerances: ToleranceResult[] = tolerancesFor(handle, handle.phase).map((t) => {
+    const r = evaluateTolerance(parseTolerance(t), metrics)
+    const unit = unitOf(r.metric)
+    return unit ? { ...r, unit } : r
+  })
+  // each reported metric's declared unit, so reports format it as what it is
+  const units = Object.fromEntries(Object.keys(metrics).flatMap((k) => (unitOf(k) ? [[k, unitOf(k)!]] : [])))
   const violations = [...(result?.violations ?? [])]
   if (error) violations.push(`probe failed: ${(error as Error).message ?? error}`)
   const inconclusive = result?.inconclusive ?? []
@@ -78,6 +85,7 @@ export function judge(host: ProbeHost, handle: ProbeHandle, result: ProbeResult 
     phase: handle.phase,
     verdict,
     metrics,
+    ...(Object.keys(units).length ? { units } : {}),
     tolerances,
     violations,
     ...(verdict === 'inconclusive' ? { inconclusive } : {}),

@@ -12,11 +12,11 @@ import { mkdirSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Environment, Logger } from '../api/environment.ts'
-import type { VerdictKind } from '../api/probe.ts'
+import type { MetricUnit, VerdictKind } from '../api/probe.ts'
 import type { ProbeSpec } from '../experiment/schema.ts'
 import type { Step } from '../experiment/steps.ts'
 import type { LoadedExperiment } from '../experiment/load.ts'
-import { evaluateTolerance, formatMetric, parseTolerance } from '../experiment/tolerance.ts'
+import { evaluateTolerance, formatMetric, parseTolerance, findMetric } from '../experiment/tolerance.ts'
 import { JournalWriter } from '../journal/journal.ts'
 import type { PhaseName, RunStatus } from '../journal/events.ts'
 import { createRng, randomSeed } from '../util/rng.ts'
@@ -156,11 +156,11 @@ export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
     verdict: VerdictKind
     inconclusive?: string[]
     metrics: Record<string, unknown>
-    tolerances: { tolerance: string; ok: boolean; actual: unknown; metric: string; reason?: string }[]
+    tolerances: { tolerance: string; ok: boolean; actual: unknown; metric: string; reason?: string; unit?: MetricUnit }[]
     violations: string[]
   }) => {
     const figures = v.tolerances.map(
-      (t) => `${t.tolerance} → ${formatMetric(t.metric, t.actual as never)}${t.ok ? '' : ' ✗'}${t.reason ? ` (${t.reason})` : ''}`,
+      (t) => `${t.tolerance} → ${formatMetric(t.metric, t.actual as never, t.unit)}${t.ok ? '' : ' ✗'}${t.reason ? ` (${t.reason})` : ''}`,
     )
     const why = (v.inconclusive ?? []).map((r) => `inconclusive: ${r}`)
     if (v.verdict === 'inconclusive') inconclusive.push(`${v.probe}: ${(v.inconclusive ?? []).join('; ')}`)
@@ -206,7 +206,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
           journal.append({ type: 'probe.sample', probe: h.spec.name, phase: 'during', metrics: snap })
           parts.push(
             `${h.spec.name} ${Object.entries(snap)
-              .map(([k, v]) => `${k}=${formatMetric(k, v)}`)
+              .map(([k, v]) => `${k}=${formatMetric(k, v, findMetric(h.type.metrics, k)?.unit)}`)
               .join(' ')}`,
           )
         }
@@ -227,7 +227,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
             if (!snap || snap[tolerance.metric] === undefined || Number.isNaN(snap[tolerance.metric])) return
             const r = evaluateTolerance(tolerance, snap)
             if (r.ok) {
-              const detail = `${g.probe}: ${g.abortWhen} (now ${formatMetric(r.metric, r.actual)})`
+              const detail = `${g.probe}: ${g.abortWhen} (now ${formatMetric(r.metric, r.actual, findMetric(handle!.type.metrics, r.metric)?.unit)})`
               journal.append({ type: 'guardrail.tripped', guardrail: `probe ${g.probe}`, detail })
               abort(`guardrail tripped — ${detail}`)
             }

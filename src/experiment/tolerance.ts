@@ -7,7 +7,7 @@
  *   verdict == linearizable  strings compare for (in)equality only
  */
 import { parseDuration } from '../util/duration.ts'
-import type { MetricSpec, MetricSpecs, MetricValue, Metrics } from '../api/probe.ts'
+import type { MetricSpec, MetricSpecs, MetricUnit, MetricValue, Metrics } from '../api/probe.ts'
 
 /** one metric, one comparison, one value (which cannot start with another comparison sign: `>>= 5`) */
 export const TOLERANCE_PATTERN = /^\s*([A-Za-z_][\w.-]*)\s*(>=|<=|==|!=|>|<)\s*([^\s<>=!].*?)\s*$/
@@ -32,6 +32,8 @@ export interface ToleranceResult {
   actual: MetricValue | undefined
   expected: number | string | boolean
   reason?: string
+  /** the metric's declared unit, for reports */
+  unit?: MetricUnit
 }
 
 export class ToleranceError extends Error {
@@ -189,11 +191,25 @@ export function toleranceList(value: string | string[] | undefined): string[] {
 }
 
 /** Renders a metric for humans: rates as %, durations as ms. */
-export function formatMetric(name: string, value: MetricValue | undefined): string {
+export function formatMetric(name: string, value: MetricValue | undefined, unit?: MetricUnit): string {
   if (value === undefined) return '—'
   if (typeof value !== 'number') return String(value)
-  if (/^(targetRate|achievedRate|rps)$/.test(name)) return `${value.toFixed(1)}/s` // throughput, not a fraction
-  if (/rate|ratio/i.test(name)) return `${(value * 100).toFixed(value >= 0.999 && value < 1 ? 3 : 2)}%`
-  if (/^p\d+|latency|ms$|Ms$|mean|max|min/i.test(name)) return `${value.toFixed(value < 10 ? 2 : 1)}ms`
-  return Number.isInteger(value) ? String(value) : value.toFixed(3)
+  switch (unit ?? guessUnit(name)) {
+    case 'per-second':
+      return `${value.toFixed(1)}/s`
+    case 'ratio':
+      return `${(value * 100).toFixed(value >= 0.999 && value < 1 ? 3 : 2)}%`
+    case 'ms':
+      return `${value.toFixed(value < 10 ? 2 : 1)}ms`
+    default:
+      return Number.isInteger(value) ? String(value) : value.toFixed(3)
+  }
+}
+
+/** For journals written before probes declared their units: the unit a metric's name suggests. */
+function guessUnit(name: string): MetricUnit | undefined {
+  if (/^(targetRate|achievedRate|rps)$/.test(name)) return 'per-second' // throughput, not a fraction
+  if (/rate|ratio/i.test(name)) return 'ratio'
+  if (/^p\d+$|P\d+$|latency|ms$|Ms$|^(mean|max|min)$/i.test(name)) return 'ms'
+  return undefined
 }

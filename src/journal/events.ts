@@ -3,7 +3,7 @@
  * derived from these alone, so a crashed run still leaves its evidence and the faults to revert.
  */
 import type { Json, ResolvedTarget } from '../api/fault.ts'
-import type { Metrics, Phase, SeriesPoint, VerdictKind } from '../api/probe.ts'
+import type { MetricUnit, Metrics, Phase, SeriesPoint, VerdictKind } from '../api/probe.ts'
 import type { TargetSelector } from '../api/selector.ts'
 import type { ToleranceResult } from '../experiment/tolerance.ts'
 
@@ -61,6 +61,8 @@ export type JournalEvent = Base &
         phase: Phase
         verdict: VerdictKind
         metrics: Metrics
+        /** the declared unit of each metric reported (count, ms, ratio, …) */
+        units?: Record<string, MetricUnit>
         tolerances: ToleranceResult[]
         violations: string[]
         /** why a verdict whose tolerances held is inconclusive */

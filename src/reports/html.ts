@@ -68,7 +68,7 @@ ${r.reason ? `<p><b>${esc(r.reason)}</b></p>` : ''}
 }
 
 function toleranceBadges(p: ProbeVerdict): string {
-  return p.tolerances.map((t) => `<span class="tol"><span class="${t.ok ? 'ok' : 'bad'}">${t.ok ? '✓' : '✗'}</span> <code>${esc(t.tolerance)}</code> ${esc(metricText(t.metric, t.actual))}</span>`).join(' ')
+  return p.tolerances.map((t) => `<span class="tol"><span class="${t.ok ? 'ok' : 'bad'}">${t.ok ? '✓' : '✗'}</span> <code>${esc(t.tolerance)}</code> ${esc(metricText(t.metric, t.actual, t.unit))}</span>`).join(' ')
 }
 
 function methodCard(r: RunResult, charts: ChartSpec[], hasLanes: boolean): string {
@@ -109,7 +109,7 @@ ${counterexampleSvg(cx, `cx${i}`)}
 function verdictsCard(r: RunResult): string {
   const rows = r.probes.map((p) => {
     const tol = p.tolerances
-      .map((t) => `<li class="${t.ok ? 'ok' : 'bad'}"><code>${esc(t.tolerance)}</code> → ${esc(metricText(t.metric, t.actual))}${t.reason ? ` <span class="muted">(${esc(t.reason)})</span>` : ''}</li>`)
+      .map((t) => `<li class="${t.ok ? 'ok' : 'bad'}"><code>${esc(t.tolerance)}</code> → ${esc(metricText(t.metric, t.actual, t.unit))}${t.reason ? ` <span class="muted">(${esc(t.reason)})</span>` : ''}</li>`)
       .join('')
     const notes = [...p.violations.map((v) => `<li class="bad">${esc(v)}</li>`), ...(p.inconclusive ?? []).map((w) => `<li class="unk">inconclusive: ${esc(w)}</li>`)]
     if (p.error) notes.push(`<li class="bad">error: ${esc(p.error)}</li>`)

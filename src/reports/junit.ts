@@ -11,11 +11,11 @@ export function junitXml(r: RunResult): string {
   let skipped = 0
   for (const p of r.probes) {
     const name = `${p.phase}: ${p.name}`
-    const figures = p.tolerances.map((t) => `${t.tolerance} (actual ${formatMetric(t.metric, t.actual)})${t.ok ? '' : ' FAILED'}`).join('\n')
+    const figures = p.tolerances.map((t) => `${t.tolerance} (actual ${formatMetric(t.metric, t.actual, t.unit)})${t.ok ? '' : ' FAILED'}`).join('\n')
     let body = `<system-out>${esc(figures)}</system-out>`
     if (p.verdict === 'fail') {
       failures++
-      const why = [...p.tolerances.filter((t) => !t.ok).map((t) => `${t.tolerance}: actual ${formatMetric(t.metric, t.actual)}${t.reason ? ` (${t.reason})` : ''}`), ...p.violations].join('; ')
+      const why = [...p.tolerances.filter((t) => !t.ok).map((t) => `${t.tolerance}: actual ${formatMetric(t.metric, t.actual, t.unit)}${t.reason ? ` (${t.reason})` : ''}`), ...p.violations].join('; ')
       body = `<failure message="${esc(why)}">${esc(figures)}</failure>` + body
     } else if (p.verdict === 'inconclusive') {
       // not a pass: the tolerances held on no evidence; CI shows it as skipped, with why

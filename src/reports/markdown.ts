@@ -38,11 +38,11 @@ export function markdownSummary(r: RunResult): string {
   }
   out.push('## Probes', '', '| phase | probe | verdict | tolerances | key figures |', '|---|---|---|---|---|')
   for (const p of r.probes) {
-    const tol = p.tolerances.map((t) => `${t.ok ? '✓' : '✗'} \`${t.tolerance}\` (${formatMetric(t.metric, t.actual)})`).join('<br>')
+    const tol = p.tolerances.map((t) => `${t.ok ? '✓' : '✗'} \`${t.tolerance}\` (${formatMetric(t.metric, t.actual, t.unit)})`).join('<br>')
     const keys = Object.entries(p.metrics)
       .filter(([k]) => !k.startsWith('errors.') || (p.metrics[k] as number) > 0)
       .slice(0, 12)
-      .map(([k, v]) => `${k}=${formatMetric(k, v)}`)
+      .map(([k, v]) => `${k}=${formatMetric(k, v, p.units?.[k])}`)
       .join(', ')
     out.push(`| ${p.phase} | ${p.name} | ${VERDICT_CELL[p.verdict]} | ${tol || '—'}${[...p.violations, ...(p.inconclusive ?? []).map((w) => `inconclusive: ${w}`)].map((v) => `<br>${v}`).join('')} | ${keys} |`)
   }

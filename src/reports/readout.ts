@@ -32,7 +32,7 @@ export interface Readout {
 /** How far a failed tolerance missed, in the metric's own terms. */
 export function deviationBy(t: ToleranceResult): string {
   if (t.actual === undefined || t.actual === null || (typeof t.actual === 'number' && Number.isNaN(t.actual))) return `no value${t.reason ? ` (${t.reason})` : ''}`
-  const actual = metricText(t.metric, t.actual)
+  const actual = metricText(t.metric, t.actual, t.unit)
   if (typeof t.actual !== 'number' || typeof t.expected !== 'number') return `${actual}, expected ${t.tolerance.replace(/^\s*\S+\s*/, '')}`
   let op = ''
   try {
@@ -40,10 +40,10 @@ export function deviationBy(t: ToleranceResult): string {
   } catch {
     // an unparseable tolerance still has an actual value to show
   }
-  const limit = `${op} ${metricText(t.metric, t.expected)}`.trim()
+  const limit = `${op} ${metricText(t.metric, t.expected, t.unit)}`.trim()
   const gap = Math.abs(t.actual - t.expected)
   const isRatio = /rate|ratio/i.test(t.metric) && t.actual <= 1 && t.expected <= 1
-  const how = isRatio ? `${(gap * 100).toFixed(2)} points ${t.actual < t.expected ? 'under' : 'over'}` : `${metricText(t.metric, gap)} ${t.actual < t.expected ? 'under' : 'over'}`
+  const how = isRatio ? `${(gap * 100).toFixed(2)} points ${t.actual < t.expected ? 'under' : 'over'}` : `${metricText(t.metric, gap, t.unit)} ${t.actual < t.expected ? 'under' : 'over'}`
   const times = !isRatio && t.expected > 0 && t.actual > t.expected ? ` (${(t.actual / t.expected).toFixed(2)}×)` : ''
   return `${actual} against ${limit}: ${how}${times}`
 }

@@ -3,7 +3,7 @@
  * regenerates it, and a crashed run (no run.ended) still yields a result that says so.
  */
 import type { Json, ResolvedTarget } from '../api/fault.ts'
-import type { Metrics, Phase, SeriesPoint, VerdictKind } from '../api/probe.ts'
+import type { MetricUnit, Metrics, Phase, SeriesPoint, VerdictKind } from '../api/probe.ts'
 import type { EventOf, JournalEvent, RunStatus } from '../journal/events.ts'
 import type { ToleranceResult } from '../experiment/tolerance.ts'
 
@@ -30,6 +30,8 @@ export interface ProbeVerdict {
   phase: Phase
   verdict: VerdictKind
   metrics: Metrics
+  /** the declared unit of each metric (absent in journals written before units were declared) */
+  units?: Record<string, MetricUnit>
   tolerances: ToleranceResult[]
   violations: string[]
   /** why a verdict whose tolerances held is inconclusive */
@@ -141,6 +143,7 @@ export function buildResult(events: JournalEvent[]): RunResult {
           phase: e.phase,
           verdict: e.verdict,
           metrics: e.metrics,
+          ...(e.units ? { units: e.units } : {}),
           tolerances: e.tolerances,
           violations: e.violations,
           ...(e.inconclusive?.length ? { inconclusive: e.inconclusive } : {}),
