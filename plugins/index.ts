@@ -15,6 +15,7 @@ import { natsLameDuck } from './faults/nats-lame-duck.ts'
 import { natsCorruptStore } from './faults/nats-store.ts'
 import { networkPartition } from './faults/network.ts'
 import { redisDown, redisKill, redisThrottle } from './faults/redis.ts'
+import { redisClusterFailover, redisIsolatePrimary, redisKillPrimary } from './faults/redis-cluster.ts'
 import { serviceKillTask, serviceRollingRestart, serviceStopTask } from './faults/service-task.ts'
 import { ecsStopTask } from './faults/aws/ecs-stop-task.ts'
 import { fisExperiment } from './faults/aws/fis-experiment.ts'
@@ -34,6 +35,10 @@ export const builtins: Extension = {
     redisThrottle,
     redisDown,
     redisKill,
+    // a Redis Cluster's shards (caches with mode: cluster)
+    redisKillPrimary,
+    redisClusterFailover,
+    redisIsolatePrimary,
     serviceStopTask,
     serviceKillTask,
     serviceRollingRestart,

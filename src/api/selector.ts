@@ -6,6 +6,8 @@
  *   { cluster: core, count: 2 }                        # two nodes at random (seeded)
  *   { service: ai-integration, percent: 50 }           # half the tasks of a service
  *   { cache: cache }
+ *   { cache: cache, key: "player:42" }                 # the Redis Cluster shard owning this key
+ *   { cache: cache, az: az-b }                         # the shards whose primary is in az-b
  */
 import { z } from 'zod'
 
@@ -23,6 +25,9 @@ export const TargetSelectorSchema = z
     stream: z.string().optional().describe('the stream whose leader role: stream-leader means'),
     service: z.string().optional().describe('a service whose tasks are targeted'),
     cache: z.string().optional().describe('a Redis cache named by the environment'),
+    key: z.string().min(1).optional().describe('a Redis Cluster: the shard owning this key (its hash slot; {tag} honoured)'),
+    slot: z.int().min(0).max(16383).optional().describe('a Redis Cluster: the shard owning this hash slot'),
+    shard: z.int().positive().optional().describe('a Redis Cluster: shard number (1-based, as the environment numbers them)'),
     count: z.int().positive().optional().describe('pick this many at random (seeded)'),
     percent: z.number().gt(0).lte(100).optional().describe('pick this percentage at random (seeded), rounded up'),
   })
