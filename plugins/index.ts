@@ -13,6 +13,7 @@ import { casCorrectness } from './probes/cas-correctness.ts'
 import { natsKillNode, natsPauseNode, natsRestartNode, natsStopNode } from './faults/nats-node.ts'
 import { natsLameDuck } from './faults/nats-lame-duck.ts'
 import { natsCorruptStore } from './faults/nats-store.ts'
+import { natsBadCertificate, natsRotateCertificate } from './faults/nats-tls.ts'
 import { networkPartition } from './faults/network.ts'
 import { redisDown, redisKill, redisThrottle } from './faults/redis.ts'
 import { redisClusterFailover, redisIsolatePrimary, redisKillPrimary } from './faults/redis-cluster.ts'
@@ -31,6 +32,9 @@ export const builtins: Extension = {
     natsPauseNode,
     natsLameDuck,
     natsCorruptStore,
+    // NATS on the environment's own CA (the nats-tls capability)
+    natsRotateCertificate,
+    natsBadCertificate,
     networkPartition,
     redisThrottle,
     redisDown,
