@@ -16,8 +16,10 @@ import { cloudwatch } from './probes/metric/cloudwatch.ts'
 import { natsKillNode, natsPauseNode, natsRestartNode, natsStopNode } from './faults/nats-node.ts'
 import { natsLameDuck } from './faults/nats-lame-duck.ts'
 import { natsCorruptStore } from './faults/nats-store.ts'
+import { natsBadCertificate, natsRotateCertificate } from './faults/nats-tls.ts'
 import { networkPartition } from './faults/network.ts'
 import { redisDown, redisKill, redisThrottle } from './faults/redis.ts'
+import { redisClusterFailover, redisIsolatePrimary, redisKillPrimary } from './faults/redis-cluster.ts'
 import { serviceKillTask, serviceRollingRestart, serviceStopTask } from './faults/service-task.ts'
 import { ecsStopTask } from './faults/aws/ecs-stop-task.ts'
 import { fisExperiment } from './faults/aws/fis-experiment.ts'
@@ -33,10 +35,17 @@ export const builtins: Extension = {
     natsPauseNode,
     natsLameDuck,
     natsCorruptStore,
+    // NATS on the environment's own CA (the nats-tls capability)
+    natsRotateCertificate,
+    natsBadCertificate,
     networkPartition,
     redisThrottle,
     redisDown,
     redisKill,
+    // a Redis Cluster's shards (caches with mode: cluster)
+    redisKillPrimary,
+    redisClusterFailover,
+    redisIsolatePrimary,
     serviceStopTask,
     serviceKillTask,
     serviceRollingRestart,

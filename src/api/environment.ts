@@ -91,6 +91,14 @@ export interface RedisEndpoint {
   port: number
   password?: string
   tls?: boolean
+  /** with tls: the CA that signed the servers' certificates (a private CA) */
+  caFile?: string
+  /**
+   * A Redis Cluster: `host:port` above is one seed; `nodes` are all of them as the client dials
+   * them, and `natMap` rewrites the addresses the nodes announce (MOVED, CLUSTER SLOTS) to those
+   * — ioredis `new Cluster(nodes, { natMap, redisOptions: { password, tls } })`.
+   */
+  cluster?: { nodes: { host: string; port: number }[]; natMap?: Record<string, { host: string; port: number }> }
 }
 
 /** How probes and faults reach the system under test. */
@@ -133,13 +141,77 @@ export interface NodeControl {
   storeDir?(node: NodeInfo): string
 }
 
+/** One node of a Redis Cluster as it is now (roles change on every failover). */
+export interface CacheNodeInfo {
+  cache: string
+  /** the environment's name for the node, e.g. cache-s2-1 */
+  name: string
+  az?: string
+  role: 'primary' | 'replica'
+  /** 1-based shard number (stable: a node stays in its shard across failovers) */
+  shard: number
+  /** the process or the cluster counts it failed, or it does not answer */
+  failed: boolean
+}
+
+export interface CacheShard {
+  cache: string
+  shard: number
+  /** inclusive slot ranges its primary serves */
+  slots: [number, number][]
+  /** none while the shard has no healthy primary (between a primary's death and its replica's promotion) */
+  primary?: CacheNodeInfo
+  replicas: CacheNodeInfo[]
+}
+
+/** What a Redis Cluster fault asks of one node; `describeNode` says how the environment does it, for `plan`. */
+export type CacheNodeAction = 'kill' | 'start' | 'failover' | 'failover-force' | 'failover-takeover' | 'isolate' | 'rejoin'
+
 export interface CacheControl {
   /** abrupt death of the cache server (SIGKILL, docker kill) */
   kill(cache: string): Promise<void>
   /** start it again (empty: the cache is a cache) */
   start(cache: string): Promise<void>
   isRunning(cache: string): Promise<boolean>
+  /** a Redis Cluster's shards as they are now; absent (or undefined) for a single server */
+  shards?(cache: string): Promise<CacheShard[] | undefined>
+  /** kill / start one node of a cluster (its data dir and node id kept: it rejoins, as a replica if it was replaced) */
+  killNode?(cache: string, node: string): Promise<void>
+  startNode?(cache: string, node: string): Promise<void>
+  /**
+   * Make this replica its shard's primary: CLUSTER FAILOVER (coordinated with the old primary),
+   * FORCE (without it), TAKEOVER (without the other primaries' vote); AWS: TestFailover.
+   * Resolves once the replica serves as primary.
+   */
+  failover?(cache: string, replica: string, mode: 'coordinated' | 'force' | 'takeover', signal?: AbortSignal): Promise<void>
+  /** Cut a node from every other node of its cluster (bus and replication, both ways) while clients still reach it; returns the revert state. */
+  isolateNode?(cache: string, node: string, ctx: ControlContext): Promise<Json>
+  rejoinNode?(state: Json, ctx: ControlContext): Promise<void>
+  describeNode?(action: CacheNodeAction, cache: string, node: string): string[]
 }
+
+/** A server certificate a fault installs: a fresh one from the environment's CA, one expired, one from a CA nobody trusts. */
+export type CertificateKind = 'fresh' | 'expired' | 'untrusted'
+
+/** Which TLS listener of a NATS node: the client port, or the routes between nodes. */
+export type TlsListener = 'clients' | 'routes'
+
+/**
+ * The `nats-tls` capability: environments whose NATS runs TLS from a CA they made. Every
+ * mutating call keeps a copy of what it replaced and returns its revert state; `restore` puts
+ * exactly that back (and reloads), so `gameday recover` can undo it from the journal.
+ */
+export interface NatsTlsControl {
+  /** install a certificate of this kind for the listener and reload the node's configuration (no restart) */
+  install(node: NodeInfo, listener: TlsListener, kind: CertificateKind, ctx: ControlContext): Promise<Json>
+  restore(state: Json, ctx: ControlContext): Promise<void>
+  /** SHA-256 fingerprint (hex) of the certificate the node presents on this listener now (a TLS handshake) */
+  presented(node: NodeInfo, listener: TlsListener): Promise<string>
+  /** what install / restore would do, one line per action, without doing it (`plan`) */
+  describe(action: 'install' | 'restore', node: NodeInfo, listener: TlsListener, kind?: CertificateKind): string[]
+}
+
+export const NATS_TLS: Capability<NatsTlsControl> = capability<NatsTlsControl>('nats-tls')
 
 export interface TaskControl {
   list(service: string): Promise<TaskInfo[]>

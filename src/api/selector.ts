@@ -6,6 +6,8 @@
  *   { cluster: core, count: 2 }                        # two nodes at random (seeded)
  *   { service: ai-integration, percent: 50 }           # half the tasks of a service
  *   { cache: cache }
+ *   { cache: cache, key: "player:42" }                 # the Redis Cluster shard owning this key
+ *   { cache: cache, az: az-b }                         # the shards whose primary is in az-b
  */
 import { z } from 'zod'
 import type { TargetKind } from './fault.ts'
@@ -27,6 +29,9 @@ export const TargetSelectorSchema = z
     stream: z.string().optional().describe('the stream whose leader role: stream-leader means'),
     service: z.string().optional().describe('a service whose tasks are targeted'),
     cache: z.string().optional().describe('a Redis cache named by the environment'),
+    key: z.string().min(1).optional().describe('a Redis Cluster: the shard owning this key (its hash slot; {tag} honoured)'),
+    slot: z.int().min(0).max(16383).optional().describe('a Redis Cluster: the shard owning this hash slot'),
+    shard: z.int().positive().optional().describe('a Redis Cluster: shard number (1-based, as the environment numbers them)'),
     count: z.int().positive().max(MAX_TARGET_COUNT).optional().describe('pick this many at random (seeded); never more than there are'),
     percent: z.number().gt(0).lte(100).optional().describe('pick this percentage at random (seeded), rounded up'),
     allowMajority: z
@@ -54,6 +59,9 @@ const FIELD_KINDS: Record<string, readonly TargetKind[]> = {
   stream: ['node'],
   service: ['task'],
   cache: ['cache', 'shard'],
+  key: ['shard'],
+  slot: ['shard'],
+  shard: ['shard'],
   az: ['node', 'task', 'az', 'cache', 'shard'],
 }
 
@@ -93,7 +101,8 @@ export function selectorMismatch(faultType: string, kinds: readonly TargetKind[]
 function hint(kinds: readonly TargetKind[]): string {
   if (kinds.includes('node')) return 'select nodes with cluster:, nodes:, az:, role:, count: or percent:'
   if (kinds.includes('task')) return 'select tasks with service:, az:, count: or percent:'
-  if (kinds.includes('cache') || kinds.includes('shard')) return 'select the cache with cache:'
+  if (kinds.includes('shard')) return 'select the cache with cache: and its shard with key:, slot:, shard: or az:'
+  if (kinds.includes('cache')) return 'select the cache with cache:'
   return 'select it with az:'
 }
 

@@ -13,6 +13,8 @@
 export const PING_INTERVAL = '2s'
 export const PING_MAX = 2
 
+const q = (s: string) => JSON.stringify(s)
+
 export interface NatsNodeConfig {
   name: string
   az: string
@@ -31,9 +33,36 @@ export interface NatsNodeConfig {
   maxFileStore?: string
   lameDuckDuration?: string
   lameDuckGracePeriod?: string
+  /** TLS with verified peers on the client port and on routes (the production shape) */
+  tls?: NatsTls
+  /** the `accounts { }` block (nats-accounts.ts); without it, every client is in the global account */
+  accounts?: string
 }
 
-const q = (s: string) => JSON.stringify(s)
+/**
+ * Certificates of one node. Clients must present a certificate from the CA, and its subject is
+ * their user (`verify_and_map`); routes verify each other with the routes certificate, which the
+ * node also presents when it dials. Client and route certificates are separate files so a fault
+ * can break one listener and not the other. Monitoring stays plain HTTP on `httpListen`: it has
+ * no authentication either way, and the environments bind it where only this host reaches it.
+ */
+export interface NatsTls {
+  caFile: string
+  client: { certFile: string; keyFile: string }
+  routes: { certFile: string; keyFile: string }
+  /** handshake timeout in seconds (default 2: a stuck handshake must not hold a client long) */
+  timeout?: number
+}
+
+const tlsBlock = (indent: string, files: { certFile: string; keyFile: string }, caFile: string, verify: string, timeout: number) => [
+  `${indent}tls {`,
+  `${indent}  cert_file: ${q(files.certFile)}`,
+  `${indent}  key_file: ${q(files.keyFile)}`,
+  `${indent}  ca_file: ${q(caFile)}`,
+  `${indent}  ${verify}: true`,
+  `${indent}  timeout: ${timeout}`,
+  `${indent}}`,
+]
 
 export function natsServerConfig(c: NatsNodeConfig): string {
   return [
@@ -46,6 +75,8 @@ export function natsServerConfig(c: NatsNodeConfig): string {
     `ping_max: ${PING_MAX}`,
     `lame_duck_duration: ${q(c.lameDuckDuration ?? '30s')}`,
     `lame_duck_grace_period: ${q(c.lameDuckGracePeriod ?? '2s')}`,
+    ...(c.tls ? tlsBlock('', c.tls.client, c.tls.caFile, 'verify_and_map', c.tls.timeout ?? 2) : []),
+    c.accounts ?? '',
     `jetstream {`,
     `  store_dir: ${q(c.storeDir)}`,
     `  max_memory_store: ${c.maxMemoryStore ?? '256MB'}`,
@@ -57,6 +88,7 @@ export function natsServerConfig(c: NatsNodeConfig): string {
     `  listen: ${q(c.clusterListen)}`,
     c.clusterAdvertise ? `  advertise: ${q(c.clusterAdvertise)}` : '',
     c.noClientAdvertise ? `  no_advertise: true` : '',
+    ...(c.tls ? tlsBlock('  ', c.tls.routes, c.tls.caFile, 'verify', c.tls.timeout ?? 2) : []),
     `  routes: [`,
     ...c.routes.map((r) => `    ${q(r)}`),
     `  ]`,
