@@ -4,14 +4,40 @@
  * checked with positions before its code is imported.
  */
 import { existsSync } from 'node:fs'
+import type { z } from 'zod'
 import type { Environment } from '../api/environment.ts'
 import { ValidationError } from '../api/errors.ts'
 import { environmentFile } from './locate.ts'
 import { YamlSource, formatIssue } from '../experiment/yaml-source.ts'
 import { environmentKind, environmentKinds } from './kinds.ts'
 
-function invalid(source: YamlSource, error: { issues: { path: PropertyKey[]; message: string }[] }): never {
-  const issues = error.issues.map((i) => source.issue(i.path, i.message))
+type ZodIssueLike = { code?: string; path: PropertyKey[]; message: string; keys?: string[] }
+
+/** The keys an object of the schema has at `path`, to name them when a file has one it does not. */
+function keysAt(schema: z.ZodType, path: PropertyKey[]): string[] | undefined {
+  type Def = { type: string; innerType?: unknown; in?: unknown; shape?: Record<string, unknown>; valueType?: unknown; element?: unknown }
+  const def = (s: unknown) => (s as { _zod?: { def: Def } } | undefined)?._zod?.def
+  const unwrap = (s: unknown): unknown => {
+    const d = def(s)
+    if (d && ['default', 'prefault', 'optional', 'nullable', 'readonly', 'catch'].includes(d.type)) return unwrap(d.innerType)
+    return d?.type === 'pipe' ? unwrap(d.in) : s
+  }
+  let at = unwrap(schema)
+  for (const key of path) {
+    const d = def(at)
+    at = unwrap(d?.type === 'object' ? d.shape?.[String(key)] : d?.type === 'record' ? d.valueType : d?.type === 'array' ? d.element : undefined)
+  }
+  const d = def(at)
+  return d?.type === 'object' ? Object.keys(d.shape ?? {}) : undefined
+}
+
+function invalid(source: YamlSource, schema: z.ZodType, error: { issues: ZodIssueLike[] }): never {
+  const issues = error.issues.flatMap((i) => {
+    if (i.code !== 'unrecognized_keys' || !i.keys?.length) return [source.issue(i.path, i.message)]
+    const known = keysAt(schema, i.path)
+    // at the key itself, naming the keys there are: the usual cause is a typo
+    return i.keys.map((key) => source.issue([...i.path, key], `unknown key ${JSON.stringify(key)}${known ? `: the keys here are ${known.join(', ')}` : ''}`))
+  })
   throw new ValidationError(issues.map(formatIssue).join('\n'), issues)
 }
 
@@ -28,7 +54,7 @@ export function parseEnvironmentFile(file: string): { kind: string; config: unkn
   }
   if (!kind.schema) return { kind: String(raw!.kind), config: raw, source }
   const parsed = kind.schema.safeParse(raw)
-  if (!parsed.success) invalid(source, parsed.error)
+  if (!parsed.success) invalid(source, kind.schema, parsed.error)
   return { kind: String(raw!.kind), config: parsed.data, source }
 }
 
