@@ -81,7 +81,8 @@ describe('a Python service among the reference services, on the local environmen
   it('a Python task that exits on SIGTERM without draining fails inventory-task-stop, losing requests', async () => {
     const { dir } = sandbox()
     const envFile = variant(dir, (inv) => {
-      inv.env = { ...(inv.env as object), INVENTORY_BROKEN: 'exit-on-sigterm', WORK_DELAY_MS: '300' }
+      // 100 ms a request: a stopped task always holds some, and the steady state's p99 < 250ms still holds
+      inv.env = { ...(inv.env as object), INVENTORY_BROKEN: 'exit-on-sigterm', WORK_DELAY_MS: '100' }
     })
     const { code, output, result } = await runExperiment(TASK_STOP, envFile)
     expect(code, output).toBe(1)
@@ -101,7 +102,9 @@ describe('a Python service among the reference services, on the local environmen
     const { code, output, stateDir } = await cli(['env', 'up', '--env', envFile])
     expect(code, output).toBe(2)
     expect(Date.now() - started).toBeLessThan(90_000)
-    expect(output).toMatch(/inventory: task inventory-\d not ready within 4s \(ready when it answers \$SRV\.PING\.inventory\); its last lines:/)
+    expect(output).toMatch(
+      /inventory: task inventory-\d not ready within 4s \(ready when it answers \$SRV\.PING\.inventory\)( \(\d of its tasks failed\))?; its last lines:/,
+    )
     expect(output).toMatch(/ {4}\{"at": "[^"]+", "service": "inventory", "task": "inventory-\d", "event": "ready"/) // it says so, but answers no ping
     expect(output).toContain(join(stateDir, 'logs'))
     expect(processesOf(stateDir)).toEqual([])
