@@ -44,6 +44,7 @@ class Connection:
         self.name = name
         self.log = log
         self.subs = {}  # sid -> (subject, queue, callback)
+        self.unsubscribed = set()  # sids whose UNSUB was sent: not renewed on reconnect
         self.next_sid = 1
         self.lock = threading.Lock()  # one writer at a time
         self.sock = None
@@ -75,6 +76,8 @@ class Connection:
                 with self.lock:
                     self.sock, self.reader, self.pings_out = sock, reader, 0
                     for sid, (subject, queue, _) in self.subs.items():
+                        if sid in self.unsubscribed:
+                            continue
                         sock.sendall(f"SUB {subject} {queue + ' ' if queue else ''}{sid}\r\n".encode())
                 self.log("nats-connected", server=server.geturl())
                 return
@@ -169,8 +172,10 @@ class Connection:
         return sid
 
     def unsubscribe(self, sid):
+        """No more messages for sid once the server reads this; those it sent before still reach the
+        callback (they come before the answer to a later PING: see flush), so none is dropped here."""
         with self.lock:
-            self.subs.pop(sid, None)
+            self.unsubscribed.add(sid)
         self._send(f"UNSUB {sid}\r\n".encode())
 
     def publish(self, subject, data, headers=None):

@@ -138,7 +138,8 @@ class Service:
             os._exit(0)
         deadline = started + max(0.0, self.stop_grace - min(1.0, self.stop_grace * 0.1))
         self.nc.unsubscribe(self.endpoint_sid)
-        # once the server answered a PING sent after the UNSUB, nothing more is on its way to us
+        # once the server answered a PING sent after the UNSUB, nothing more is on its way to us;
+        # what came before it is being served (in_flight), and is answered before we go
         self.nc.flush(timeout=max(0.1, deadline - time.monotonic()))
         with self.idle:
             drained = self.idle.wait_for(lambda: self.in_flight == 0, timeout=max(0.0, deadline - time.monotonic()))
