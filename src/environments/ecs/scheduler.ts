@@ -6,7 +6,7 @@
  * http service with a load balancer that routes to ready tasks, and stops a task as ECS StopTask
  * does: out of the balancer, the deregistration delay, SIGTERM, SIGKILL after the grace.
  */
-import { connect, type NatsConnection } from '@nats-io/transport-node'
+import type { NatsConnection } from '@nats-io/transport-node'
 import { Balancer } from '../balancer.ts'
 import { needsPort, describeReadyCheck, type TaskDefinition } from './definition.ts'
 import { watchReadiness, type ReadinessWatch } from './readiness.ts'
@@ -291,7 +291,10 @@ export class EcsScheduler {
   }
 
   private nats(): Promise<NatsConnection> {
-    this.natsConnection ??= connect({ servers: this.opts.observerNats, name: 'gameday-ecs', maxReconnectAttempts: -1, waitOnFirstConnect: true })
+    // imported on first use: only services with natsService readiness need a NATS client here
+    this.natsConnection ??= import('@nats-io/transport-node').then(({ connect }) =>
+      connect({ servers: this.opts.observerNats, name: 'gameday-ecs', maxReconnectAttempts: -1, waitOnFirstConnect: true }),
+    )
     return this.natsConnection
   }
 

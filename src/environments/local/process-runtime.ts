@@ -22,6 +22,8 @@ export interface ProcessRuntimeOptions {
   baseEnv: NodeJS.ProcessEnv
   /** told of every process started, before anything else: `env down` kills only what is recorded */
   started?(pid: number, argv: string[]): void
+  /** an entry's compiled bundle, when there is one (entry-bundles.ts); else it runs with tsx */
+  bundle?(entry: string): string | undefined
 }
 
 export class ProcessRuntime implements TaskRuntime {
@@ -33,7 +35,12 @@ export class ProcessRuntime implements TaskRuntime {
 
   async start(launch: TaskLaunch, lines: LineSink): Promise<RunningTask> {
     const def = launch.definition
-    const { command, args } = def.entry ? nodeCommand(def.entry) : { command: launch.command![0], args: launch.command!.slice(1) }
+    const bundle = def.entry ? this.opts.bundle?.(def.entry) : undefined
+    const { command, args } = bundle
+      ? { command: process.execPath, args: [bundle] }
+      : def.entry
+        ? nodeCommand(def.entry)
+        : { command: launch.command![0], args: launch.command!.slice(1) }
     const child = spawn(command, args, {
       cwd: def.entry ? REPO_ROOT : (def.cwd ?? REPO_ROOT),
       stdio: ['ignore', 'pipe', 'pipe'],

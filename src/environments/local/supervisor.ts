@@ -23,6 +23,7 @@ import { redisPersistenceArgs } from '../redis-config.ts'
 import { EcsScheduler } from '../ecs/scheduler.ts'
 import { serveTaskApi } from '../ecs/control-api.ts'
 import { ProcessRuntime } from './process-runtime.ts'
+import { bundleEntries } from './entry-bundles.ts'
 import { readState, type LocalState } from './state.ts'
 import { recordProcess } from './state-dir.ts'
 import { isAlive } from './processes.ts'
@@ -39,13 +40,19 @@ class Supervisor {
   private readonly scheduler: EcsScheduler
   private proxy: FaultProxy | undefined
   private shuttingDown = false
+  private bundles: Record<string, string> = {}
 
   constructor(private readonly state: LocalState) {
     const nodes = Object.values(state.nodes)
     this.scheduler = new EcsScheduler({
       definitions: state.services,
       azs: [...new Set(nodes.map((n) => n.az))].sort(),
-      runtime: new ProcessRuntime({ logsDir: state.logsDir, baseEnv: process.env, started: (pid, argv) => recordProcess(state.stateDir, pid, argv) }),
+      runtime: new ProcessRuntime({
+        logsDir: state.logsDir,
+        baseEnv: process.env,
+        started: (pid, argv) => recordProcess(state.stateDir, pid, argv),
+        bundle: (entry) => this.bundles[entry],
+      }),
       // a task reaches NATS and Redis only through the proxied paths of its AZ and service;
       // nodes of its own AZ first (it connects in order): AZ affinity, as deployed
       natsUrls: (az) =>
@@ -130,6 +137,9 @@ class Supervisor {
   }
 
   async start(): Promise<void> {
+    // the tasks' entries compile (in esbuild's own process) while the servers start
+    const entries = Object.values(this.state.services).flatMap((d) => (d.entry ? [d.entry] : []))
+    const bundled = bundleEntries(entries).then((b) => (this.bundles = b))
     await this.startProxy()
     await this.startControl()
     for (const name of Object.keys(this.state.nodes)) this.startInfra('node', name)
@@ -139,6 +149,7 @@ class Supervisor {
     const ports = [...Object.values(this.state.nodes).map((n) => n.clientPort), ...Object.values(this.state.caches).map((c) => c.port)]
     const deadline = Date.now() + 30_000
     while (Date.now() < deadline && !(await Promise.all(ports.map((port) => canConnect(port)))).every(Boolean)) await new Promise((r) => setTimeout(r, 50))
+    await bundled
     if (!this.shuttingDown) await this.scheduler.start()
   }
 
