@@ -142,7 +142,15 @@ class Supervisor {
     const bundled = bundleEntries(entries).then((b) => (this.bundles = b))
     await this.startProxy()
     await this.startControl()
-    for (const name of Object.keys(this.state.nodes)) this.startInfra('node', name)
+    // one node after the other, each once the one before listens for routes: a node's routes then
+    // reach every earlier node at once (a route that fails waits 1 s to retry), so the votes of
+    // JetStream's first meta-leader election are heard — started all at once, every node's early
+    // campaign fires before the mesh exists, all vote for themselves, and the next try is 4–9 s later
+    for (const n of Object.values(this.state.nodes)) {
+      this.startInfra('node', n.name)
+      const until = Date.now() + 1000
+      while (Date.now() < until && !(await canConnect(n.clusterPort, '127.0.0.1', 200))) await new Promise((r) => setTimeout(r, 10))
+    }
     for (const name of Object.keys(this.state.caches)) this.startInfra('cache', name)
     for (const [service, port] of Object.entries(this.state.lbPorts)) this.servers.push(await this.scheduler.balancer(service).listen(port, '127.0.0.1'))
     // tasks connect at start: let the servers listen first, as ECS would start them after the cluster
