@@ -66,17 +66,17 @@ describe('the containers environment', () => {
     }
     for (const t of running) {
       const vars = Object.fromEntries(
-        ((await docker.getContainer(t.container).inspect()).Config.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
+        ((await docker.getContainer(t.container!).inspect()).Config.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
       )
       const urls = vars.NATS_URL.split(',').map((u) => new URL(u).hostname)
       expect(urls, t.id).toHaveLength(5)
       const own = urls.filter((n) => azOf[n] === t.az)
       expect(urls.slice(0, own.length), t.id).toEqual(own)
-      expect(connectedTo.get(t.ip!)?.length, t.id).toBeGreaterThan(0)
+      expect(connectedTo.get(t.host!)?.length, t.id).toBeGreaterThan(0)
       expect(
-        connectedTo.get(t.ip!)!.map((n) => azOf[n]),
+        connectedTo.get(t.host!)!.map((n) => azOf[n]),
         t.id,
-      ).toEqual(connectedTo.get(t.ip!)!.map(() => t.az))
+      ).toEqual(connectedTo.get(t.host!)!.map(() => t.az))
       const link = links.find((l) => l.from === t.service)
       expect(vars.REDIS_URL, t.id).toBe(link ? `redis://controller:${link.listenPort}` : undefined)
     }

@@ -1,9 +1,8 @@
 /** environments/containers.yaml: the same topology as the local environment, as containers. */
 import { z } from 'zod'
-import { LocalServiceSchema } from '../local/config.ts'
 import { CacheConfig } from '../redis-config.ts'
-
-const Node = z.strictObject({ name: z.string().regex(/^[a-z0-9-]+$/), az: z.string() })
+import { checkClusters, ClustersSchema } from '../cluster-config.ts'
+import { checkServices, ServiceSchema } from '../service-config.ts'
 
 const ImageSet = z.strictObject({
   nats: z.string().describe('a nats-server image whose entrypoint is nats-server (the official `nats` image is)'),
@@ -17,33 +16,31 @@ export const LOCAL_IMAGES = { nats: 'gameday/nats-server:local', redis: 'gameday
 
 export const ImageChoice = z.enum(['auto', 'official', 'local'])
 
-export const ContainersConfigSchema = z.strictObject({
-  kind: z.literal('containers'),
-  name: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9-]{0,40}$/)
-    .default('gameday')
-    .describe('environment id: every container and network carries the label gameday.env=<name> (GAMEDAY_CONTAINERS_ENV overrides)'),
-  images: z
-    .strictObject({
-      use: ImageChoice.default('auto').describe(
-        'official | local | auto: per image, the local build when the engine has it, else the official one (GAMEDAY_IMAGES overrides)',
-      ),
-      official: ImageSet.default(OFFICIAL_IMAGES),
-      local: ImageSet.default(LOCAL_IMAGES),
-    })
-    .default({ use: 'auto', official: OFFICIAL_IMAGES, local: LOCAL_IMAGES }),
-  clusters: z.record(
-    z.string().regex(/^[a-z0-9-]+$/),
-    z.strictObject({
-      nodes: z.array(Node).min(1),
-      maxMemoryStore: z.string().default('256MB'),
-      maxFileStore: z.string().default('2GB'),
-    }),
-  ),
-  caches: z.record(z.string().regex(/^[a-z0-9-]+$/), CacheConfig).default({}),
-  services: z.record(z.string().regex(/^[a-z0-9-]+$/), LocalServiceSchema).default({}),
-})
+export const ContainersConfigSchema = z
+  .strictObject({
+    kind: z.literal('containers'),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,40}$/)
+      .default('gameday')
+      .describe('environment id: every container and network carries the label gameday.env=<name> (GAMEDAY_CONTAINERS_ENV overrides)'),
+    images: z
+      .strictObject({
+        use: ImageChoice.default('auto').describe(
+          'official | local | auto: per image, the local build when the engine has it, else the official one (GAMEDAY_IMAGES overrides)',
+        ),
+        official: ImageSet.default(OFFICIAL_IMAGES),
+        local: ImageSet.default(LOCAL_IMAGES),
+      })
+      .default({ use: 'auto', official: OFFICIAL_IMAGES, local: LOCAL_IMAGES }),
+    clusters: ClustersSchema,
+    caches: z.record(z.string().regex(/^[a-z0-9-]+$/), CacheConfig).default({}),
+    services: z.record(z.string().regex(/^[a-z0-9-]+$/), ServiceSchema).default({}),
+  })
+  .superRefine((c, ctx) => {
+    checkClusters(c.clusters, ctx)
+    checkServices('containers', c.services, c.caches, ctx)
+  })
 
 export type ContainersConfig = z.infer<typeof ContainersConfigSchema>
 export type ImageName = keyof z.infer<typeof ImageSet>

@@ -1,7 +1,5 @@
-/** What the environment tells its controller, and what the controller's API answers. */
-import type { TaskLifecycle } from '../../api/environment.ts'
-import type { LocalService } from '../local/config.ts'
-import type { TaskState } from '../local/state.ts'
+/** What the environment tells its controller (its API is the ECS stand-in's: ../ecs/control-api.ts). */
+import type { TaskDefinition } from '../ecs/definition.ts'
 
 export interface ControllerSpec {
   envId: string
@@ -11,7 +9,8 @@ export interface ControllerSpec {
   nodeImage: string
   /** labels every task carries besides its own (gameday.env, creator, test run) */
   labels: Record<string, string>
-  services: Record<string, LocalService>
+  /** the services, as the ECS stand-in runs them */
+  services: Record<string, TaskDefinition>
   azs: string[]
   /** every NATS node, in cluster order: a task gets its own AZ's first (it connects in order) */
   nats: { url: string; az: string }[]
@@ -49,20 +48,6 @@ export interface CacheLinkSpec {
   listenPort: number
   /** the cache, host:port on the network */
   upstream: string
-}
-
-/** A task as the controller tracks it (id: TASK_ID, <service>-<n>, unique within the environment). */
-export interface TaskRecord extends Omit<TaskLifecycle, 'state' | 'az' | 'startedAt'> {
-  container: string
-  az: string
-  state: TaskState
-  ip?: string
-  startedAt: string
-}
-
-export interface TasksResponse {
-  updatedAt: string
-  tasks: TaskRecord[]
 }
 
 export const CONTROLLER_ENV = 'GAMEDAY_CONTROLLER'

@@ -1,11 +1,11 @@
 /**
- * Tracked OS processes for the local environment: every process is started detached (its own
- * process group, so a terminal's Ctrl-C reaches only gameday, which then reverts and tears
- * down in order) with its pid written to a pid file, so that `env down`, an aborted run or a
- * later session can find and stop everything — even after gameday itself crashed.
+ * OS processes of the local environment: started detached (their own process group, so a
+ * terminal's Ctrl-C reaches only gameday, which then reverts and tears down in order) with a pid
+ * file the faults signal; signals and waits. What `env down` may kill is decided by the ledger of
+ * started processes (state-dir.ts), never by a pid file or a command line alone.
  */
 import { spawn } from 'node:child_process'
-import { closeSync, existsSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { sleep } from '../../util/abort.ts'
 
 export interface DetachedSpec {
@@ -105,14 +105,11 @@ export async function killHard(pid: number | undefined): Promise<void> {
   await waitForExit(pid, 5000)
 }
 
-export function removePidFile(pidFile: string): void {
-  rmSync(pidFile, { force: true })
-}
-
 /**
- * Every live process that belongs to an environment: its command line names the state
- * directory (nats-server configs, redis --dir, the supervisor) or its environment carries
- * GAMEDAY_STATE_DIR (tasks). The last sweep of `env down`, and what tests check is empty.
+ * Every live process that seems to belong to an environment: its command line names the state
+ * directory (nats-server configs, the supervisor) or its environment carries GAMEDAY_STATE_DIR
+ * (tasks). An observation only — what tests check is empty after a run, and what `env down`
+ * reports as strays — never a list of processes to kill: anyone may name a path.
  */
 export function processesOf(stateDir: string): number[] {
   const found: number[] = []
