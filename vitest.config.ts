@@ -1,4 +1,11 @@
+import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
+
+// `import … from 'gameday'` inside this repository (extensions in tests) means the sources, not dist/
+const alias = [
+  { find: /^gameday$/, replacement: fileURLToPath(new URL('src/api/index.ts', import.meta.url)) },
+  { find: /^gameday\/vitest$/, replacement: fileURLToPath(new URL('src/vitest/index.ts', import.meta.url)) },
+]
 
 // Three projects, each runnable alone (`npx vitest run --project unit`):
 //  - unit:       pure code, plus single real nats-server / redis-server / proxy processes on loopback
@@ -9,6 +16,7 @@ export default defineConfig({
   test: {
     projects: [
       {
+        resolve: { alias },
         test: {
           name: 'unit',
           include: ['{src,plugins,target,test}/**/*.test.ts'],
@@ -18,6 +26,7 @@ export default defineConfig({
         },
       },
       {
+        resolve: { alias },
         test: {
           name: 'local',
           include: ['{src,plugins,target,test}/**/*.local.test.ts'],
@@ -27,6 +36,7 @@ export default defineConfig({
         },
       },
       {
+        resolve: { alias },
         test: {
           name: 'containers',
           include: ['{src,plugins,target,test}/**/*.containers.test.ts'],
