@@ -1,0 +1,102 @@
+/**
+ * Timing commands as users run them: a whole process from spawn to exit (node start-up
+ * included), median of N runs, with the child's peak RSS when GNU time is there to tell it.
+ * Printed next to a goal and a baseline measured in the same run; never an assertion.
+ */
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+
+const GNU_TIME = '/usr/bin/time'
+const hasGnuTime = existsSync(GNU_TIME)
+
+export interface Run {
+  ms: number
+  code: number | null
+  /** peak resident set of the child, MB (NaN without GNU time) */
+  rssMb: number
+  /** user + system CPU time of the child, ms (NaN without GNU time): steadier than wall time on a busy machine */
+  cpuMs: number
+  stdout: string
+  stderr: string
+}
+
+export function runOnce(command: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
+  const [cmd, argv] = hasGnuTime ? [GNU_TIME, ['-f', '#rss %M %U %S', command, ...args]] : [command, args]
+  return new Promise((resolve, reject) => {
+    const started = performance.now()
+    const child = spawn(cmd, argv, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('error', reject)
+    child.on('close', (code) => {
+      const ms = performance.now() - started
+      const usage = /#rss (\d+) ([\d.]+) ([\d.]+)\s*$/.exec(stderr)
+      resolve({
+        ms,
+        code,
+        rssMb: usage ? Number(usage[1]) / 1024 : Number.NaN,
+        cpuMs: usage ? (Number(usage[2]) + Number(usage[3])) * 1000 : Number.NaN,
+        stdout,
+        stderr: stderr.replace(/(Command exited with non-zero status \d+\n)?#rss [\d. ]+\s*$/, ''),
+      })
+    })
+  })
+}
+
+export const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+
+export interface Scenario {
+  name: string
+  command: string
+  args: string[]
+  cwd?: string
+  env?: NodeJS.ProcessEnv
+  /** e.g. `< 200 ms`: printed, and compared with the median */
+  goalMs?: number
+  /** exit codes that mean it worked (default [0]) */
+  expectExit?: number[]
+}
+
+export interface Figures {
+  name: string
+  medianMs: number
+  minMs: number
+  maxMs: number
+  rssMb: number
+  cpuMs: number
+  code: number | null
+  lastLine: string
+}
+
+/** Runs a scenario `runs` times (after one warm-up, so the file cache is the same for all), prints one line, returns the figures. */
+export async function measure(s: Scenario, runs: number, baseline?: Figures): Promise<Figures> {
+  await runOnce(s.command, s.args, s)
+  const all: Run[] = []
+  for (let i = 0; i < runs; i++) all.push(await runOnce(s.command, s.args, s))
+  const ms = all.map((r) => r.ms)
+  const last = all.at(-1)!
+  const f: Figures = {
+    name: s.name,
+    medianMs: median(ms),
+    minMs: Math.min(...ms),
+    maxMs: Math.max(...ms),
+    rssMb: median(all.map((r) => r.rssMb)),
+    cpuMs: median(all.map((r) => r.cpuMs)),
+    code: last.code,
+    lastLine: (last.stdout.trim() || last.stderr.trim()).split('\n').at(-1) ?? '',
+  }
+  const parts = [
+    `${s.name.padEnd(58)} ${f.medianMs.toFixed(0).padStart(5)} ms (min ${f.minMs.toFixed(0)}, max ${f.maxMs.toFixed(0)})`,
+    Number.isNaN(f.rssMb) ? '' : `cpu ${f.cpuMs.toFixed(0).padStart(5)} ms  ${f.rssMb.toFixed(0).padStart(4)} MB`,
+    baseline ? `= baseline + ${(f.medianMs - baseline.medianMs).toFixed(0)} ms` : '',
+    s.goalMs !== undefined ? `goal < ${s.goalMs} ms: ${f.medianMs < s.goalMs ? 'met' : 'NOT met'}` : '',
+    (s.expectExit ?? [0]).includes(f.code ?? -1) ? '' : `UNEXPECTED exit ${f.code}: ${f.lastLine}`,
+  ]
+  console.log(parts.filter(Boolean).join('  '))
+  return f
+}
