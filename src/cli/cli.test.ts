@@ -84,6 +84,8 @@ describe('help and exit codes', () => {
   it('an unknown option or a missing argument: one line naming it, a hint, exit 2', async () => {
     expectRefusal(await gameday('validate', '--frobnicate', 'x.yaml'), /^gameday validate: unknown option '--frobnicate'$/m)
     expectRefusal(await gameday('report'), /^gameday report: missing required argument 'run-dir'$/m)
+    expectRefusal(await gameday('--env', 'local', 'plan', 'x.yaml'), /^gameday: unknown option "--env" before the command$/m)
+    expectRefusal(await gameday('--frobnicate'), /^gameday: unknown option '--frobnicate'$/m)
   })
 })
 

@@ -10,6 +10,8 @@ import { CliError } from './errors.ts'
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.ts'
 import { GAMEDAY_VERSION } from '../version.ts'
 
+const TOP_LEVEL_FLAGS = new Set(['-h', '--help', '-V', '--version'])
+
 /** the close names, for "did you mean" (edit distance at most 2, or a prefix) */
 export function similar(word: string, candidates: string[]): string[] {
   const distance = (a: string, b: string) => {
@@ -74,7 +76,14 @@ async function dispatch(argv: string[]): Promise<{ prog: Command }> {
   let args = argv
   // `gameday help [command]`
   if (args[0] === 'help') args = args.length > 1 ? [...args.slice(1), '--help'] : ['--help']
-  const name = args.find((a) => !a.startsWith('-'))
+  const at = args.findIndex((a) => !a.startsWith('-'))
+  const misplaced = args.slice(0, at < 0 ? args.length : at).find((a) => !TOP_LEVEL_FLAGS.has(a))
+  if (misplaced && at >= 0) {
+    throw new CliError(`unknown option ${JSON.stringify(misplaced)} before the command`, {
+      hint: 'options go after the command they belong to, e.g. `gameday plan FILE --env local`',
+    })
+  }
+  const name = at < 0 ? undefined : args[at]
   const entry = name === undefined ? undefined : COMMANDS.find((c) => c.name === name)
   if (name !== undefined && !entry) {
     // an operand before any command (`gameday --env x run`) is not a command either
