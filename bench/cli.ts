@@ -7,7 +7,7 @@
  *     over 103 etcd-sized histories: the 50 Jepsen etcd histories of test/fixtures given
  *     twice, and the first three a third time (Porcupine's corpus has 103 of this kind)
  *
- * Baselines: `node -e ""` (Node's own start-up) and `npx --no node -e ""` (npx's). The compiled
+ * Baselines: `node -e ""` (Node's own start-up) and `npx node -e ""` (npx's). The compiled
  * build is what an installed package runs: it is built first unless dist/ is up to date.
  * `--before DIR` also measures another checkout's build (e.g. the previous release) in the same run.
  *
@@ -49,7 +49,7 @@ console.log(
 const nodeBaseline = await measure({ name: 'baseline: node -e ""', command: node, args: ['-e', ''] }, RUNS)
 const scenarios: Scenario[] = [
   { name: 'node bin/gameday.js --version', command: node, args: [gameday, '--version'] },
-  { name: 'node bin/gameday.js --help', command: node, args: [gameday, '--help'], goalMs: 200 },
+  { name: 'node bin/gameday.js --help', command: node, args: [gameday, '--help'], goalMs: 200, expectOutput: /^Exit codes:/m },
   {
     name: `node bin/gameday.js check linearizability (${histories103.length} etcd)`,
     command: node,

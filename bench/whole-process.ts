@@ -60,6 +60,8 @@ export interface Scenario {
   goalMs?: number
   /** exit codes that mean it worked (default [0]) */
   expectExit?: number[]
+  /** what the output must show for the figure to count (e.g. that the command, not a wrapper, answered) */
+  expectOutput?: RegExp
 }
 
 export interface Figures {
@@ -96,6 +98,7 @@ export async function measure(s: Scenario, runs: number, baseline?: Figures): Pr
     baseline ? `= baseline + ${(f.medianMs - baseline.medianMs).toFixed(0)} ms` : '',
     s.goalMs !== undefined ? `goal < ${s.goalMs} ms: ${f.medianMs < s.goalMs ? 'met' : 'NOT met'}` : '',
     (s.expectExit ?? [0]).includes(f.code ?? -1) ? '' : `UNEXPECTED exit ${f.code}: ${f.lastLine}`,
+    !s.expectOutput || s.expectOutput.test(last.stdout + last.stderr) ? '' : `UNEXPECTED output: ${f.lastLine}`,
   ]
   console.log(parts.filter(Boolean).join('  '))
   return f
