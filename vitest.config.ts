@@ -7,10 +7,11 @@ const alias = [
   { find: /^gameday\/vitest$/, replacement: fileURLToPath(new URL('src/vitest/index.ts', import.meta.url)) },
 ]
 
-// Three projects, each runnable alone (`npx vitest run --project unit`):
+// Four projects, each runnable alone (`npx vitest run --project unit`):
 //  - unit:       pure code, plus single real nats-server / redis-server / proxy processes on loopback
 //  - local:      the whole local environment (5-node NATS cluster, Redis, target services)
 //  - containers: the testcontainers environment (needs a Docker engine)
+//  - package:    gameday packed, installed into an empty project and used there as a user would
 // Tests that touch real processes run their files one at a time: the machine has 2 cores.
 export default defineConfig({
   test: {
@@ -20,7 +21,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['{src,plugins,target,test}/**/*.test.ts'],
-          exclude: ['**/*.local.test.ts', '**/*.containers.test.ts', 'node_modules/**'],
+          exclude: ['**/*.local.test.ts', '**/*.containers.test.ts', '**/*.package.test.ts', 'node_modules/**'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },
@@ -43,6 +44,16 @@ export default defineConfig({
           globalSetup: ['test/containers/global-setup.ts'],
           testTimeout: 600_000,
           hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          // npm pack, install into an empty project, init / validate / plan / run there (a build, nats-server processes)
+          name: 'package',
+          include: ['test/package/**/*.package.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 600_000,
           fileParallelism: false,
         },
       },
