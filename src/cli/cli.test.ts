@@ -61,6 +61,13 @@ describe('help and exit codes', () => {
     expect(r.err).toMatch(/^Usage: gameday/m)
   })
 
+  it('a command group without its subcommand: its help on stderr, exit 2', async () => {
+    const r = await gameday('env')
+    expect(r.code).toBe(2)
+    expect(r.err).toMatch(/^Usage: gameday env \[options\] \[command\]/m)
+    expect(r.err).toMatch(/^ {2}status /m)
+  })
+
   it('help COMMAND is COMMAND --help', async () => {
     const r = await gameday('help', 'plan')
     expect(r.code).toBe(0)

@@ -55,7 +55,8 @@ export function explain(err: unknown, command?: string): Explanation {
 
   // commander printed its own one-line message (and our "see --help" line) already
   if (err instanceof CommanderError) {
-    const ok = ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code)
+    // help asked for, or the version: 0; help shown because something was missing (`gameday env`): a usage error
+    const ok = ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code) && err.exitCode === 0
     return { lines: [], exitCode: ok ? EXIT.OK : EXIT.ERROR }
   }
   if (err instanceof CliError) {
