@@ -63,9 +63,8 @@ function program(): Command {
 function checkSubcommand(cmd: Command, args: string[], path: string): void {
   if (!cmd.commands.length) return
   const operand = args.find((a) => !a.startsWith('-'))
-  if (operand === undefined) return
+  if (operand === undefined || operand === 'help') return
   const names = cmd.commands.flatMap((c) => [c.name(), ...c.aliases()])
-  if (operand === 'help') return
   const sub = cmd.commands.find((c) => c.name() === operand || c.aliases().includes(operand))
   if (!sub) throw unknownCommand(operand, names, path)
   checkSubcommand(sub, args.slice(args.indexOf(operand) + 1), `${path} ${operand}`)
@@ -86,7 +85,6 @@ async function dispatch(argv: string[]): Promise<{ prog: Command }> {
   const name = at < 0 ? undefined : args[at]
   const entry = name === undefined ? undefined : COMMANDS.find((c) => c.name === name)
   if (name !== undefined && !entry) {
-    // an operand before any command (`gameday --env x run`) is not a command either
     throw unknownCommand(
       name,
       COMMANDS.map((c) => c.name),
