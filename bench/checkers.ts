@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { DurabilityHistoryWriter } from '../src/checkers/durability.ts'
-import { measure } from './whole-process.ts'
+import { measureTogether } from './whole-process.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const runsArg = process.argv.indexOf('--runs')
@@ -57,39 +57,42 @@ try {
   generateDurability(durPath, 1_000_000)
   console.log(`generated ${durPath} (${(statSync(durPath).size / 1e6).toFixed(1)} MB) in ${(performance.now() - genStarted).toFixed(0)} ms`)
   console.log(
-    `node ${process.version}, ${RUNS} runs per line after a warm-up; median whole-process wall time (spawn → exit), CPU time (user + system) and peak RSS\n`,
+    `node ${process.version}, ${RUNS} runs per line, interleaved, after a warm-up: median whole-process wall time (spawn → exit), CPU time (user + system), peak RSS\n`,
   )
 
   const node = process.execPath
   const gameday = join(root, 'bin/gameday.js')
   const etcd = files('test/fixtures/linearizability/jepsen-etcd', '.log')
   const kv = files('test/fixtures/linearizability/kv', '.txt')
-  const baseline = await measure({ name: 'baseline: node -e ""', command: node, args: ['-e', ''] }, RUNS)
+  const NODE = 'baseline: node -e ""'
   // exit 1: some histories of each set are not linearizable, and the durability history loses 10 messages
-  await measure(
-    {
-      name: `check linearizability: ${etcd.length} etcd histories`,
-      command: node,
-      args: [gameday, 'check', 'linearizability', '--model', 'cas-register', ...etcd],
-      expectExit: [1],
-    },
+  await measureTogether(
+    [
+      { name: NODE, command: node, args: ['-e', ''] },
+      {
+        name: `check linearizability: ${etcd.length} etcd histories`,
+        command: node,
+        args: [gameday, 'check', 'linearizability', '--model', 'cas-register', ...etcd],
+        expectExit: [1],
+        baseline: NODE,
+      },
+      {
+        name: `check linearizability: ${kv.length} kv histories`,
+        command: node,
+        args: [gameday, 'check', 'linearizability', '--model', 'kv', ...kv],
+        expectExit: [1],
+        baseline: NODE,
+      },
+      {
+        name: 'check durability: 1,000,000 acked',
+        command: node,
+        args: [gameday, 'check', 'durability', durPath],
+        goalMs: 1000,
+        expectExit: [1],
+        baseline: NODE,
+      },
+    ],
     RUNS,
-    baseline,
-  )
-  await measure(
-    {
-      name: `check linearizability: ${kv.length} kv histories`,
-      command: node,
-      args: [gameday, 'check', 'linearizability', '--model', 'kv', ...kv],
-      expectExit: [1],
-    },
-    RUNS,
-    baseline,
-  )
-  await measure(
-    { name: 'check durability: 1,000,000 acked', command: node, args: [gameday, 'check', 'durability', durPath], goalMs: 1000, expectExit: [1] },
-    RUNS,
-    baseline,
   )
 } finally {
   rmSync(work, { recursive: true, force: true })

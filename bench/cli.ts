@@ -9,19 +9,20 @@
  *
  * Baselines: `node -e ""` (Node's own start-up) and `npx node -e ""` (npx's). The compiled
  * build is what an installed package runs: it is built first unless dist/ is up to date.
- * `--before DIR` also measures another checkout's build (e.g. the previous release) in the same run.
+ * `--before DIR` also measures another checkout's build (e.g. the previous release) in the same
+ * run, interleaved with these.
  *
- *     npm run bench:cli [-- --runs 7] [-- --before /path/to/other/checkout]
+ *     npm run bench:cli [-- --runs 11] [-- --before /path/to/other/checkout]
  */
 import { execFileSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { measure, type Scenario } from './whole-process.ts'
+import { measureTogether, type Scenario } from './whole-process.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const arg = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined)
-const RUNS = Number(arg('--runs') ?? 7)
+const RUNS = Number(arg('--runs') ?? 11)
 const before = arg('--before')
 
 const { buildState } = (await import(pathToFileURL(join(root, 'bin/build-freshness.js')).href)) as { buildState(root: string): string }
@@ -37,64 +38,62 @@ const etcd = readdirSync(etcdDir)
   .map((f) => join(etcdDir, f))
 const histories103 = [...etcd, ...etcd, ...etcd.slice(0, 3)]
 const check = ['check', 'linearizability', '--model', 'cas-register', ...histories103]
-// some of the etcd histories are not linearizable (test/fixtures/linearizability/jepsen-etcd/VERDICTS): exit 1 is the answer
+// some etcd histories are not linearizable (test/fixtures/linearizability/jepsen-etcd/VERDICTS): exit 1 is the right answer
 const checkExit = [1]
+const experiments = readdirSync(join(root, 'experiments'))
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => join('experiments', f))
 
 const node = process.execPath
-const gameday = join(root, 'bin/gameday.js')
-console.log(
-  `node ${process.version}, ${RUNS} runs per line after a warm-up; median whole-process wall time (spawn → exit), CPU time (user + system) and peak RSS\n`,
-)
+const NODE = 'baseline: node -e ""'
+const NPX = 'baseline: npx node -e ""'
+const launcher = (dir: string) => join(dir, 'bin/gameday.js')
+// npx as users type it, but never fetching a package (`npx --no gameday --help` is npx's own help)
+const npxEnv = { ...process.env, npm_config_yes: 'false' }
+const help = /^Exit codes:/m
 
-const nodeBaseline = await measure({ name: 'baseline: node -e ""', command: node, args: ['-e', ''] }, RUNS)
-const scenarios: Scenario[] = [
-  { name: 'node bin/gameday.js --version', command: node, args: [gameday, '--version'] },
-  { name: 'node bin/gameday.js --help', command: node, args: [gameday, '--help'], goalMs: 200, expectOutput: /^Exit codes:/m },
+const scenarios: (Scenario & { baseline?: string })[] = [
+  { name: NODE, command: node, args: ['-e', ''] },
+  { name: 'node bin/gameday.js --version', command: node, args: [launcher(root), '--version'], baseline: NODE },
+  { name: 'node bin/gameday.js --help', command: node, args: [launcher(root), '--help'], goalMs: 200, expectOutput: help, baseline: NODE },
   {
     name: `node bin/gameday.js check linearizability (${histories103.length} etcd)`,
     command: node,
-    args: [gameday, ...check],
+    args: [launcher(root), ...check],
     goalMs: 600,
     expectExit: checkExit,
+    baseline: NODE,
   },
-  { name: 'node bin/gameday.js validate experiments/*.yaml', command: node, args: [gameday, 'validate', ...experiments()] },
-]
-for (const s of scenarios) await measure(s, RUNS, nodeBaseline)
-
-console.log('')
-const npxBaseline = await measure({ name: 'baseline: npx --no node -e ""', command: 'npx', args: ['--no', 'node', '-e', ''], cwd: root }, RUNS)
-await measure({ name: 'npx gameday --help', command: 'npx', args: ['--no', 'gameday', '--help'], cwd: root }, RUNS, npxBaseline)
-await measure(
+  { name: 'node bin/gameday.js validate experiments/*.yaml', command: node, args: [launcher(root), 'validate', ...experiments], baseline: NODE },
+  { name: NPX, command: 'npx', args: ['node', '-e', ''], cwd: root, env: npxEnv },
+  { name: 'npx gameday --help', command: 'npx', args: ['gameday', '--help'], cwd: root, env: npxEnv, expectOutput: help, baseline: NPX },
   {
     name: `npx gameday check linearizability (${histories103.length} etcd)`,
     command: 'npx',
-    args: ['--no', 'gameday', ...check],
+    args: ['gameday', ...check],
     cwd: root,
+    env: npxEnv,
     expectExit: checkExit,
+    baseline: NPX,
   },
-  RUNS,
-  npxBaseline,
-)
-
+]
 if (before) {
-  console.log(`\nthe same with ${before}/bin/gameday.js (its own build):`)
-  const other = join(before, 'bin/gameday.js')
-  await measure({ name: 'before: node bin/gameday.js --help', command: node, args: [other, '--help'], goalMs: 200 }, RUNS, nodeBaseline)
-  await measure(
+  scenarios.push(
+    { name: 'before: node bin/gameday.js --help', command: node, args: [launcher(before), '--help'], goalMs: 200, baseline: NODE },
     {
       name: `before: node bin/gameday.js check linearizability (${histories103.length})`,
       command: node,
-      args: [other, ...check],
+      args: [launcher(before), ...check],
       goalMs: 600,
       expectExit: checkExit,
+      baseline: NODE,
     },
-    RUNS,
-    nodeBaseline,
   )
 }
 
-function experiments(): string[] {
-  return readdirSync(join(root, 'experiments'))
-    .filter((f) => f.endsWith('.yaml'))
-    .map((f) => join('experiments', f))
-}
+console.log(
+  `node ${process.version}, ${RUNS} runs per line, interleaved, after a warm-up: median whole-process wall time (spawn → exit), CPU time (user + system), peak RSS`,
+)
+if (before) console.log(`before: ${before} (its own build)`)
+console.log('')
+await measureTogether(scenarios, RUNS)

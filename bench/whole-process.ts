@@ -73,33 +73,46 @@ export interface Figures {
   cpuMs: number
   code: number | null
   lastLine: string
+  /** the last run's stdout and stderr */
+  output: string
 }
 
-/** Runs a scenario `runs` times (after one warm-up, so the file cache is the same for all), prints one line, returns the figures. */
-export async function measure(s: Scenario, runs: number, baseline?: Figures): Promise<Figures> {
-  await runOnce(s.command, s.args, s)
-  const all: Run[] = []
-  for (let i = 0; i < runs; i++) all.push(await runOnce(s.command, s.args, s))
-  const ms = all.map((r) => r.ms)
-  const last = all.at(-1)!
-  const f: Figures = {
-    name: s.name,
-    medianMs: median(ms),
-    minMs: Math.min(...ms),
-    maxMs: Math.max(...ms),
-    rssMb: median(all.map((r) => r.rssMb)),
-    cpuMs: median(all.map((r) => r.cpuMs)),
-    code: last.code,
-    lastLine: (last.stdout.trim() || last.stderr.trim()).split('\n').at(-1) ?? '',
+/**
+ * Runs every scenario `runs` times, interleaved (run 1 of each, then run 2 of each, …) after one
+ * warm-up each, so that a machine that gets busier or quieter during the run weighs on all of them
+ * alike; prints one line per scenario, compared with the scenario named by its `baseline`.
+ */
+export async function measureTogether(scenarios: (Scenario & { baseline?: string })[], runs: number): Promise<Figures[]> {
+  for (const s of scenarios) await runOnce(s.command, s.args, s)
+  const all: Run[][] = scenarios.map(() => [])
+  for (let i = 0; i < runs; i++) for (const [j, s] of scenarios.entries()) all[j].push(await runOnce(s.command, s.args, s))
+  const figures = scenarios.map((s, j) => {
+    const ms = all[j].map((r) => r.ms)
+    const last = all[j].at(-1)!
+    return {
+      name: s.name,
+      medianMs: median(ms),
+      minMs: Math.min(...ms),
+      maxMs: Math.max(...ms),
+      rssMb: median(all[j].map((r) => r.rssMb)),
+      cpuMs: median(all[j].map((r) => r.cpuMs)),
+      code: last.code,
+      lastLine: (last.stdout.trim() || last.stderr.trim()).split('\n').at(-1) ?? '',
+      output: last.stdout + last.stderr,
+    }
+  })
+  for (const [j, s] of scenarios.entries()) {
+    const f = figures[j]
+    const baseline = s.baseline ? figures.find((b) => b.name === s.baseline) : undefined
+    const parts = [
+      `${s.name.padEnd(60)} ${f.medianMs.toFixed(0).padStart(5)} ms (min ${f.minMs.toFixed(0)}, max ${f.maxMs.toFixed(0)})`,
+      Number.isNaN(f.rssMb) ? '' : `cpu ${f.cpuMs.toFixed(0).padStart(5)} ms  ${f.rssMb.toFixed(0).padStart(4)} MB`,
+      baseline ? `= baseline + ${(f.medianMs - baseline.medianMs).toFixed(0)} ms (cpu + ${(f.cpuMs - baseline.cpuMs).toFixed(0)})` : '',
+      s.goalMs !== undefined ? `goal < ${s.goalMs} ms: ${f.medianMs < s.goalMs ? 'met' : 'NOT met'}` : '',
+      (s.expectExit ?? [0]).includes(f.code ?? -1) ? '' : `UNEXPECTED exit ${f.code}: ${f.lastLine}`,
+      !s.expectOutput || s.expectOutput.test(f.output) ? '' : `UNEXPECTED output: ${f.lastLine}`,
+    ]
+    console.log(parts.filter(Boolean).join('  '))
   }
-  const parts = [
-    `${s.name.padEnd(58)} ${f.medianMs.toFixed(0).padStart(5)} ms (min ${f.minMs.toFixed(0)}, max ${f.maxMs.toFixed(0)})`,
-    Number.isNaN(f.rssMb) ? '' : `cpu ${f.cpuMs.toFixed(0).padStart(5)} ms  ${f.rssMb.toFixed(0).padStart(4)} MB`,
-    baseline ? `= baseline + ${(f.medianMs - baseline.medianMs).toFixed(0)} ms` : '',
-    s.goalMs !== undefined ? `goal < ${s.goalMs} ms: ${f.medianMs < s.goalMs ? 'met' : 'NOT met'}` : '',
-    (s.expectExit ?? [0]).includes(f.code ?? -1) ? '' : `UNEXPECTED exit ${f.code}: ${f.lastLine}`,
-    !s.expectOutput || s.expectOutput.test(last.stdout + last.stderr) ? '' : `UNEXPECTED output: ${f.lastLine}`,
-  ]
-  console.log(parts.filter(Boolean).join('  '))
-  return f
+  return figures
 }
