@@ -2,10 +2,13 @@
  * `gameday init` in an empty folder writes a starting environment and experiment that validate and
  * plan as they are; it never overwrites a file, and asks nothing off a terminal.
  */
+import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it, vi } from 'vitest'
+import { waitFor } from '../../util/abort.ts'
+import { REPO_ROOT } from '../../util/node-entry.ts'
 import { runCli } from '../cli.ts'
 import { initFiles } from './init.ts'
 
@@ -24,6 +27,26 @@ async function gameday(cwd: string, ...argv: string[]): Promise<{ code: number; 
   } finally {
     process.chdir(before)
     vi.restoreAllMocks()
+  }
+}
+
+/** `gameday init` on a terminal (util-linux `script` gives it one): answers are typed once each question shows */
+function onTerminal(dir: string) {
+  const command = `${process.execPath} ${join(REPO_ROOT, 'bin/gameday.js')} init ${dir}`
+  const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...process.env, GAMEDAY_FROM_SOURCE: '1' }, stdio: ['pipe', 'pipe', 'pipe'] })
+  let screen = ''
+  child.stdout.on('data', (d) => (screen += d))
+  child.stderr.on('data', (d) => (screen += d))
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  return {
+    exit,
+    screen: () => screen,
+    async answer(when: RegExp, text: string) {
+      // readline moves the cursor with escape sequences: match what the user sees
+      const seen = () => screen.replace(new RegExp(String.raw`${String.fromCharCode(27)}\[[0-9;]*[A-Za-z]`, 'g'), '')
+      await waitFor(`the terminal to show ${when}`, async () => when.test(seen()), { timeoutMs: 20_000, intervalMs: 20 })
+      child.stdin.write(text)
+    },
   }
 }
 
@@ -91,4 +114,32 @@ describe('gameday init', () => {
     expect(existsSync(join(work, 'elsewhere', 'experiments', schema))).toBe(true)
     expect(experiment.text).toMatch(/^seed: 7 /m)
   })
+
+  it.skipIf(!existsSync('/usr/bin/script'))(
+    'on a terminal it asks, re-asks after a bad answer, and takes the answers',
+    async () => {
+      const dir = join(work, 'asked')
+      const tty = onTerminal(dir)
+      await tty.answer(/Name of the first experiment \[first-gameday\]: $/, 'Bad_Name\r')
+      await tty.answer(/a name is lower-case[^]*Name of the first experiment \[first-gameday\]: $/, 'orders-kill\r')
+      await tty.answer(/NATS nodes in the local cluster \[3\]: $/, '5\r')
+      expect(await tty.exit, tty.screen()).toBe(0)
+      expect(readFileSync(join(dir, 'environments/local.yaml'), 'utf8').match(/^ {6}- \{ name: n\d/gm)).toHaveLength(5)
+      expect(existsSync(join(dir, 'experiments/orders-kill.yaml'))).toBe(true)
+    },
+    60_000,
+  )
+
+  it.skipIf(!existsSync('/usr/bin/script'))(
+    'on a terminal, Ctrl-D at a question writes nothing (exit 2)',
+    async () => {
+      const dir = join(work, 'abandoned')
+      const tty = onTerminal(dir)
+      await tty.answer(/Name of the first experiment \[first-gameday\]: $/, '\x04')
+      expect(await tty.exit, tty.screen()).toBe(2)
+      expect(tty.screen()).toMatch(/no answer: nothing was written/)
+      expect(existsSync(dir)).toBe(false)
+    },
+    60_000,
+  )
 })

@@ -64,10 +64,19 @@ export function initFiles(dir: string, choices: InitChoices): { path: string; te
 
 async function ask(opts: Options): Promise<{ name: string; nodes: number }> {
   const rl = createInterface({ input: process.stdin, output: process.stdout })
+  // Ctrl-C or Ctrl-D at a question: stop there, having written nothing
+  const stop = new AbortController()
+  rl.on('SIGINT', () => stop.abort())
+  rl.on('close', () => stop.abort())
   try {
     const question = async <T>(q: string, fallback: T, parse: (v: string) => T): Promise<T> => {
       for (;;) {
-        const answer = (await rl.question(q)).trim()
+        let answer: string
+        try {
+          answer = (await rl.question(q, { signal: stop.signal })).trim()
+        } catch (err) {
+          throw new CliError('no answer: nothing was written', { hint: '`gameday init --yes` takes the defaults without asking', cause: err })
+        }
         if (!answer) return fallback
         try {
           return parse(answer)
