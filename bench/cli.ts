@@ -15,7 +15,8 @@
  *     npm run bench:cli [-- --runs 11] [-- --before /path/to/other/checkout]
  */
 import { execFileSync } from 'node:child_process'
-import { readdirSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { measureTogether, type Scenario } from './whole-process.ts'
@@ -46,10 +47,18 @@ const experiments = readdirSync(join(root, 'experiments'))
 
 const node = process.execPath
 const NODE = 'baseline: node -e ""'
-const NPX = 'baseline: npx node -e ""'
+const NPX = 'baseline: npx node -e "" (in a project)'
 const launcher = (dir: string) => join(dir, 'bin/gameday.js')
-// npx as users type it, but never fetching a package (`npx --no gameday --help` is npx's own help)
+// npx as users type it, but never fetching a package (`npx --no gameday --help` is npx's own help),
+// in a project that has gameday installed — here linked to this checkout, as `npm link` would.
+// (In this repository itself npx finds no node_modules/.bin/gameday and loads npm's whole tree first.)
 const npxEnv = { ...process.env, npm_config_yes: 'false' }
+const project = mkdtempSync(join(tmpdir(), 'gameday-bench-project-'))
+process.on('exit', () => rmSync(project, { recursive: true, force: true }))
+writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'studio', private: true, devDependencies: { gameday: 'file:' + root } }))
+mkdirSync(join(project, 'node_modules/.bin'), { recursive: true })
+symlinkSync(root, join(project, 'node_modules/gameday'))
+symlinkSync('../gameday/bin/gameday.js', join(project, 'node_modules/.bin/gameday'))
 const help = /^Exit codes:/m
 
 const scenarios: (Scenario & { baseline?: string })[] = [
@@ -65,13 +74,13 @@ const scenarios: (Scenario & { baseline?: string })[] = [
     baseline: NODE,
   },
   { name: 'node bin/gameday.js validate experiments/*.yaml', command: node, args: [launcher(root), 'validate', ...experiments], baseline: NODE },
-  { name: NPX, command: 'npx', args: ['node', '-e', ''], cwd: root, env: npxEnv },
-  { name: 'npx gameday --help', command: 'npx', args: ['gameday', '--help'], cwd: root, env: npxEnv, expectOutput: help, baseline: NPX },
+  { name: NPX, command: 'npx', args: ['node', '-e', ''], cwd: project, env: npxEnv },
+  { name: 'npx gameday --help', command: 'npx', args: ['gameday', '--help'], cwd: project, env: npxEnv, expectOutput: help, baseline: NPX },
   {
     name: `npx gameday check linearizability (${histories103.length} etcd)`,
     command: 'npx',
     args: ['gameday', ...check],
-    cwd: root,
+    cwd: project,
     env: npxEnv,
     expectExit: checkExit,
     baseline: NPX,

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
 
 const GNU_TIME = '/usr/bin/time'
 const hasGnuTime = existsSync(GNU_TIME)
@@ -83,6 +84,11 @@ export interface Figures {
  * alike; prints one line per scenario, compared with the scenario named by its `baseline`.
  */
 export async function measureTogether(scenarios: (Scenario & { baseline?: string })[], runs: number): Promise<Figures[]> {
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')
+  console.log(`${cpus().length} CPUs, load average ${load()} at the start`)
   for (const s of scenarios) await runOnce(s.command, s.args, s)
   const all: Run[][] = scenarios.map(() => [])
   for (let i = 0; i < runs; i++) for (const [j, s] of scenarios.entries()) all[j].push(await runOnce(s.command, s.args, s))
@@ -114,5 +120,6 @@ export async function measureTogether(scenarios: (Scenario & { baseline?: string
     ]
     console.log(parts.filter(Boolean).join('  '))
   }
+  console.log(`load average ${load()} at the end`)
   return figures
 }
