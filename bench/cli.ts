@@ -15,7 +15,7 @@
  *     npm run bench:cli [-- --runs 11] [-- --before /path/to/other/checkout]
  */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -47,18 +47,23 @@ const experiments = readdirSync(join(root, 'experiments'))
 
 const node = process.execPath
 const NODE = 'baseline: node -e ""'
-const NPX = 'baseline: npx node -e "" (in a project)'
+const NPX = 'baseline: npx node -e "" (in the project)'
 const launcher = (dir: string) => join(dir, 'bin/gameday.js')
-// npx as users type it, but never fetching a package (`npx --no gameday --help` is npx's own help),
-// in a project that has gameday installed — here linked to this checkout, as `npm link` would.
-// (In this repository itself npx finds no node_modules/.bin/gameday and loads npm's whole tree first.)
+// A project with gameday installed, as `npm install` lays it out — node_modules/gameday holding
+// bin/, package.json and the build (linked to this checkout's) but no sources, so the launcher has
+// no freshness to check — and npx as users type it there, never fetching a package (`npx --no
+// gameday --help` would be npx's own help). In this repository itself npx finds no
+// node_modules/.bin/gameday and loads npm's whole dependency tree first: not what users meet.
 const npxEnv = { ...process.env, npm_config_yes: 'false' }
 const project = mkdtempSync(join(tmpdir(), 'gameday-bench-project-'))
 process.on('exit', () => rmSync(project, { recursive: true, force: true }))
-writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'studio', private: true, devDependencies: { gameday: 'file:' + root } }))
+const installed = join(project, 'node_modules/gameday')
 mkdirSync(join(project, 'node_modules/.bin'), { recursive: true })
-symlinkSync(root, join(project, 'node_modules/gameday'))
+cpSync(join(root, 'bin'), join(installed, 'bin'), { recursive: true })
+cpSync(join(root, 'package.json'), join(installed, 'package.json'))
+symlinkSync(join(root, 'dist'), join(installed, 'dist'))
 symlinkSync('../gameday/bin/gameday.js', join(project, 'node_modules/.bin/gameday'))
+writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'studio', private: true, devDependencies: { gameday: '*' } }))
 const help = /^Exit codes:/m
 
 const scenarios: (Scenario & { baseline?: string })[] = [
@@ -74,10 +79,18 @@ const scenarios: (Scenario & { baseline?: string })[] = [
     baseline: NODE,
   },
   { name: 'node bin/gameday.js validate experiments/*.yaml', command: node, args: [launcher(root), 'validate', ...experiments], baseline: NODE },
-  { name: NPX, command: 'npx', args: ['node', '-e', ''], cwd: project, env: npxEnv },
-  { name: 'npx gameday --help', command: 'npx', args: ['gameday', '--help'], cwd: project, env: npxEnv, expectOutput: help, baseline: NPX },
   {
-    name: `npx gameday check linearizability (${histories103.length} etcd)`,
+    name: 'installed: node node_modules/.bin/gameday --help',
+    command: node,
+    args: [launcher(installed), '--help'],
+    goalMs: 200,
+    expectOutput: help,
+    baseline: NODE,
+  },
+  { name: NPX, command: 'npx', args: ['node', '-e', ''], cwd: project, env: npxEnv },
+  { name: 'installed: npx gameday --help', command: 'npx', args: ['gameday', '--help'], cwd: project, env: npxEnv, expectOutput: help, baseline: NPX },
+  {
+    name: `installed: npx gameday check linearizability (${histories103.length} etcd)`,
     command: 'npx',
     args: ['gameday', ...check],
     cwd: project,
