@@ -68,9 +68,9 @@ describe('bin/gameday.js', () => {
   })
 
   it('the real command line: an unknown command with --help is one line and a hint, exit 2, no stack trace', async () => {
-    const r = await run(join(REPO_ROOT, 'bin/gameday.js'), ['compare', '--help'], { GAMEDAY_FROM_SOURCE: '1' })
+    const r = await run(join(REPO_ROOT, 'bin/gameday.js'), ['frobnicate', '--help'], { GAMEDAY_FROM_SOURCE: '1' })
     expect(r.code).toBe(2)
     expect(r.out).toBe('')
-    expect(r.err).toBe('gameday: unknown command "compare"\nhint: `gameday --help` lists the commands\n')
+    expect(r.err).toBe('gameday: unknown command "frobnicate"\nhint: `gameday --help` lists the commands\n')
   })
 })
