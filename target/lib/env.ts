@@ -3,9 +3,10 @@
  * See target/README.md for the whole process contract.
  */
 
-export type BrokenVariant = 'no-drain' | 'no-breaker' | 'skip-cas' | 'ack-without-store'
+export type BrokenVariant = 'no-drain' | 'no-breaker' | 'skip-cas' | 'ack-without-store' | 'no-reconnect' | 'no-lame-duck-handover'
 
-const BROKEN_VARIANTS: readonly BrokenVariant[] = ['no-drain', 'no-breaker', 'skip-cas', 'ack-without-store']
+/** Every deliberately broken variant a task knows (GAMEDAY_BROKEN); target/README.md says what each does. */
+export const BROKEN_VARIANTS: readonly BrokenVariant[] = ['no-drain', 'no-breaker', 'skip-cas', 'ack-without-store', 'no-reconnect', 'no-lame-duck-handover']
 
 export interface TaskEnv {
   /** NATS_URL, split on commas */

@@ -119,6 +119,8 @@ export async function runService(def: ServiceDefinition): Promise<ServiceTask & 
      * else uses it (stores, publishers) and reconnects by itself when it is closed.
      */
     const moveOnLameDuck = (home: typeof endpoints): void => {
+      // GAMEDAY_BROKEN=no-lame-duck-handover: stay on the leaving server until it evicts us
+      if (env.broken.has('no-lame-duck-handover')) return
       void (async () => {
         for await (const s of home.nc.status()) {
           if (s.type !== 'ldm' || stopping || endpoints !== home) continue
