@@ -10,6 +10,7 @@ import { circuitBreaker } from './probes/circuit-breaker.ts'
 import { drain } from './probes/drain.ts'
 import { jetstreamDurability } from './probes/jetstream-durability.ts'
 import { casCorrectness } from './probes/cas-correctness.ts'
+import { taskHealth } from './probes/task-health.ts'
 import { natsKillNode, natsPauseNode, natsRestartNode, natsStopNode } from './faults/nats-node.ts'
 import { natsLameDuck } from './faults/nats-lame-duck.ts'
 import { natsCorruptStore } from './faults/nats-store.ts'
@@ -22,7 +23,7 @@ import { redisAzPower } from './faults/aws/redis-az-power.ts'
 import { redisFailover } from './faults/aws/redis-failover.ts'
 
 export const builtins: Extension = {
-  probes: [requestSlo, natsClusterHealth, circuitBreaker, drain, jetstreamDurability, casCorrectness],
+  probes: [requestSlo, natsClusterHealth, circuitBreaker, drain, jetstreamDurability, casCorrectness, taskHealth],
   faults: [
     natsKillNode,
     natsStopNode,
