@@ -12,16 +12,17 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
 const RESOLUTION_MS = 10
 
 export interface DelayFigures {
-  /** 99th percentile of the loop's delay, ms */
+  /** 90th and 99th percentile of the loop's delay, ms */
+  p90: number
   p99: number
   /** the longest delay seen, ms */
   max: number
 }
 
 const figures = (h: IntervalHistogram): DelayFigures => {
-  if (h.count === 0) return { p99: 0, max: 0 }
+  if (h.count === 0) return { p90: 0, p99: 0, max: 0 }
   const excess = (ns: number) => Math.max(0, ns / 1e6 - RESOLUTION_MS)
-  return { p99: excess(h.percentile(99)), max: excess(h.max) }
+  return { p90: excess(h.percentile(90)), p99: excess(h.percentile(99)), max: excess(h.max) }
 }
 
 export class EventLoopDelay {
