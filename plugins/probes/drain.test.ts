@@ -378,7 +378,7 @@ describe('drain: requests in flight at each stop', () => {
     expect(e.metrics).toEqual({
       inFlightAtStop: 2,
       stops: 3,
-      inFlightAtStopMin: 0,
+      leastInFlightAtStop: 0,
       'inFlightAtStop.api-1': 2,
       'inFlightAtStop.n1': 0,
       'inFlightAtStop.n1#2': 0,

@@ -17,7 +17,7 @@
  * Evidence: a drain verdict means something only if requests were in flight when things
  * stopped. The probe finds every stop while it runs — a task's SIGTERM (or exit), a NATS
  * server's lame-duck eviction — and counts its requests in flight at each (`inFlightAtStop`,
- * in total, `inFlightAtStopMin` and `inFlightAtStop.<task|server>` per stop; see drain/stops.ts).
+ * in total, `leastInFlightAtStop` and `inFlightAtStop.<task|server>` per stop; see drain/stops.ts).
  * A stop that met fewer than `minInFlightAtStop` (1) makes the verdict inconclusive, never a
  * pass; a tolerance can ask for more (`inFlightAtStop >= 5`). To make the evidence happen:
  * `hold` sends each body slowly (via gateway, routes that read a body), and for work held at a
@@ -266,7 +266,7 @@ export const drain = defineProbe<P>({
     failed: { unit: 'count', description: 'requests answered with an error that is not retryable' },
     inFlightAtStop: { unit: 'count', description: "the probe's requests in flight at the stops, summed: the evidence a drain verdict rests on" },
     stops: { unit: 'count', description: 'stops seen while the probe ran: task SIGTERMs and exits, NATS lame-duck evictions' },
-    inFlightAtStopMin: { unit: 'count', description: 'the fewest requests in flight at any one stop' },
+    leastInFlightAtStop: { unit: 'count', description: 'the fewest requests in flight at any one stop' },
     'inFlightAtStop.*': { unit: 'count', description: 'requests in flight at one stop, by task or server (gateway-1, n3)' },
     requests: { unit: 'count', description: 'requests sent' },
     ok: { unit: 'count', description: 'requests answered' },
@@ -290,8 +290,8 @@ export const drain = defineProbe<P>({
     achievedRate: LOAD_METRICS.achievedRate,
     rps: LOAD_METRICS.rps,
     inFlight: LOAD_METRICS.inFlight,
-    scheduleLagP99: LOAD_METRICS.scheduleLagP99,
-    loopDelayP99: LOAD_METRICS.loopDelayP99,
+    scheduleLagP90: LOAD_METRICS.scheduleLagP90,
+    loopDelayP90: LOAD_METRICS.loopDelayP90,
   },
   defaultTolerance: ['lost == 0', 'hung == 0'],
   async create(ctx, p): Promise<Probe> {
@@ -443,8 +443,8 @@ export const drain = defineProbe<P>({
       metrics.successRate = lm.successRate
       metrics.achievedRate = lm.achievedRate
       if (typeof lm['errors.client-overload'] === 'number') metrics.notSent = lm['errors.client-overload']
-      metrics.scheduleLagP99 = lm.scheduleLagP99
-      metrics.loopDelayP99 = lm.loopDelayP99
+      metrics.scheduleLagP90 = lm.scheduleLagP90
+      metrics.loopDelayP90 = lm.loopDelayP90
       const file = ctx.artifactPath('requests.jsonl')
       await new Promise<void>((resolve) => {
         const out = createWriteStream(file)

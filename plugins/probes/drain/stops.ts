@@ -232,7 +232,7 @@ export function stopEvidence(records: readonly InFlightRecord[], stops: readonly
   const metrics: Record<string, number> = {
     inFlightAtStop: counts.reduce((a, b) => a + b, 0),
     stops: stops.length,
-    inFlightAtStopMin: counts.length ? Math.min(...counts) : NaN,
+    leastInFlightAtStop: counts.length ? Math.min(...counts) : NaN,
   }
   labels.forEach((label, i) => (metrics[`inFlightAtStop.${label}`] = counts[i]))
   const inconclusive: string[] = []
