@@ -14,6 +14,15 @@
  *
  * Default tolerance `lost == 0`, `hung == 0` (`hung` is the count of timedOut requests).
  *
+ * Metrics: counts per outcome and per cause (`lost.reset`, `retryable.http-503`), the slowest
+ * answer, and — for NATS — each probe-owned connection's reconnections (`nc.status()`): time from
+ * disconnect to reconnect, and from the lame-duck notice to reconnect. The NATS clients behave as
+ * a lame-duck-aware SDK (`lameDuckAware`, default on): after its server's notice a connection
+ * takes no new request, and a new connection is made before the break when all are leaving.
+ * Details name the first lost and hung requests by id with their send time, to line up with the
+ * fault timeline, and each stop with what was in flight at it; every
+ * request goes to the artifact `<probe>.<phase>.requests.jsonl`.
+ *
  * Evidence: a drain verdict means something only if requests were in flight when things
  * stopped. The probe finds every stop while it runs — a task's SIGTERM (or exit), a NATS
  * server's lame-duck eviction — and counts its requests in flight at each (`inFlightAtStop`,
@@ -22,13 +31,6 @@
  * pass; a tolerance can ask for more (`inFlightAtStop >= 5`). To make the evidence happen:
  * `hold` sends each body slowly (via gateway, routes that read a body), and for work held at a
  * service, slow its dependency for the run (a `redis.throttle` step without a duration).
- * Metrics: counts per outcome and per cause (`lost.reset`, `retryable.http-503`), the slowest
- * answer, and — for NATS — each probe-owned connection's reconnections (`nc.status()`): time from
- * disconnect to reconnect, and from the lame-duck notice to reconnect. The NATS clients behave as
- * a lame-duck-aware SDK (`lameDuckAware`, default on): after its server's notice a connection
- * takes no new request, and a new connection is made before the break when all are leaving. Details name the first
- * lost and hung requests by id with their send time, to line up with the fault timeline; every
- * request goes to the artifact `<probe>.<phase>.requests.jsonl`.
  *
  *   - name: drain
  *     probe: drain
