@@ -64,30 +64,35 @@ afterAll(async () => {
   delete process.env.GAMEDAY_LOCAL_STATE_DIR
 }, 60_000)
 
+/** The runner's lateness as the probe judged it: p90 of schedule lag or of event-loop delay, ms. */
+const lateness = (m: Record<string, unknown>) => Math.max(Number(m.scheduleLagP90), Number(m.loopDelayP90))
+const figures = (m: Record<string, unknown>) => ({
+  p99: m.p99,
+  scheduleLagP90: m.scheduleLagP90,
+  loopDelayP90: m.loopDelayP90,
+  busySeconds: m.runnerBusySeconds,
+})
+
 describe('the runner judges its own lateness', () => {
   it('on a quiet machine the latency experiment passes; saturated by another process, it is inconclusive and says why', async () => {
     const calm = await runExperiment(experiment, { env })
-    expect(calm.status, calm.output.join('\n')).toBe('passed')
     const calmProbe = calm.probe('gateway-latency', 'during')
-    expect(calmProbe.verdict).toBe('pass')
+    console.log(`quiet: ${calm.status} ${JSON.stringify(figures(calmProbe.metrics))}`)
+    // a shared machine is not always quiet: the verdict must follow the runner's own figures either way
+    if (lateness(calmProbe.metrics) <= 20) expect(calm.status, calm.output.join('\n')).toBe('passed')
+    else expect(calm.status, calm.output.join('\n')).toBe('inconclusive')
 
     for (let i = 0; i < 6; i++) hogs.push(spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }))
     const busy = await runExperiment(experiment, { env })
+    const busyProbe = busy.probe('gateway-latency', 'during')
+    console.log(`saturated: ${busy.status} ${JSON.stringify(figures(busyProbe.metrics))}`)
+    expect(lateness(busyProbe.metrics)).toBeGreaterThan(20)
     expect(busy.status, busy.output.join('\n')).toBe('inconclusive')
     expect(busy.exitCode).toBe(3)
-    const busyProbe = busy.probe('gateway-latency', 'during')
     expect(busyProbe.verdict).toBe('inconclusive')
     expect(busyProbe.inconclusive?.[0]).toMatch(
       /^the runner itself was overloaded — .*(schedule lag p90|event loop ran \d+ms late at p90).*above the 20ms bound/,
     )
-    // the figures behind it, against the quiet run's
-    const figures = (m: Record<string, unknown>) => ({
-      p99: m.p99,
-      scheduleLagP90: m.scheduleLagP90,
-      loopDelayP90: m.loopDelayP90,
-      busySeconds: m.runnerBusySeconds,
-    })
-    console.log(`quiet: ${JSON.stringify(figures(calmProbe.metrics))}\nsaturated: ${JSON.stringify(figures(busyProbe.metrics))}`)
-    expect(Math.max(Number(busyProbe.metrics.scheduleLagP90), Number(busyProbe.metrics.loopDelayP90))).toBeGreaterThan(20)
+    expect(lateness(busyProbe.metrics)).toBeGreaterThan(lateness(calmProbe.metrics))
   }, 180_000)
 })
