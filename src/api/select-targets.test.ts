@@ -99,6 +99,11 @@ describe('role: most-clients', () => {
     env.endpoints.natsMonitor = ((_c: string, node: string) => ({ n1: a.monitor, n2: b.monitor })[node] ?? 'http://127.0.0.1:1') as never
     const c = { ...ctx(), env }
     expect(names(await resolveNodes(c, { cluster: 'core', nodes: ['n1', 'n2'], role: 'most-clients' }))).toEqual(['n1'])
+    // a tie: one of them, picked from the seed, the same one again with the same seed
+    clients.push(await connect({ servers: b.url, name: 'gateway/gateway-2' }))
+    const tie = names(await resolveNodes({ ...ctx(5), env }, { cluster: 'core', nodes: ['n1', 'n2'], role: 'most-clients' }))
+    expect(tie).toHaveLength(1)
+    expect(names(await resolveNodes({ ...ctx(5), env }, { cluster: 'core', nodes: ['n1', 'n2'], role: 'most-clients' }))).toEqual(tie)
     // unreachable monitoring everywhere: nothing to count, said plainly
     await expect(resolveNodes(c, { cluster: 'core', nodes: ['n3', 'n4'], role: 'most-clients' }).catch((e) => e)).resolves.toEqual(expect.any(TargetError))
   })

@@ -52,7 +52,9 @@ export async function resolveNodes(ctx: FaultContext, sel: TargetSelector): Prom
     nodes = nodes.filter((n) => n.name === leader)
     if (!nodes.length) throw new TargetError(`the ${sel.role} (${leader}) is outside the selection`)
   }
-  if (sel.role === 'most-clients') nodes = await mostClients(ctx, cluster, nodes)
+  // one node, as `the meta leader` is: ties broken by the seeded pick (count: n asks for more)
+  if (sel.role === 'most-clients')
+    return pick(await mostClients(ctx, cluster, nodes), { ...sel, count: sel.count ?? (sel.percent === undefined ? 1 : undefined) }, ctx.rng)
   if (!nodes.length) throw new TargetError(`the selector ${JSON.stringify(sel)} matches no node`)
   return pick(nodes, sel, ctx.rng)
 }
@@ -60,7 +62,7 @@ export async function resolveNodes(ctx: FaultContext, sel: TargetSelector): Prom
 /**
  * The nodes holding the most client connections right now (/connz; Gameday's own `gameday-…`
  * connections not counted): killing one of them is what puts the most clients' reconnection
- * to the test. Ties are all kept, for the seeded pick.
+ * to the test. Ties are all kept, for the seeded pick of one.
  */
 async function mostClients(ctx: FaultContext, cluster: string, nodes: NodeInfo[]): Promise<NodeInfo[]> {
   const counts = await Promise.all(
