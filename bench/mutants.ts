@@ -89,15 +89,29 @@ function outcomeOf(r: RunResult): Outcome {
 
 async function experimentLines(row: ExperimentRow): Promise<Line[]> {
   const name = row.experiment.replace(/\.yaml$/, '')
+  if (row.pending)
+    return row.pairs.map((p) => ({
+      experiment: name,
+      variant: p.variant,
+      services: p.services,
+      baseline: '—',
+      outcome: 'pending',
+      evidence: `experiment added by ${row.pending}`,
+    }))
   if (!row.local)
     return row.pairs.map((p) => ({ experiment: name, variant: p.variant, services: p.services, baseline: '—', outcome: 'aws only', evidence: row.note ?? '' }))
   const runnable = row.pairs.filter((p) => !p.pending)
   let baseline = 'not run'
   if (withBaseline && runnable.length) {
     process.stderr.write(`${name}: baseline… `)
-    const b = await run(row.experiment)
-    baseline = b.result.status
-    process.stderr.write(`${baseline} in ${b.seconds}s (${b.runDir})\n`)
+    try {
+      const b = await run(row.experiment)
+      baseline = b.result.status
+      process.stderr.write(`${baseline} in ${b.seconds}s (${b.runDir})\n`)
+    } catch (err) {
+      baseline = 'error'
+      process.stderr.write(`error: ${(err as Error).message}\n`)
+    }
   }
   const lines: Line[] = []
   for (const pair of row.pairs) {
