@@ -52,8 +52,8 @@ export const MUTANT_TABLE: ExperimentRow[] = [
     pairs: [
       {
         variant: 'no-lame-duck-handover',
-        services: ['ai-integration'],
-        catches: 'a service that waits to be evicted loses the requests it holds at eviction',
+        services: ['gateway'],
+        catches: 'a gateway that waits to be evicted loses the replies it awaits at eviction: 504, lost',
       },
     ],
   },
