@@ -34,7 +34,7 @@ import { REPO_ROOT } from '../src/util/node-entry.ts'
 import { MUTANT_TABLE, type ExperimentRow, type MutantPair } from './mutant-table.ts'
 import { variantEnvironmentFile } from './mutant-env.ts'
 
-type Outcome = 'caught' | 'missed' | 'inconclusive' | 'error' | 'pending' | 'aws only'
+type Outcome = 'caught' | 'missed' | 'inconclusive' | 'error' | 'pending' | 'aws only' | 'no variant'
 
 interface Line {
   experiment: string
@@ -98,6 +98,7 @@ async function experimentLines(row: ExperimentRow): Promise<Line[]> {
       outcome: 'pending',
       evidence: `experiment added by ${row.pending}`,
     }))
+  if (!row.local && !row.pairs.length) return [{ experiment: name, variant: '—', services: [], baseline: '—', outcome: 'aws only', evidence: row.note ?? '' }]
   if (!row.local)
     return row.pairs.map((p) => ({ experiment: name, variant: p.variant, services: p.services, baseline: '—', outcome: 'aws only', evidence: row.note ?? '' }))
   const runnable = row.pairs.filter((p) => !p.pending)
@@ -137,7 +138,7 @@ async function experimentLines(row: ExperimentRow): Promise<Line[]> {
       process.stderr.write(`error: ${(err as Error).message}\n`)
     }
   }
-  if (!row.pairs.length) lines.push({ experiment: name, variant: '—', services: [], baseline, outcome: 'missed', evidence: row.note ?? '' })
+  if (!row.pairs.length) lines.push({ experiment: name, variant: '—', services: [], baseline, outcome: 'no variant', evidence: row.note ?? '' })
   return lines
 }
 
@@ -155,6 +156,7 @@ const ICON: Record<Outcome, string> = {
   error: '⚠️ error',
   pending: '⏳ pending',
   'aws only': '☁️ aws only',
+  'no variant': '➖ no variant',
 }
 console.log('\n| experiment | variant | baseline | outcome | evidence |')
 console.log('|---|---|---|---|---|')

@@ -49,8 +49,11 @@ describe('the mutation table', () => {
     const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')
     const section = readme.slice(readme.indexOf('## Mutation testing'))
     expect(section.length, 'README.md has a "## Mutation testing" section').toBeGreaterThan(20)
-    for (const p of pairs)
-      expect(section, `${p.experiment} × ${p.variant}`).toMatch(new RegExp(`\\| ${p.experiment.replace('.yaml', '')} \\| \`${p.variant}\``))
+    const rows = section.split('\n').filter((l) => l.startsWith('| '))
+    for (const p of pairs) {
+      const row = rows.find((l) => l.startsWith(`| ${p.experiment.replace('.yaml', '')} |`) && l.includes(`\`${p.variant}\``))
+      expect(row, `README.md's mutation table has no row for ${p.experiment} × ${p.variant}`).toBeDefined()
+    }
   })
 
   it('keeps CI to the pairs that matter most: the misses this table was made to close', () => {
