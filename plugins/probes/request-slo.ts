@@ -2,6 +2,12 @@
  * request-slo: open-loop load at a constant rate through the gateway (HTTP) or straight over
  * NATS request-reply, judged on success ratio, error classes and latency percentiles.
  *
+ * The runner checks itself: when its own schedule lag or event-loop delay passed `runnerBound`
+ * (p90 over the measurement: persistently late, not one GC pause) — a machine saturated by
+ * something else — the latencies it recorded are its own, and the verdict is inconclusive with
+ * the figures, never a pass (and the report says so instead of blaming the system).
+ * `scheduleLagP90` and `loopDelayP90` are reported either way.
+ *
  *   - name: gateway-slo
  *     probe: request-slo
  *     with: { via: gateway, path: /v1/inventory/player-{seq}, rate: 50, duration: 5s }
@@ -24,6 +30,9 @@ const Params = z.strictObject({
   duration: Duration.prefault('5s').describe('how long a one-shot run lasts (steady-state checks)'),
   warmup: Duration.prefault('1s').describe('one-shot: requests sent before the measurement starts (fresh connections, cold code paths), not counted'),
   timeout: Duration.prefault('2s').describe('the caller budget per request'),
+  runnerBound: Duration.prefault('20ms').describe(
+    "the runner's own lateness (p90 of schedule lag or event-loop delay) past which its latencies are not trusted: the verdict is inconclusive",
+  ),
 })
 
 type P = z.infer<typeof Params>
@@ -107,10 +116,14 @@ export const requestSlo = defineProbe<P>({
     let sender: Promise<(seq: number) => Promise<Outcome>> | undefined
     const getSender = () => (sender ??= makeSender())
 
-    const result = (): ProbeResult => ({ metrics: load!.metrics(), series: load!.series() })
+    const result = (): ProbeResult => {
+      const untrusted = load!.untrustedBecause()
+      if (untrusted.length) ctx.log.warn(`  ${ctx.name}: ${untrusted.join('; ')}`)
+      return { metrics: load!.metrics(), series: load!.series(), ...(untrusted.length ? { inconclusive: untrusted } : {}) }
+    }
 
     const start = async () => {
-      load = new OpenLoopLoad({ rate: p.rate, send: await getSender() })
+      load = new OpenLoopLoad({ rate: p.rate, send: await getSender(), runnerBound: p.runnerBound })
       load.start()
     }
     const stop = async () => {
@@ -124,7 +137,7 @@ export const requestSlo = defineProbe<P>({
       async run() {
         const warmup = p.warmup
         if (warmup > 0) {
-          const warm = new OpenLoopLoad({ rate: p.rate, send: await getSender() })
+          const warm = new OpenLoopLoad({ rate: p.rate, send: await getSender(), runnerBound: p.runnerBound })
           warm.start()
           await sleepUnlessAborted(warmup, ctx.signal)
           await warm.stop()

@@ -6,6 +6,9 @@
  * `ignoreClusterUpdates`: the task only ever dials the URLs in NATS_URL. In the local
  * environment those may be fault-proxy addresses; learning the servers' real addresses from
  * cluster INFO would let clients walk around an injected partition.
+ *
+ * GAMEDAY_BROKEN=no-reconnect: the connection is never re-established once lost (`reconnect:
+ * false`); the task stays up — alive and RUNNING to its scheduler — but serves nothing again.
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import type { TaskEnv } from './env.ts'
@@ -30,6 +33,7 @@ export async function connectNats(env: TaskEnv, log: Logger): Promise<{ nc: Nats
     pingInterval: 5_000,
     maxPingOut: 2,
     timeout: 2_000,
+    ...(env.broken.has('no-reconnect') ? { reconnect: false } : {}),
   })
   const state: ConnectionState = { connected: true }
   log('nats-connected', { server: nc.getServer() })
@@ -52,6 +56,9 @@ export async function connectNats(env: TaskEnv, log: Logger): Promise<{ nc: Nats
           break
         case 'close':
           state.connected = false
+          log('nats-closed', env.broken.has('no-reconnect') ? { broken: 'no-reconnect' } : {})
+          // a real service lives on after this (its HTTP server, its metrics): so does the broken variant
+          if (env.broken.has('no-reconnect')) setInterval(() => {}, 60_000)
           break
         default:
           break
