@@ -9,14 +9,23 @@ import { join } from 'node:path'
 import { parse, stringify } from 'yaml'
 import { REPO_ROOT } from '../src/util/node-entry.ts'
 
-export function variantEnvironmentFile(variant: string, services: string[]): string {
+/**
+ * `variant` on `services` (none: the target as it is), after `serviceEnv` — settings an experiment's
+ * row needs on both its baseline and its variants (see ExperimentRow.serviceEnv).
+ */
+export function variantEnvironmentFile(variant: string | undefined, services: string[], serviceEnv: Record<string, Record<string, string>> = {}): string {
   const config = parse(readFileSync(join(REPO_ROOT, 'environments', 'local.yaml'), 'utf8')) as { services?: Record<string, { env?: Record<string, string> }> }
-  for (const service of services) {
+  for (const [service, env] of Object.entries(serviceEnv)) {
+    const spec = config.services?.[service]
+    if (!spec) throw new Error(`environments/local.yaml has no service ${service} to configure`)
+    spec.env = { ...spec.env, ...env }
+  }
+  for (const service of variant ? services : []) {
     const spec = config.services?.[service]
     if (!spec) throw new Error(`environments/local.yaml has no service ${service} to break`)
-    spec.env = { ...spec.env, GAMEDAY_BROKEN: variant }
+    spec.env = { ...spec.env, GAMEDAY_BROKEN: variant! }
   }
-  const file = join(mkdtempSync(join(tmpdir(), 'gameday-mutant-env-')), `local-${variant}.yaml`)
+  const file = join(mkdtempSync(join(tmpdir(), 'gameday-mutant-env-')), `local-${variant ?? 'as-built'}.yaml`)
   writeFileSync(file, stringify(config))
   return file
 }

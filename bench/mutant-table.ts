@@ -33,6 +33,8 @@ export interface ExperimentRow {
   pairs: MutantPair[]
   /** why the row has no (runnable) pair, or what is special about it */
   note?: string
+  /** service settings the row's baseline and variants both run with (why: in `note`) */
+  serviceEnv?: Record<string, Record<string, string>>
 }
 
 export const MUTANT_TABLE: ExperimentRow[] = [
@@ -89,7 +91,6 @@ export const MUTANT_TABLE: ExperimentRow[] = [
         variant: 'long-breaker-timeout',
         services: ['ai-integration'],
         catches: 'a breaker whose timeout exceeds the added latency: slow calls succeed slowly, it never opens',
-        pending: 'the probes work',
       },
     ],
   },
@@ -101,27 +102,27 @@ export const MUTANT_TABLE: ExperimentRow[] = [
   },
   {
     experiment: 'events-stream-leader-kill.yaml',
-    pending: 'the JetStream durability work',
     local: true,
     pairs: [
       {
         variant: 'one-replica-stream',
         services: ['player-state'],
         catches: 'the system’s own EVENTS stream created with one replica',
-        pending: 'the JetStream durability work',
       },
     ],
   },
   {
     experiment: 'player-state-cas.yaml',
-    pending: 'the CAS contention work',
     local: true,
+    // nats-server 2.9.10 acknowledges two KV updates from one revision on a replicated bucket
+    // (nats-server#4320): the service as built deviates there, so the baseline could not pass
+    serviceEnv: { 'player-state': { KV_REPLICAS: '1' } },
+    note: 'player-state on a one-replica bucket: on nats-server before 2.10 a replicated bucket makes the service as built deviate too (nats-server#4320)',
     pairs: [
       {
         variant: 'non-atomic-cas',
         services: ['player-state'],
         catches: 'read-compare-write CAS: two updates from one version both win',
-        pending: 'the CAS contention work',
       },
       { variant: 'skip-cas', services: ['player-state'], catches: 'an update that ignores the expected version' },
       { variant: 'ack-without-store', services: ['player-state'], catches: 'an update acknowledged and never stored: lost updates' },

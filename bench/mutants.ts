@@ -54,11 +54,15 @@ const reportsDir = mkdtempSync(join(tmpdir(), 'gameday-mutants-'))
 const quiet = { info: () => {}, warn: () => {} }
 
 /** One run of an experiment against the target with `pair`'s variant (or as it is), on a fresh local environment. */
-async function run(experiment: string, pair?: MutantPair): Promise<{ result: RunResult; runDir: string; seconds: number }> {
+async function run(
+  experiment: string,
+  pair?: MutantPair,
+  serviceEnv?: ExperimentRow['serviceEnv'],
+): Promise<{ result: RunResult; runDir: string; seconds: number }> {
   const loaded = await loadExperiment(join(REPO_ROOT, 'experiments', experiment), defaultRegistry())
   if (!loaded.ok) throw new Error(loaded.issues.map(formatIssue).join('\n'))
   process.env.GAMEDAY_LOCAL_STATE_DIR = mkdtempSync(join(tmpdir(), 'gameday-mutants-state-'))
-  const envFile = pair ? variantEnvironmentFile(pair.variant, pair.services) : 'local'
+  const envFile = pair || serviceEnv ? variantEnvironmentFile(pair?.variant, pair?.services ?? [], serviceEnv) : 'local'
   const env = await loadEnvironment(envFile)
   const t0 = performance.now()
   const outcome = await runExperiment({
@@ -106,7 +110,7 @@ async function experimentLines(row: ExperimentRow): Promise<Line[]> {
   if (withBaseline && runnable.length) {
     process.stderr.write(`${name}: baseline… `)
     try {
-      const b = await run(row.experiment)
+      const b = await run(row.experiment, undefined, row.serviceEnv)
       baseline = b.result.status
       process.stderr.write(`${baseline} in ${b.seconds}s (${b.runDir})\n`)
     } catch (err) {
@@ -122,7 +126,7 @@ async function experimentLines(row: ExperimentRow): Promise<Line[]> {
     }
     process.stderr.write(`${name} + ${pair.variant}@${pair.services.join(',')}… `)
     try {
-      const { result, runDir, seconds } = await run(row.experiment, pair)
+      const { result, runDir, seconds } = await run(row.experiment, pair, row.serviceEnv)
       const outcome = outcomeOf(result)
       const evidence =
         outcome === 'caught'

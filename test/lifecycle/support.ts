@@ -87,7 +87,7 @@ export async function lameDuckableCluster(size: number, opts: { grace?: string }
 export async function waitForResponder(url: string, subject: string, payload: Uint8Array | string = ''): Promise<void> {
   const nc = await connect({ servers: url })
   try {
-    await waitFor(`a responder for ${subject} through ${url}`, async () => nc.request(subject, payload, { timeout: 200 }).then(() => true), {
+    await waitFor(`a responder for ${subject} through ${url}`, async () => nc.request(subject, payload, { timeout: 1000 }).then(() => true), {
       timeoutMs: 10_000,
       intervalMs: 100,
     })
