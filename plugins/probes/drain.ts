@@ -27,7 +27,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
-import { Agent, request } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import { z } from 'zod'
 import {
   ClosedConnectionError,
@@ -42,9 +42,11 @@ import {
 import {
   defineProbe,
   Duration,
+  gatewayHttp,
   LOAD_METRICS,
   OpenLoopLoad,
   sleepUnlessAborted,
+  type GatewayHttp,
   type Json,
   type Metrics,
   type Outcome,
@@ -227,9 +229,7 @@ interface Client {
   leaving: boolean
 }
 
-function httpSender(baseUrl: string, p: P): { send: Sender; close: () => void } {
-  const url = new URL(baseUrl)
-  const agent = p.keepAlive ? new Agent({ keepAlive: true, maxSockets: 256 }) : undefined
+function httpSender(gateway: GatewayHttp, p: P): { send: Sender; close: () => void } {
   const timeoutMs = p.timeout
   const send: Sender = (seq, id) =>
     new Promise<Attempt>((resolve) => {
@@ -242,13 +242,9 @@ function httpSender(baseUrl: string, p: P): { send: Sender; close: () => void } 
         resolve({ ...a, ...patch })
       }
       const body = p.body?.replaceAll('{seq}', String(seq))
-      const req = request({
-        host: url.hostname,
-        port: url.port,
+      const req = gateway.request({
         method: p.method,
         path: p.path.replaceAll('{seq}', String(seq)),
-        // no agent: a fresh connection per request (connection: close)
-        agent: agent ?? false,
         headers: { 'x-request-id': id, ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}) },
       })
       const timer = setTimeout(() => {
@@ -256,7 +252,7 @@ function httpSender(baseUrl: string, p: P): { send: Sender; close: () => void } 
         req.destroy()
       }, timeoutMs)
       req.on('finish', () => (a.written = true))
-      req.on('response', (res) => {
+      req.on('response', (res: IncomingMessage) => {
         a.responded = true
         res.resume()
         res.on('end', () => settle({ status: res.statusCode ?? 0 }))
@@ -266,7 +262,7 @@ function httpSender(baseUrl: string, p: P): { send: Sender; close: () => void } 
       req.on('error', (err: NodeJS.ErrnoException) => settle({ error: { code: err.code, name: err.name, message: err.message } }))
       req.end(body)
     })
-  return { send, close: () => agent?.destroy() }
+  return { send, close: () => gateway.close() }
 }
 
 function natsError(err: unknown): Attempt['error'] {
@@ -389,7 +385,8 @@ export const drain = defineProbe<P>({
 
     const makeSender = async (): Promise<Sender> => {
       if (p.via === 'gateway') {
-        const http = httpSender(ctx.env.endpoints.gateway(), p)
+        // without keepAlive: no agent, a fresh connection per request (connection: close)
+        const http = httpSender(gatewayHttp(ctx.env, p.keepAlive ? { keepAlive: true, maxSockets: 256 } : false), p)
         closeHttp = http.close
         return http.send
       }
