@@ -4,7 +4,7 @@ import { MemoryEnvironment } from '../../test/support/memory-environment.ts'
 import type { NodeInfo } from '../../src/api/environment.ts'
 import type { FaultContext, Json } from '../../src/api/fault.ts'
 import type { TargetSelector } from '../../src/api/selector.ts'
-import { TargetError } from '../../src/api/errors.ts'
+import { UnsupportedError } from '../../src/api/errors.ts'
 import { createRng } from '../../src/util/rng.ts'
 
 /** A memory environment whose servers, in lame duck, exit by themselves a little later (as nats-server does). */
@@ -67,10 +67,11 @@ describe('nats.lame-duck', () => {
     expect(await pick(3)).toEqual(await pick(3))
   })
 
-  it('refuses an environment that cannot put a server into lame duck, before touching anything', async () => {
+  it('refuses an environment that cannot put a server into lame duck, at resolve (so at plan), before touching anything', async () => {
     const { env, ctx } = setup({ lameDuck: false })
     const s = spec({ cluster: 'core', nodes: ['n2'] })
-    await expect(natsLameDuck.inject(ctx, s, await natsLameDuck.resolve(ctx, s))).rejects.toThrow(TargetError)
+    await expect(natsLameDuck.resolve(ctx, s)).rejects.toThrow(UnsupportedError)
+    expect(() => natsLameDuck.describe(ctx, s, [{ kind: 'node', id: 'n2', cluster: 'core', az: 'az-a' }])).toThrow(UnsupportedError)
     expect(env.events).toEqual([])
   })
 

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { AllowListError, ValidationError } from '../../api/errors.ts'
 import { DEFAULT_LIMITS, limitsFor, loadAwsConfig, parseAwsConfig, readSecret } from './config.ts'
-import { EXAMPLE_FILE } from './test-support.ts'
+import { EXAMPLE_FILE } from '../../../test/aws/support/mocked-account.ts'
 
 const example = readFileSync(EXAMPLE_FILE, 'utf8')
 

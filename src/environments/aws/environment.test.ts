@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { AllowListError, BlastRadiusError, ValidationError } from '../../api/errors.ts'
 import { AwsEnvironment, loadAwsEnvironment } from './environment.ts'
-import { ACCOUNT, captureLog, CLUSTER, EXAMPLE_FILE, FakeAws, REGION, testConfig } from './test-support.ts'
+import { ACCOUNT, captureLog, CLUSTER, EXAMPLE_FILE, FakeAws, REGION, testConfig } from '../../../test/aws/support/mocked-account.ts'
 
 let aws: FakeAws
 beforeEach(() => {
@@ -93,7 +93,7 @@ describe('AwsEnvironment: discovery', () => {
       'ai-integration': { name: 'ai-integration', desired: 6 },
     })
     expect(topo.caches).toEqual({ cache: { name: 'game-cache', az: 'az-a' } })
-    expect(env.ecsServiceName('ai-integration')).toBe('game-prod-ai-integration') // found by tag
+    expect(env.tasks.serviceName('ai-integration')).toBe('game-prod-ai-integration') // found by tag
     expect(log.lines.join('\n')).toMatch(/NATS core: n1=i-0000000000000001@az-a\(running\)/)
   })
 
@@ -264,10 +264,12 @@ describe('AwsEnvironment: partition through FIS', () => {
       { client: 'fis', command: 'DeleteExperimentTemplate', input: { id: 'EXTgameday0001' } },
     ])
     expect(aws.experiments.get('EXPgameday0002')!.status).toBe('stopped')
-    // idempotent: healing again stops nothing and tolerates the template being gone
+    // idempotent: healing again stops nothing, deletes nothing (no 404 on a deleted template), and says so
     aws.clearCalls()
-    await env.network!.heal(state, ctx())
-    expect(aws.mutatingCalls().map((c) => c.command)).toEqual(['DeleteExperimentTemplate'])
+    const again = ctx()
+    await env.network!.heal(state, again)
+    expect(aws.mutatingCalls()).toEqual([])
+    expect(again.log.lines.at(-1)).toBe('fis (network.partition, run run-123): EXPgameday0002 had already ended')
   })
 
   it('heal with a null state (crash before the state was journaled) finds the experiment by its run-id tag', async () => {
@@ -332,8 +334,8 @@ describe('AwsEnvironment: partition through FIS', () => {
 
   it('derives the AZ from explicit groups made of whole AZs', async () => {
     const env = await discovered()
-    expect(env.planPartition({ cluster: 'core', groups: [['n5'], ['n1', 'n2', 'n3', 'n4']] }).realAzs).toEqual(['eu-west-1c'])
-    expect(env.planPartition({ cluster: 'core', groups: [['n1', 'n2', 'n3', 'n4'], ['n5']] }).azs).toEqual(['az-c'])
+    expect(env.network.planPartition({ cluster: 'core', groups: [['n5'], ['n1', 'n2', 'n3', 'n4']] }).realAzs).toEqual(['eu-west-1c'])
+    expect(env.network.planPartition({ cluster: 'core', groups: [['n1', 'n2', 'n3', 'n4'], ['n5']] }).azs).toEqual(['az-c'])
   })
 
   it('refuses to cut more AZs than the limit', async () => {
@@ -427,8 +429,41 @@ describe('AwsEnvironment: blast radius and alarms', () => {
     const node = (name: string, az: string) => ({ kind: 'node' as const, id: name, az })
     await expect(env.checkBlastRadius('nats.stop-node', [node('n1', 'az-a'), node('n3', 'az-b')], 'plan')).rejects.toThrow(/maxInstances=1/)
     await env.checkBlastRadius('nats.kill-node', [node('n1', 'az-a'), node('n3', 'az-b')], 'plan') // per-fault override: 2
-    await env.checkBlastRadius('network.partition', [node('n3', 'az-b'), node('n4', 'az-b')], 'plan') // one AZ
-    await expect(env.checkBlastRadius('network.partition', [node('n1', 'az-a'), node('n3', 'az-b')], 'plan')).rejects.toThrow(/2 AZs/)
+    // counted by what the targets are, whatever the fault is called: nodes are instances, a link cuts the AZs of its groups
+    await expect(env.checkBlastRadius('network.partition', [node('n3', 'az-b'), node('n4', 'az-b')], 'plan')).rejects.toThrow(/2 EC2 instances/)
+    const link = (groups: string[][]) => ({ kind: 'link' as const, id: groups.map((g) => g.join(',')).join(' | '), cluster: 'core', groups })
+    await env.checkBlastRadius(
+      'network.partition',
+      [
+        link([
+          ['n3', 'n4'],
+          ['n1', 'n2', 'n5'],
+        ]),
+      ],
+      'plan',
+    ) // one AZ
+    await expect(env.checkBlastRadius('network.partition', [link([['n1', 'n2'], ['n3', 'n4'], ['n5']])], 'plan')).rejects.toThrow(
+      /would cut 2 AZs \(az-b, az-c\) at plan; the limit is maxAzs=1/,
+    )
+    await expect(
+      env.checkBlastRadius(
+        'custom.az-thing',
+        [
+          { kind: 'az', id: 'az-a' },
+          { kind: 'az', id: 'az-b' },
+        ],
+        'plan',
+      ),
+    ).rejects.toThrow(/maxAzs=1/)
+    // waves are hit one after another: each is counted alone
+    await env.checkBlastRadius(
+      'nats.stop-node',
+      [
+        { ...node('n1', 'az-a'), wave: 1 },
+        { ...node('n3', 'az-b'), wave: 2 },
+      ],
+      'plan',
+    )
     await expect(
       env.checkBlastRadius(
         'redis.az-power',
@@ -454,10 +489,10 @@ describe('AwsEnvironment: blast radius and alarms', () => {
   it('alarmsFiring asks CloudWatch for the alarms in ALARM', async () => {
     const env = aws.environment()
     aws.firingAlarms = ['game-prod-player-state-errors']
-    expect(await env.alarmsFiring(ALARMS)).toEqual([ALARMS[1]])
+    expect(await env.guard.alarmsFiring(ALARMS)).toEqual([ALARMS[1]])
     expect(aws.callsOf('DescribeAlarms')).toEqual([
       { AlarmNames: ['game-prod-gateway-5xx-rate', 'game-prod-player-state-errors'], StateValue: 'ALARM', AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] },
     ])
-    expect(await env.alarmsFiring([])).toEqual([])
+    expect(await env.guard.alarmsFiring([])).toEqual([])
   })
 })
