@@ -66,6 +66,12 @@ describe('AWS environment file', () => {
     expect(validationError(example + '\nsurprise: true\n').message).toMatch(/surprise/)
   })
 
+  it('takes an endpoint override only over https, or plain http on loopback (signed calls are never sent in the clear)', () => {
+    expect(parseAwsConfig(example + '\nendpoint: https://vpce-0abc.fis.eu-west-1.vpce.amazonaws.com\n').endpoint).toMatch(/^https:/)
+    expect(parseAwsConfig(example + '\nendpoint: http://127.0.0.1:4566\n').endpoint).toBe('http://127.0.0.1:4566')
+    expect(validationError(example + '\nendpoint: http://aws.internal:4566\n').message).toMatch(/endpoint: an endpoint must be https:\/\//)
+  })
+
   it('refuses a file pointing outside its own allow-list, before any call', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gameday-aws-'))
     const file = join(dir, 'aws.yaml')

@@ -15,7 +15,7 @@ import { FakeAccount } from './fake-aws/account.ts'
 import type { FakeAwsServer } from './fake-aws/server.ts'
 import { defaultRegistry } from '../../../src/builtins.ts'
 import { recoverRun } from '../../../src/engine/recover.ts'
-import { fakeEnvironment, gameday, gamedayDone } from './fake-env.ts'
+import { DUMMY_KEY, fakeEnvironment, gameday, gamedayDone } from './fake-env.ts'
 import type { NatsInstances } from './nats-instances.ts'
 
 export type CrashPoint = 'before' | 'in-flight' | 'injected'
@@ -125,6 +125,8 @@ export async function recoverTwice(h: Harness, runDir: string): Promise<{ first:
   expect(first.output).toMatch(/recover: 1 reverted, 0 failed/)
   expect(first.output).not.toMatch(/nothing known to heal|not been discovered/)
   expectNothingLeft(h)
+  // nothing but the fake was ever called, and only with the dummy key (the run's calls and recover's)
+  expect(new Set(h.aws.calls.map((c) => c.accessKeyId))).toEqual(new Set([DUMMY_KEY]))
   h.aws.clearCalls()
   const env = await fakeEnvironment(h.envFile, h.aws.endpoint)
   const lines: string[] = []
