@@ -118,7 +118,7 @@ export async function waitForNewTasks(
   const deadline = Date.now() + timeoutMs
   // an environment whose API is rate-limited (ECS) says how often it may be asked; processes may be asked every 100 ms
   const first = ctx.env.tasks.pollIntervalMs
-  const pause = first ? backoff(first, { maxMs: first * 6 }) : () => 100
+  const pause = first ? backoff(first, { maxMs: first * 3 }) : () => 100
   for (;;) {
     for (const t of await ctx.env.tasks.list(service)) {
       if (!known.has(t.id) && t.state === 'RUNNING' && !seen.has(t.id)) seen.set(t.id, Date.now())

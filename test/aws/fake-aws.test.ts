@@ -14,7 +14,8 @@ import type { AwsEnvironment } from '../../src/environments/aws/environment.ts'
 import { FakeAccount } from './support/fake-aws/account.ts'
 import { FakeAwsServer } from './support/fake-aws/server.ts'
 import { DUMMY_KEY, fakeEnvironment, gamedayDone, isolatedAwsEnv, writeFakeEnvFile } from './support/fake-env.ts'
-import { captureLog } from './support/mocked-account.ts'
+import { captureLog, faultContext } from './support/mocked-account.ts'
+import { serviceStopTask } from '../../plugins/faults/service-task.ts'
 
 let dir: string
 let aws: FakeAwsServer
@@ -86,6 +87,34 @@ describe('the AWS environment over the wire, against the fake account', () => {
     expect(aws.mutatingCalls()).toEqual([
       expect.objectContaining({ operation: 'StopTask', input: { cluster: 'game-prod', task: task.id, reason: 'gameday run-1' } }),
     ])
+  })
+
+  it("ECS: a stop's timing from ECS's own records — stopping, stopped, exit code, the replacement running since — not from when a poll looked", async () => {
+    await env.discover()
+    aws.account.stopExitCode = 137 // the task did not drain in time: SIGKILL after its stopTimeout
+    const ctx = faultContext(env as never, { seed: 2 })
+    const spec = { type: serviceStopTask.type, target: { service: 'inventory', count: 1 }, params: serviceStopTask.params.parse({ recoveryTimeout: '20s' }) }
+    const targets = await serviceStopTask.resolve(ctx, spec)
+    await serviceStopTask.inject(ctx, spec, targets)
+    const stopped = (await env.tasks.history('inventory')).find((t) => t.id === targets[0].id)!
+    expect(stopped).toMatchObject({
+      state: 'STOPPED',
+      exitCode: 137,
+      exitSignal: 'SIGKILL',
+      stopReport: { stoppedReason: 'gameday run-123', stopCode: 'UserInitiated' },
+    })
+    expect(Date.parse(stopped.stoppedAt!)).toBeGreaterThan(Date.parse(stopped.drainingAt!))
+    const [timing] = ctx.evidenceLog.map((e) => e.data as Record<string, unknown>)
+    expect(timing).toMatchObject({
+      task: targets[0].id,
+      action: 'stop',
+      exitCode: 137,
+      exitSignal: 'SIGKILL',
+      killedAfterGrace: true,
+      replacement: expect.any(String),
+    })
+    expect(timing.replacementReadyMs as number).toBeGreaterThanOrEqual(60) // 3 steps of 20 ms on ECS's clock
+    expect(timing.summary).toMatch(/SIGTERM, killed after the grace; stop took/)
   })
 
   it('FIS: a partition is a tagged template, a started experiment, waited until running; heal stops it and deletes the template, once', async () => {

@@ -159,7 +159,7 @@ export const AwsConfigSchema = z
       })
       .prefault({}),
     pollInterval: DurationMs.prefault('5s').describe('the first pause between two polls of an AWS API while waiting; later ones back off (×1.5, ±20%)'),
-    maxPollInterval: DurationMs.prefault('30s').describe('the longest pause between two polls'),
+    maxPollInterval: DurationMs.prefault('15s').describe('the longest pause between two polls'),
     endpoint: z
       .string()
       .url()

@@ -10,9 +10,10 @@
  * Waits poll at the file's pollInterval, backing off: ECS rate-limits its API, and a Fargate
  * replacement takes a minute or more.
  */
-import { DescribeServicesCommand, DescribeTasksCommand, ListTasksCommand, StopTaskCommand } from '@aws-sdk/client-ecs'
+import { DescribeServicesCommand, DescribeTasksCommand, ListTasksCommand, StopTaskCommand, type Task } from '@aws-sdk/client-ecs'
 import type { AwsEcs } from '../../api/aws.ts'
-import type { Logger, TaskControl, TaskInfo } from '../../api/environment.ts'
+import type { Logger, TaskControl, TaskInfo, TaskLifecycle } from '../../api/environment.ts'
+import { constants } from 'node:os'
 import { TargetError } from '../../api/errors.ts'
 import { writeDuration } from '../../util/duration.ts'
 import { logicalAz } from './azs.ts'
@@ -23,6 +24,12 @@ import type { AwsGuard } from './guardrails.ts'
 import { pollUntil } from './poll.ts'
 
 type EcsTask = TaskInfo & { health?: string }
+
+/** A container exit code above 128 is a death by signal (137: SIGKILL after the stopTimeout). */
+function exitSignal(code: number | undefined): string | null {
+  if (code === undefined || code <= 128) return null
+  return Object.entries(constants.signals).find(([, n]) => n === code - 128)?.[0] ?? null
+}
 
 export class AwsTasks implements TaskControl, AwsEcs {
   readonly pollIntervalMs: number
@@ -65,34 +72,66 @@ export class AwsTasks implements TaskControl, AwsEcs {
     return this.discovery.serviceInfo(service, svc)
   }
 
-  /** Tasks the service wants running (desiredStatus RUNNING), with their live state. */
-  async list(service: string): Promise<TaskInfo[]> {
+  /** ListTasks (all pages) + DescribeTasks of a service's tasks that ECS wants in `desiredStatus`. */
+  private async describeTasks(service: string, desiredStatus: 'RUNNING' | 'STOPPED'): Promise<Task[]> {
     await this.discovery.ensure()
     const serviceName = this.serviceName(service)
     const arns: string[] = []
     let nextToken: string | undefined
     do {
-      const page = await this.clients.ecs.send(new ListTasksCommand({ cluster: this.cluster, serviceName, desiredStatus: 'RUNNING', nextToken }))
+      const page = await this.clients.ecs.send(new ListTasksCommand({ cluster: this.cluster, serviceName, desiredStatus, nextToken }))
       arns.push(...(page.taskArns ?? []))
       nextToken = page.nextToken
     } while (nextToken)
-    const tasks: EcsTask[] = []
+    const tasks: Task[] = []
     for (let i = 0; i < arns.length; i += 100) {
       const res = await this.clients.ecs.send(new DescribeTasksCommand({ cluster: this.cluster, tasks: arns.slice(i, i + 100) }))
       for (const t of res.tasks ?? []) {
         if (!t.taskArn) continue
         this.guard.arn(t.taskArn)
-        tasks.push({
-          service,
-          id: t.taskArn,
-          state: t.lastStatus ?? 'UNKNOWN',
-          ...(t.availabilityZone ? { az: logicalAz(this.config, t.availabilityZone) } : {}),
-          ...(t.startedAt ? { startedAt: t.startedAt.toISOString() } : {}),
-          ...(t.healthStatus ? { health: t.healthStatus } : {}),
-        })
+        tasks.push(t)
       }
     }
-    return tasks.sort((a, b) => a.id.localeCompare(b.id))
+    return tasks.sort((a, b) => a.taskArn!.localeCompare(b.taskArn!))
+  }
+
+  private az(t: Task): { az?: string } {
+    return t.availabilityZone ? { az: logicalAz(this.config, t.availabilityZone) } : {}
+  }
+
+  /** Tasks the service wants running (desiredStatus RUNNING), with their live state. */
+  async list(service: string): Promise<TaskInfo[]> {
+    return (await this.describeTasks(service, 'RUNNING')).map((t): EcsTask => ({
+      service,
+      id: t.taskArn!,
+      state: t.lastStatus ?? 'UNKNOWN',
+      ...this.az(t),
+      ...(t.startedAt ? { startedAt: t.startedAt.toISOString() } : {}),
+      ...(t.healthStatus ? { health: t.healthStatus } : {}),
+    }))
+  }
+
+  /**
+   * The service's tasks as ECS records them — running ones and those stopped lately (ECS keeps
+   * them about an hour) — so a stop's timing comes from ECS's own clock (running since, stopping
+   * at, stopped at, the container's exit code), not from when a poll happened to look.
+   */
+  async history(service: string): Promise<TaskLifecycle[]> {
+    const tasks = [...(await this.describeTasks(service, 'RUNNING')), ...(await this.describeTasks(service, 'STOPPED'))]
+    return tasks.map((t) => {
+      const exitCode = t.containers?.find((c) => c.exitCode !== undefined)?.exitCode
+      return {
+        service,
+        id: t.taskArn!,
+        ...this.az(t),
+        state: t.lastStatus ?? 'UNKNOWN',
+        ...(t.createdAt ? { startedAt: t.createdAt.toISOString() } : {}),
+        ...(t.startedAt ? { readyAt: t.startedAt.toISOString() } : {}),
+        ...(t.stoppingAt ? { drainingAt: t.stoppingAt.toISOString() } : {}),
+        ...(t.stoppedAt ? { stoppedAt: t.stoppedAt.toISOString(), exitCode: exitCode ?? null, exitSignal: exitSignal(exitCode) } : {}),
+        ...(t.stoppedReason ? { stopReport: { stoppedReason: t.stoppedReason, ...(t.stopCode ? { stopCode: t.stopCode } : {}) } } : {}),
+      }
+    })
   }
 
   async stop(task: TaskInfo, opts: { graceMs?: number; reason?: string } = {}): Promise<void> {

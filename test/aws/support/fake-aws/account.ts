@@ -22,20 +22,32 @@ export interface Instance {
   state: string
 }
 
+/** A task; times in epoch seconds, as ECS's JSON carries them. */
 export interface Task {
   arn: string
   az: string
   lastStatus: string
   desiredStatus: string
-  startedAt: number
+  createdAt: number
+  /** when it reached RUNNING */
+  startedAt?: number
+  stoppingAt?: number
+  stoppedAt?: number
+  exitCode?: number
+  stoppedReason?: string
 }
 
 export interface Service {
   name: string
   desired: number
+  /** the tasks ECS keeps running (or starting) */
   tasks: Task[]
+  /** tasks stopped lately (ListTasks desiredStatus STOPPED) */
+  stopped: Task[]
   tags?: Record<string, string>
 }
+
+const now = () => Date.now() / 1000
 
 export interface Experiment {
   id: string
@@ -88,6 +100,8 @@ export class FakeAccount {
     ],
   }
   firingAlarms: string[] = []
+  /** the exit code of a stopped task's container: 0 drained in time, 137 killed after its stopTimeout */
+  stopExitCode = 0
   templates = new Map<string, { input: Record<string, any>; tags: Record<string, string> }>()
   experiments = new Map<string, Experiment>()
   private seq = 0
@@ -111,8 +125,10 @@ export class FakeAccount {
         az: azs[i % 3],
         lastStatus: 'RUNNING',
         desiredStatus: 'RUNNING',
+        createdAt: 1_767_225_590,
         startedAt: 1_767_225_600,
       })),
+      stopped: [],
       ...(tags ? { tags } : {}),
     })
     this.services = [service('gateway', 3), service('inventory', 4), service('ai-integration', 4, { 'gameday:service': 'ai-integration' })]
@@ -242,8 +258,11 @@ export class FakeAccount {
       desiredStatus: t.desiredStatus,
       availabilityZone: t.az,
       group: `service:${s.name}`,
-      startedAt: t.startedAt,
       clusterArn: arn('cluster', CLUSTER),
+      createdAt: t.createdAt,
+      ...(t.startedAt !== undefined ? { startedAt: t.startedAt } : {}),
+      ...(t.stoppingAt !== undefined ? { stoppingAt: t.stoppingAt, stopCode: 'UserInitiated', stoppedReason: t.stoppedReason } : {}),
+      ...(t.stoppedAt !== undefined ? { stoppedAt: t.stoppedAt, containers: [{ name: 'app', exitCode: t.exitCode ?? 0, lastStatus: 'STOPPED' }] } : {}),
     }
   }
 
@@ -280,31 +299,35 @@ export class FakeAccount {
       }
       case 'ListTasks': {
         const s = this.service(input.serviceName)
-        return { taskArns: s.tasks.filter((t) => !input.desiredStatus || t.desiredStatus === input.desiredStatus).map((t) => t.arn) }
+        return { taskArns: [...s.tasks, ...s.stopped].filter((t) => !input.desiredStatus || t.desiredStatus === input.desiredStatus).map((t) => t.arn) }
       }
       case 'DescribeTasks': {
-        const all = this.services.flatMap((s) => s.tasks.map((t) => ({ s, t })))
+        const all = this.services.flatMap((s) => [...s.tasks, ...s.stopped].map((t) => ({ s, t })))
         return { tasks: all.filter((x) => input.tasks?.includes(x.t.arn)).map((x) => this.taskJson(x.s, x.t)), failures: [] }
       }
       case 'StopTask': {
-        const hit = this.services.flatMap((s) => s.tasks.map((t) => ({ s, t }))).find((x) => x.t.arn === input.task)
+        const hit = this.services.flatMap((s) => [...s.tasks, ...s.stopped].map((t) => ({ s, t }))).find((x) => x.t.arn === input.task)
         if (!hit) throw new AwsFault('InvalidParameterException', 'The referenced task was not found.')
         const { s, t } = hit
         if (t.desiredStatus !== 'STOPPED') {
           t.desiredStatus = 'STOPPED'
           t.lastStatus = 'DEACTIVATING'
-          this.later(1, () => (t.lastStatus = 'STOPPED'))
+          t.stoppingAt = now()
+          t.stoppedReason = input.reason
+          this.later(1, () => {
+            t.lastStatus = 'STOPPED'
+            t.stoppedAt = now()
+            t.exitCode = this.stopExitCode
+          })
           this.later(2, () => {
             s.tasks = s.tasks.filter((x) => x !== t)
-            const replacement: Task = {
-              arn: taskArn(s.name, 100 + ++this.seq),
-              az: t.az,
-              lastStatus: 'PENDING',
-              desiredStatus: 'RUNNING',
-              startedAt: 1_767_225_700,
-            }
+            s.stopped.push(t)
+            const replacement: Task = { arn: taskArn(s.name, 100 + ++this.seq), az: t.az, lastStatus: 'PENDING', desiredStatus: 'RUNNING', createdAt: now() }
             s.tasks.push(replacement)
-            this.later(2, () => (replacement.lastStatus = 'RUNNING'))
+            this.later(2, () => {
+              replacement.lastStatus = 'RUNNING'
+              replacement.startedAt = now()
+            })
           })
         }
         return { task: { ...this.taskJson(s, t), stoppedReason: input.reason } }
