@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { captureLog, FakeAws, faultContext, testConfig } from './support/mocked-account.ts'
 import { loadExperiment, type LoadedExperiment } from '../../src/experiment/load.ts'
-import type { Step } from '../../src/experiment/schema.ts'
+import { isComposite, type FaultStep, type Step } from '../../src/experiment/steps.ts'
 import { defaultRegistry } from '../../src/builtins.ts'
 import { planExperiment } from '../../src/engine/plan.ts'
 import { UnsupportedError } from '../../src/api/errors.ts'
@@ -49,10 +49,8 @@ async function discovered() {
   return env
 }
 
-function faultSteps(steps: Step[]): Extract<Step, { fault: string }>[] {
-  return steps.flatMap((s) =>
-    'fault' in s ? [s] : 'parallel' in s ? faultSteps(s.parallel) : 'sequence' in s ? faultSteps(s.sequence) : 'repeat' in s ? faultSteps(s.repeat.steps) : [],
-  )
+function faultSteps(steps: Step[]): FaultStep[] {
+  return steps.flatMap((s) => (s.kind === 'fault' ? [s] : isComposite(s) ? faultSteps(s.steps) : []))
 }
 
 describe('plan --env aws for every shipped experiment', () => {
@@ -61,10 +59,15 @@ describe('plan --env aws for every shipped experiment', () => {
     const env = await discovered()
     const { lines, refusals } = await planExperiment(loaded, env, 1)
     const text = lines.map((l) => l.text).join('\n')
-    expect(refusals, text).toEqual([])
     expect(aws.mutatingCalls(), text).toEqual([])
-    if (REFUSED_ON_AWS[file]) expect(text).toMatch(REFUSED_ON_AWS[file].why)
-    else expect(text).not.toMatch(/resolved at injection \((?!cluster core has no)/) // only live roles may wait for injection
+    if (REFUSED_ON_AWS[file]) {
+      // refused with its reason, so plan exits non-zero, before a run could stop or start anything
+      expect(refusals.join('\n'), text).toMatch(REFUSED_ON_AWS[file].why)
+      expect(text).toMatch(new RegExp(`REFUSED: ${REFUSED_ON_AWS[file].why.source}`))
+    } else {
+      expect(refusals, text).toEqual([])
+      expect(text).not.toMatch(/resolved at injection \((?!cluster core has no)/) // only live roles may wait for injection
+    }
   })
 })
 
@@ -74,16 +77,10 @@ describe('what a run on AWS refuses, the AWS side refuses with a typed error bef
     const env = await discovered()
     const step = faultSteps(loaded.experiment.method).find((s) => s.fault === fault)!
     const type = loaded.registry.fault(fault)!
-    const spec = { type: fault, target: step.target, params: type.params.parse(step.with ?? {}) }
+    const spec = { type: fault, target: step.target, params: type.params.parse(step.with) }
     const refusal = type.resolve(faultContext(env), spec)
     await expect(refusal).rejects.toBeInstanceOf(UnsupportedError)
     await expect(type.resolve(faultContext(env), spec)).rejects.toThrow(why)
     expect(aws.mutatingCalls()).toEqual([])
-  })
-
-  // Flips when engine/plan.ts counts an UnsupportedError as a refusal (plan exits non-zero): then drop `.fails`.
-  it.fails.each(Object.keys(REFUSED_ON_AWS))('%s: plan exits non-zero (waits on plan.ts)', async (file) => {
-    const { refusals } = await planExperiment(await load(file), await discovered(), 1)
-    expect(refusals.length).toBeGreaterThan(0)
   })
 })

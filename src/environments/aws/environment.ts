@@ -80,7 +80,15 @@ export class AwsEnvironment implements Environment {
       ),
     )
     this.endpoints = awsEndpoints(config, this.discovery, baseDir)
-    this.aws = awsCapability({ config, fisClient: this.clients.fis, fis: this.fis, guard: this.guard, caches: this.elasticache, tasks: this.tasks })
+    this.aws = awsCapability({
+      config,
+      cloudwatchClient: this.clients.cloudwatch,
+      fisClient: this.clients.fis,
+      fis: this.fis,
+      guard: this.guard,
+      caches: this.elasticache,
+      tasks: this.tasks,
+    })
     this.guardrails = {
       requiresConfirmation: true,
       checkBlastRadius: (faultType, targets, when) => this.checkBlastRadius(faultType, targets, when),
@@ -118,14 +126,14 @@ export class AwsEnvironment implements Environment {
     return this.discovery.discover()
   }
 
+  /**
+   * Up once discovered. A discovery that fails is not "down" — gameday never starts anything on
+   * AWS, so `run` could not start it — but a reason (no credentials, another account, a tag that
+   * finds nothing): it is thrown, with what to do, for plan and run to say.
+   */
   async isUp(): Promise<boolean> {
-    try {
-      await this.discover()
-      return true
-    } catch {
-      // plan and run ask this only to decide whether to call up(), which gives the reason
-      return false
-    }
+    await this.discover()
+    return true
   }
 
   /** Verifies access and finds every resource; creates nothing. */
