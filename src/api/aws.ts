@@ -1,6 +1,6 @@
 /**
  * The AWS capability: what the AWS-only faults (redis.failover, redis.az-power,
- * aws.fis-experiment, ecs.stop-task) need of an AWS environment, typed, with no AWS SDK type in
+ * aws.fis-experiment, ecs.stop-task) and probes (cloudwatch) need of an AWS environment, typed, with no AWS SDK type in
  * sight. A fault asks for it by its key and gets it, or an UnsupportedError on any other
  * environment:
  *
@@ -129,6 +129,34 @@ export interface AwsEcs {
   serviceCounts(service: string): Promise<{ desired: number; running: number; pending: number }>
 }
 
+/** One GetMetricData query, in plain terms: a metric and statistic, or an expression over other queries' ids. */
+export interface MetricQuery {
+  id: string
+  label?: string
+  metric?: { namespace: string; name: string; dimensions: Record<string, string>; stat: string; unit?: string }
+  expression?: string
+  periodSeconds: number
+  /** whether its values come back (false for the inputs of an expression) */
+  returnData: boolean
+}
+
+/** The values of one query, every page joined, timestamps ascending. */
+export interface MetricValues {
+  id: string
+  label?: string
+  timestamps: Date[]
+  values: number[]
+  /** Complete | PartialData | InternalError | Forbidden */
+  status?: string
+  messages?: string[]
+}
+
+/** CloudWatch metrics (the cloudwatch probe). */
+export interface AwsCloudWatch {
+  /** CloudWatch GetMetricData for [from, to), every page */
+  getMetricData(queries: MetricQuery[], from: Date, to: Date, signal?: AbortSignal): Promise<MetricValues[]>
+}
+
 export interface AwsCapability {
   readonly region: string
   readonly accountId: string
@@ -139,6 +167,7 @@ export interface AwsCapability {
   readonly fis: AwsFis
   readonly elasticache: AwsElastiCache
   readonly ecs: AwsEcs
+  readonly cloudwatch: AwsCloudWatch
 }
 
 /** The key AWS-only faults ask for: `requireCapability(ctx.env, AWS, type)`. */

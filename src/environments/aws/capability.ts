@@ -1,13 +1,15 @@
 /**
- * The AWS capability (src/api/aws.ts) over the environment's parts: what AWS-only faults reach
- * AWS through. FIS calls go through the same runner — and the same guardrails — as the network
+ * The AWS capability (src/api/aws.ts) over the environment's parts: what AWS-only faults and
+ * probes reach AWS through. FIS calls go through the same runner — and the same guardrails — as the network
  * part's; existing templates only when allow-listed.
  */
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import { GetExperimentTemplateCommand, type FisClient } from '@aws-sdk/client-fis'
 import type { AwsCapability, AwsFis, FisTemplateInfo } from '../../api/aws.ts'
 import { AllowListError, TargetError } from '../../api/errors.ts'
 import { logicalAz, realAz } from './azs.ts'
 import type { AwsCaches } from './caches.ts'
+import { cloudWatchMetrics } from './cloudwatch.ts'
 import type { AwsConfig } from './config.ts'
 import { buildTemplate, describeTemplateRun, isoDuration, TAG_FAULT, TAG_RUN_ID, type FisRunner } from './fis.ts'
 import type { AwsGuard } from './guardrails.ts'
@@ -56,6 +58,7 @@ function awsFis(config: AwsConfig, client: FisClient, runner: FisRunner, guard: 
 
 export function awsCapability(parts: {
   config: AwsConfig
+  cloudwatchClient: CloudWatchClient
   fisClient: FisClient
   fis: FisRunner
   guard: AwsGuard
@@ -71,5 +74,6 @@ export function awsCapability(parts: {
     fis: awsFis(config, parts.fisClient, parts.fis, parts.guard),
     elasticache: parts.caches,
     ecs: parts.tasks,
+    cloudwatch: cloudWatchMetrics(parts.cloudwatchClient, () => parts.guard.check()),
   }
 }

@@ -4,6 +4,8 @@ import { mockClient } from 'aws-sdk-client-mock'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { dirname, join } from 'node:path'
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
+import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch'
+import { AWS } from '../../api/aws.ts'
 import { AllowListError, DiscoveryError, UnsupportedError } from '../../api/errors.ts'
 import { AwsEnvironment, loadAwsEnvironment } from './environment.ts'
 import { captureLog, CLUSTER, EXAMPLE_FILE, FakeAws, testConfig } from '../../../test/aws/support/mocked-account.ts'
@@ -107,7 +109,7 @@ describe('AwsEnvironment: discovery', () => {
     expect(() => env.topology()).toThrow(
       /^no usable AWS credentials for account 123456789012 in eu-west-1 \(Could not load credentials from any providers\)\. Log in — e\.g\. `aws sso login --profile <profile>`/,
     )
-    expect(await env.isUp()).toBe(false)
+    await expect(env.isUp()).rejects.toBeInstanceOf(DiscoveryError) // not "down": gameday never starts AWS
   })
 
   it('gives probes their endpoints, secrets resolved only when asked', async () => {
@@ -210,6 +212,30 @@ describe('AwsEnvironment: what plan is told', () => {
     expect(aws.environment().endpoints.gatewayCaFile!()).toBeUndefined()
     const env = aws.environment(testConfig((c) => (c.gateway = { url: 'https://gateway.game.internal', caFile: 'ca/gateway.pem' })))
     expect(env.endpoints.gatewayCaFile!()).toBe(join(dirname(EXAMPLE_FILE), 'ca', 'gateway.pem'))
+  })
+})
+
+describe('AwsEnvironment: the CloudWatch part of the capability (the cloudwatch probe)', () => {
+  const query = {
+    id: 'm',
+    metric: { namespace: 'AWS/ApplicationELB', name: 'HTTPCode_Target_5XX_Count', dimensions: {}, stat: 'Sum' },
+    periodSeconds: 60,
+    returnData: true,
+  }
+
+  it("GetMetricData through the environment's client, after the allow-list", async () => {
+    aws.mocks.cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'm', Timestamps: [new Date(0)], Values: [3], StatusCode: 'Complete' }] })
+    const env = aws.environment()
+    const values = await env.capability(AWS)!.cloudwatch.getMetricData([query], new Date(0), new Date(60_000))
+    expect(values).toEqual([{ id: 'm', timestamps: [new Date(0)], values: [3], status: 'Complete', messages: [] }])
+    expect(aws.mocks.cloudwatch.commandCalls(GetMetricDataCommand)).toHaveLength(1)
+  })
+
+  it('refused for credentials of another account, before GetMetricData', async () => {
+    aws.account = '999999999999'
+    const env = aws.environment()
+    await expect(env.capability(AWS)!.cloudwatch.getMetricData([query], new Date(0), new Date(60_000))).rejects.toBeInstanceOf(AllowListError)
+    expect(aws.mocks.cloudwatch.commandCalls(GetMetricDataCommand)).toEqual([])
   })
 })
 
