@@ -67,11 +67,22 @@ describe('nats.lame-duck', () => {
     expect(await pick(3)).toEqual(await pick(3))
   })
 
-  it('refuses an environment that cannot put a server into lame duck, at resolve (so at plan), before touching anything', async () => {
+  it('refuses an environment that cannot put a server into lame duck, before touching anything', async () => {
     const { env, ctx } = setup({ lameDuck: false })
     const s = spec({ cluster: 'core', nodes: ['n2'] })
+    await expect(natsLameDuck.inject(ctx, s, await natsLameDuck.resolve(ctx, s))).rejects.toThrow(UnsupportedError)
+    expect(env.events).toEqual([])
+  })
+
+  it('refuses at resolve (so at plan) when the environment says it cannot (AWS: its describe throws)', async () => {
+    const { env, ctx } = setup()
+    env.nodes.describe = (action) => {
+      if (action === 'lameDuck') throw new UnsupportedError('AWS cannot put a NATS server into lame duck mode')
+      return []
+    }
+    const s = spec({ cluster: 'core', nodes: ['n2'] })
     await expect(natsLameDuck.resolve(ctx, s)).rejects.toThrow(UnsupportedError)
-    expect(() => natsLameDuck.describe(ctx, s, [{ kind: 'node', id: 'n2', cluster: 'core', az: 'az-a' }])).toThrow(UnsupportedError)
+    expect(() => natsLameDuck.describe(ctx, s, [{ kind: 'node', id: 'n2', cluster: 'core', az: 'az-a' }])).toThrow(/AWS cannot put/)
     expect(env.events).toEqual([])
   })
 

@@ -11,14 +11,9 @@ import { logicalAz, realAz } from './azs.ts'
 import type { AwsCaches } from './caches.ts'
 import { cloudWatchMetrics } from './cloudwatch.ts'
 import type { AwsConfig } from './config.ts'
-import { buildTemplate, describeTemplateRun, isoDuration, TAG_FAULT, TAG_RUN_ID, type FisRunner } from './fis.ts'
+import { buildTemplate, describeTemplateRun, isoDuration, kv, TAG_FAULT, TAG_RUN_ID, type FisRunner } from './fis.ts'
 import type { AwsGuard } from './guardrails.ts'
 import type { AwsTasks } from './tasks.ts'
-
-const kv = (record: Record<string, string> | undefined) =>
-  Object.entries(record ?? {})
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',')
 
 function awsFis(config: AwsConfig, client: FisClient, runner: FisRunner, guard: AwsGuard): AwsFis {
   return {

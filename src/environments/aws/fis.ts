@@ -64,7 +64,8 @@ export function buildTemplate(cfg: AwsConfig, runId: string, parts: FisTemplateS
   return input
 }
 
-function kv(record: Record<string, string> | undefined): string {
+/** `k=v,k=v`: how plan prints FIS parameters and tags */
+export function kv(record: Record<string, string> | undefined): string {
   return Object.entries(record ?? {})
     .map(([k, v]) => `${k}=${v}`)
     .join(',')
