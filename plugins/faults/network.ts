@@ -12,13 +12,15 @@ import { z } from 'zod'
 import {
   clusterOf,
   defineFault,
+  DiscoveryError,
   Duration,
-  GamedayError,
+  GuardrailError,
   observeCluster,
   resolveNodes,
   sleep,
   TargetError,
   UnsupportedError,
+  ValidationError,
   writeDuration,
   type ClusterView,
   type Environment,
@@ -112,8 +114,10 @@ export const networkPartition = defineFault<P, State>({
     try {
       return network(ctx.env).describePartition({ ...specOf(targets), ...(spec.durationMs ? { durationMs: spec.durationMs } : {}) })
     } catch (err) {
-      // a refusal (a cut the environment cannot make) is the plan's answer; an environment not up yet can only be told the intent
-      if (err instanceof GamedayError) throw err
+      // a refusal (a cut the environment cannot make, a target it does not have) is the plan's answer;
+      // an environment not up yet (local: no state) can only be told the intent
+      const answer = [ValidationError, UnsupportedError, GuardrailError, TargetError, DiscoveryError].some((type) => err instanceof type)
+      if (answer) throw err
       return [
         `partition ${JSON.stringify(spec.target)}${spec.params.groups ? ` groups ${JSON.stringify(spec.params.groups)}` : ''}${spec.params.oneWay ? ' (one way)' : ''}`,
       ]
