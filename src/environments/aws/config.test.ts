@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -83,6 +83,7 @@ describe('AWS environment file', () => {
     await expect(loadAwsConfig(file)).rejects.toThrow(/account 210987654321 is not in allow.accounts/)
     writeFileSync(file, example.replace('alarm:game-prod-gateway-5xx-rate', 'alarm:x').replace(':123456789012:alarm:x', ':999999999999:alarm:x'))
     await expect(loadAwsConfig(file)).rejects.toThrow(/999999999999 is not allowed/)
+    rmSync(dir, { recursive: true, force: true })
   })
 
   it('resolves secrets from the environment or a file, only when asked', () => {
@@ -91,5 +92,6 @@ describe('AWS environment file', () => {
     expect(readSecret({ fromFile: 'redis.auth' }, { baseDir: dir })).toBe('s3cret')
     expect(readSecret({ fromEnv: 'GAMEDAY_TEST_SECRET' }, { env: { GAMEDAY_TEST_SECRET: 'x' } })).toBe('x')
     expect(() => readSecret({ fromEnv: 'GAMEDAY_TEST_SECRET' }, { env: {} })).toThrow(/GAMEDAY_TEST_SECRET is not set/)
+    rmSync(dir, { recursive: true, force: true })
   })
 })
