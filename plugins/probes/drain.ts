@@ -53,6 +53,7 @@ import {
 import {
   defineProbe,
   Duration,
+  gatewayHttp,
   LOAD_METRICS,
   OpenLoopLoad,
   sleepUnlessAborted,
@@ -381,7 +382,8 @@ export const drain = defineProbe<P>({
 
     const makeSender = async (): Promise<Sender> => {
       if (p.via === 'gateway') {
-        const http = httpSender(ctx.env.endpoints.gateway(), p)
+        // without keepAlive: no agent, a fresh connection per request (connection: close)
+        const http = httpSender(gatewayHttp(ctx.env, p.keepAlive ? { keepAlive: true, maxSockets: 256 } : false), p)
         closeHttp = http.close
         return http.send
       }

@@ -13,10 +13,20 @@
  *     with: { via: gateway, path: /v1/inventory/player-{seq}, rate: 50, duration: 5s }
  *     tolerance: ["successRate >= 99.9%", "p99 < 50ms"]
  */
-import { Agent, request } from 'node:http'
 import { z } from 'zod'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
-import { defineProbe, Duration, LOAD_METRICS, OpenLoopLoad, sleepUnlessAborted, type Outcome, type Probe, type ProbeResult } from '../../src/api/index.ts'
+import {
+  defineProbe,
+  Duration,
+  gatewayHttp,
+  LOAD_METRICS,
+  OpenLoopLoad,
+  sleepUnlessAborted,
+  type GatewayHttp,
+  type Outcome,
+  type Probe,
+  type ProbeResult,
+} from '../../src/api/index.ts'
 
 const Params = z.strictObject({
   via: z.enum(['gateway', 'nats']).default('gateway'),
@@ -45,19 +55,14 @@ function classifyError(err: NodeJS.ErrnoException): string {
   return err.code ?? err.name ?? 'error'
 }
 
-function httpSender(baseUrl: string, p: P): { send: (seq: number) => Promise<Outcome>; close: () => void } {
-  const url = new URL(baseUrl)
-  const agent = new Agent({ keepAlive: true, maxSockets: 256 })
+function httpSender(gateway: GatewayHttp, p: P): { send: (seq: number) => Promise<Outcome>; close: () => void } {
   const timeoutMs = p.timeout
   const send = (seq: number) =>
     new Promise<Outcome>((resolve) => {
-      const req = request(
+      const req = gateway.request(
         {
-          host: url.hostname,
-          port: url.port,
           method: p.method,
           path: p.path.replaceAll('{seq}', String(seq)),
-          agent,
           headers: p.body ? { 'content-type': 'application/json' } : {},
         },
         (res) => {
@@ -73,7 +78,7 @@ function httpSender(baseUrl: string, p: P): { send: (seq: number) => Promise<Out
       req.on('error', (err) => resolve({ ok: false, errorClass: classifyError(err) }))
       req.end(p.body)
     })
-  return { send, close: () => agent.destroy() }
+  return { send, close: () => gateway.close() }
 }
 
 export const requestSlo = defineProbe<P>({
@@ -89,7 +94,7 @@ export const requestSlo = defineProbe<P>({
 
     const makeSender = async (): Promise<(seq: number) => Promise<Outcome>> => {
       if (p.via === 'gateway') {
-        const http = httpSender(ctx.env.endpoints.gateway(), p)
+        const http = httpSender(gatewayHttp(ctx.env, { keepAlive: true, maxSockets: 256 }), p)
         closeHttp = http.close
         return http.send
       }

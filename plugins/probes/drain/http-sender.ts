@@ -1,6 +1,7 @@
 /**
  * The drain probe's HTTP requests: one request by id, from send to what came back, as an
- * `Attempt` for the classifier. A fresh connection per request unless `keepAlive`.
+ * `Attempt` for the classifier. A fresh connection per request unless `keepAlive` (the caller's
+ * GatewayHttp agent).
  *
  * `hold` keeps a request in flight on purpose: the head and the first byte of the body go at
  * once, the rest of the body after `hold` — a slow upload, as a phone on a bad network sends.
@@ -8,7 +9,8 @@
  * it to drain; a server that exits instead cuts it, and the probe sees the reset. Only routes
  * that read a body hold anything (POST / PUT with `body:`).
  */
-import { Agent, request } from 'node:http'
+import type { IncomingMessage } from 'node:http'
+import type { GatewayHttp } from '../../../src/api/index.ts'
 import type { Attempt } from '../drain.ts'
 
 export type Sender = (seq: number, id: string) => Promise<Attempt>
@@ -23,9 +25,8 @@ export interface HttpSenderOptions {
   hold: number
 }
 
-export function httpSender(baseUrl: string, p: HttpSenderOptions): { send: Sender; close: () => void } {
-  const url = new URL(baseUrl)
-  const agent = p.keepAlive ? new Agent({ keepAlive: true, maxSockets: 256 }) : undefined
+/** Requests through `gateway` (http or https, the environment's CA; its agent decides keep-alive). */
+export function httpSender(gateway: GatewayHttp, p: HttpSenderOptions): { send: Sender; close: () => void } {
   const send: Sender = (seq, id) =>
     new Promise<Attempt>((resolve) => {
       const a: Attempt = { written: false, responded: false, timedOut: false }
@@ -39,13 +40,9 @@ export function httpSender(baseUrl: string, p: HttpSenderOptions): { send: Sende
         resolve({ ...a, ...patch })
       }
       const body = p.body === undefined ? undefined : Buffer.from(p.body.replaceAll('{seq}', String(seq)))
-      const req = request({
-        host: url.hostname,
-        port: url.port,
+      const req = gateway.request({
         method: p.method,
         path: p.path.replaceAll('{seq}', String(seq)),
-        // no agent: a fresh connection per request (connection: close)
-        agent: agent ?? false,
         headers: { 'x-request-id': id, ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': body.length } : {}) },
       })
       const timer = setTimeout(() => {
@@ -53,7 +50,7 @@ export function httpSender(baseUrl: string, p: HttpSenderOptions): { send: Sende
         req.destroy()
       }, p.timeout)
       req.on('finish', () => (a.written = true))
-      req.on('response', (res) => {
+      req.on('response', (res: IncomingMessage) => {
         a.responded = true
         res.resume()
         res.on('end', () => settle({ status: res.statusCode ?? 0 }))
@@ -69,5 +66,5 @@ export function httpSender(baseUrl: string, p: HttpSenderOptions): { send: Sende
         holding = setTimeout(() => req.end(body.subarray(1)), p.hold)
       } else req.end(body)
     })
-  return { send, close: () => agent?.destroy() }
+  return { send, close: () => gateway.close() }
 }
