@@ -175,7 +175,7 @@ describe('gameday with no AWS credentials at all', () => {
     const { code, output } = await gamedayDone(['env', 'up', '--env', file], { cwd: dir, env: noCredentials })
     expect(code).toBe(2)
     expect(output).toMatch(
-      /^gameday: no usable AWS credentials for account 123456789012 in eu-west-1 \(Could not load credentials from any providers\)\. Log in/m,
+      /^gameday env: no usable AWS credentials for account 123456789012 in eu-west-1 \(Could not load credentials from any providers\)\. Log in/m,
     )
     expect(output).toMatch(/aws sso login --profile <profile>.*AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/)
     expect(output).not.toMatch(/\n\s+at /) // no stack trace

@@ -1,9 +1,8 @@
 /**
  * A run on AWS refuses what AWS cannot do before its first mutating call — as plan does — not
  * half-way: kv-cas-under-kill's shape (a node kill, then a pause) must not stop and start an EC2
- * instance and only then fail on the pause. The fault itself refuses at resolve (UnsupportedError);
- * the run still has to look at every step before acting, which is engine/run.ts's to do: the
- * `.fails` test flips when it does.
+ * instance and only then fail on the pause. The fault itself refuses at resolve (UnsupportedError),
+ * and the run looks at every step, as plan does, before the first one acts.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -53,8 +52,8 @@ it('a step AWS cannot do fails the run before any call that mutates, when it com
   expect(aws.mutatingCalls()).toEqual([])
 })
 
-// Flips when engine/run.ts checks every fault step (resolve + describe, as plan) before the first mutating call: then drop `.fails`.
-it.fails('a step AWS cannot do refuses the whole run before any call that mutates, wherever it is (waits on run.ts)', async () => {
+// engine/run.ts looks at every fault step (as plan does) before the first one acts
+it('a step AWS cannot do refuses the whole run before any call that mutates, wherever it is', async () => {
   const outcome = await run([
     { fault: 'nats.kill-node', target: { cluster: 'core', nodes: ['n1'] }, duration: '1s' },
     { fault: 'nats.pause-node', target: { cluster: 'core', nodes: ['n3'] }, duration: '1s' },
