@@ -4,8 +4,9 @@
  *
  * The runner checks itself: when its own schedule lag or event-loop delay passed `runnerBound`
  * (p90 over the measurement: persistently late, not one GC pause) — a machine saturated by
- * something else — the latencies it recorded are its own, and the verdict is inconclusive with
- * the figures, never a pass (and the report says so instead of blaming the system).
+ * something else — it did not send the load asked for and the latencies it recorded are its own:
+ * the verdict is inconclusive with the figures, never a pass and never a deviation the machine
+ * caused (a latency tolerance that fails there is no finding); a success rate that fails still fails.
  * `scheduleLagP90` and `loopDelayP90` are reported either way.
  *
  *   - name: gateway-slo
@@ -27,6 +28,9 @@ import {
   type Probe,
   type ProbeResult,
 } from '../../src/api/index.ts'
+
+/** the figures an overloaded runner distorts: a tolerance on them that fails then is inconclusive */
+const LATENCY_METRICS = ['p50', 'p90', 'p99', 'p999', 'max', 'mean']
 
 const Params = z.strictObject({
   via: z.enum(['gateway', 'nats']).default('gateway'),
@@ -124,7 +128,14 @@ export const requestSlo = defineProbe<P>({
     const result = (): ProbeResult => {
       const untrusted = load!.untrustedBecause()
       if (untrusted.length) ctx.log.warn(`  ${ctx.name}: ${untrusted.join('; ')}`)
-      return { metrics: load!.metrics(), series: load!.series(), ...(untrusted.length ? { inconclusive: untrusted } : {}) }
+      // An overloaded runner did not send the load asked for, so a tolerance that held is no evidence
+      // (inconclusive); its lateness is in the latencies it measured, so one that failed there is
+      // no finding either (untrusted). A success rate that failed is still a failure.
+      return {
+        metrics: load!.metrics(),
+        series: load!.series(),
+        ...(untrusted.length ? { inconclusive: untrusted, untrusted: [{ metrics: LATENCY_METRICS, reason: untrusted.join('; ') }] } : {}),
+      }
     }
 
     const start = async () => {
