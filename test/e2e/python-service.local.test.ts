@@ -62,7 +62,10 @@ describe('a Python service among the reference services, on the local environmen
     const { code, output, result, stateDir } = await runExperiment('experiments/nats-node-kill.yaml', ENV_FILE)
     expect(code, output).toBe(0)
     expect(result.status).toBe('passed')
-    expect(result.faults).toMatchObject([{ type: 'nats.kill-node', state: 'reverted', targets: [{ role: 'jetstream-meta-leader' }] }])
+    expect(result.faults).toMatchObject([
+      { type: 'nats.kill-node', state: 'reverted', targets: [{ role: 'jetstream-meta-leader' }] },
+      { type: 'nats.kill-node', state: 'reverted', targets: [{ role: 'most-clients' }] },
+    ])
     // the inventory tasks were the Python service: its own log lines, its NATS connection name
     const log = readFileSync(join(stateDir, 'logs', 'inventory-1.log'), 'utf8')
     expect(log).toMatch(/"event": "ready", "subjects": \["inventory.get"\], "queue": "q", "az": "az-a", "instance": "[0-9a-f]{22}"/)
