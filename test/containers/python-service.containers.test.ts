@@ -64,7 +64,7 @@ describe('the Python service as an image, on the containers environment', () => 
 
   it('its variant that exits on SIGTERM without draining fails inventory-task-stop', async () => {
     const env = parse(readFileSync(ENV_FILE, 'utf8'))
-    env.services.inventory.env = { ...env.services.inventory.env, INVENTORY_BROKEN: 'exit-on-sigterm', WORK_DELAY_MS: '100' }
+    env.services.inventory.env = { ...env.services.inventory.env, INVENTORY_BROKEN: 'exit-on-sigterm' }
     const file = join(mkdtempSync(join(tmpdir(), 'gameday-python-env-')), 'broken.yaml')
     writeFileSync(file, stringify(env))
     const { code, output, result, envId } = await run(TASK_STOP, file)
