@@ -36,7 +36,7 @@
  */
 import { readFileSync } from 'node:fs'
 import type { NatsConnection } from '@nats-io/transport-node'
-import { connectProbe, waitForRecovery } from './cas/cluster.ts'
+import { connectProbe, waitForRecovery, waitUntilReady } from './cas/cluster.ts'
 import { ContentionRounds } from './cas/contention.ts'
 import { openHttpStore } from './cas/http-store.ts'
 import { compileNatsRequest, openNatsRequestStore } from './cas/nats-request-store.ts'
@@ -164,7 +164,7 @@ export const casCorrectness = defineProbe<P>({
       const s = store
       const recovery =
         p.store === 'redis' || p.store === 'http'
-          ? await waitUntil(recoveryMs, () => s.ready())
+          ? await waitUntilReady(recoveryMs, () => s.ready())
           : await waitForRecovery(ctx.env, p.cluster, recoveryMs, () => s.ready())
       const final = recovery.ok ? await workload.finalRead(performance.now() + recoveryMs / 2) : { values: {}, unread: workload.allKeys }
       if (!recovery.ok) violations.push(`no final read: the store was not ready after ${Math.round(recovery.waitedMs / 1000)}s (${recovery.missing})`)
@@ -296,14 +296,3 @@ export const casCorrectness = defineProbe<P>({
     }
   },
 })
-
-async function waitUntil(timeoutMs: number, ready: () => Promise<string | undefined>): Promise<{ ok: boolean; waitedMs: number; missing?: string }> {
-  const started = performance.now()
-  let missing: string | undefined = 'not checked'
-  while (performance.now() - started <= timeoutMs) {
-    missing = await ready().catch((err: Error) => err.message)
-    if (missing === undefined) return { ok: true, waitedMs: performance.now() - started }
-    await new Promise((r) => setTimeout(r, 250))
-  }
-  return { ok: false, waitedMs: performance.now() - started, missing }
-}
