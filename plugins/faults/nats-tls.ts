@@ -14,7 +14,7 @@ import {
   NATS_TLS,
   defineFault,
   nodeTargets,
-  nodesFromTargets,
+  targetNodes,
   requireCapability,
   resolveNodes,
   type FaultContext,
@@ -46,16 +46,10 @@ export const natsRotateCertificate = defineFault<z.infer<typeof RotateParams>, I
   params: RotateParams,
   resolve: async (ctx, spec) => nodeTargets(await resolveNodes(ctx, spec.target), spec.target),
   describe: (ctx, spec, targets) =>
-    nodesFromTargets(
-      ctx,
-      targets.map((t) => t.id),
-    ).flatMap((n) => spec.params.listeners.flatMap((l) => tls(ctx, 'nats.rotate-certificate').describe('install', n, l, 'fresh'))),
+    targetNodes(ctx, targets).flatMap((n) => spec.params.listeners.flatMap((l) => tls(ctx, 'nats.rotate-certificate').describe('install', n, l, 'fresh'))),
   async inject(ctx, spec, targets) {
     const installs: Json[] = []
-    for (const n of nodesFromTargets(
-      ctx,
-      targets.map((t) => t.id),
-    ))
+    for (const n of targetNodes(ctx, targets))
       for (const l of spec.params.listeners) {
         installs.push(await tls(ctx, 'nats.rotate-certificate').install(n, l, 'fresh', controlContext(ctx)))
         ctx.checkpoint({ installs })
@@ -79,20 +73,14 @@ export const natsBadCertificate = defineFault<z.infer<typeof BadParams>, Install
   params: BadParams,
   resolve: async (ctx, spec) => nodeTargets(await resolveNodes(ctx, spec.target), spec.target),
   describe: (ctx, spec, targets) =>
-    nodesFromTargets(
-      ctx,
-      targets.map((t) => t.id),
-    ).flatMap((n) => [
+    targetNodes(ctx, targets).flatMap((n) => [
       ...tls(ctx, 'nats.bad-certificate').describe('install', n, spec.params.listener, spec.params.kind),
       ...(spec.params.restart ? [...ctx.env.nodes.describe('kill', n), ...ctx.env.nodes.describe('start', n)] : []),
     ]),
   async inject(ctx, spec, targets) {
     const installs: Json[] = []
     const restarted: string[] = []
-    const nodes: NodeInfo[] = nodesFromTargets(
-      ctx,
-      targets.map((t) => t.id),
-    )
+    const nodes: NodeInfo[] = targetNodes(ctx, targets)
     for (const n of nodes) {
       installs.push(await tls(ctx, 'nats.bad-certificate').install(n, spec.params.listener as TlsListener, spec.params.kind, controlContext(ctx)))
       ctx.checkpoint({ installs, restarted })
