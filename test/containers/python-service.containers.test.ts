@@ -49,7 +49,10 @@ describe('the Python service as an image, on the containers environment', () => 
   it('experiments/nats-node-kill.yaml passes, and leaves nothing behind', async () => {
     const { code, output, result, envId } = await run('experiments/nats-node-kill.yaml', ENV_FILE)
     expect(code, output).toBe(0)
-    expect(result.faults).toMatchObject([{ type: 'nats.kill-node', state: 'reverted' }])
+    expect(result.faults).toMatchObject([
+      { type: 'nats.kill-node', state: 'reverted' },
+      { type: 'nats.kill-node', state: 'reverted' },
+    ])
     expect(await leftovers(envId)).toEqual({ containers: [], networks: [] })
   })
 
