@@ -1,24 +1,34 @@
+import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
-// Four projects, each runnable alone (`npx vitest run --project unit`):
+// `import … from 'gameday'` inside this repository (extensions in tests) means the sources, not dist/
+const alias = [
+  { find: /^gameday$/, replacement: fileURLToPath(new URL('src/api/index.ts', import.meta.url)) },
+  { find: /^gameday\/vitest$/, replacement: fileURLToPath(new URL('src/vitest/index.ts', import.meta.url)) },
+]
+
+// Five projects, each runnable alone (`npx vitest run --project unit`):
 //  - unit:       pure code, plus single real nats-server / redis-server / proxy processes on loopback
 //  - local:      the whole local environment (5-node NATS cluster, Redis, target services)
 //  - containers: the testcontainers environment (needs a Docker engine)
 //  - browser:    the report pages opened in headless Chromium
+//  - package:    gameday packed, installed into an empty project and used there as a user would
 // Tests that touch real processes run their files one at a time: the machine has 2 cores.
 export default defineConfig({
   test: {
     projects: [
       {
+        resolve: { alias },
         test: {
           name: 'unit',
           include: ['{src,plugins,target,test}/**/*.test.ts'],
-          exclude: ['**/*.local.test.ts', '**/*.containers.test.ts', '**/*.browser.test.ts', 'node_modules/**'],
+          exclude: ['**/*.local.test.ts', '**/*.containers.test.ts', '**/*.browser.test.ts', '**/*.package.test.ts', 'node_modules/**'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },
       },
       {
+        resolve: { alias },
         test: {
           name: 'local',
           include: ['{src,plugins,target,test}/**/*.local.test.ts'],
@@ -29,6 +39,7 @@ export default defineConfig({
       },
       {
         // the report pages in headless Chromium (Debian's chromium, see scripts/setup.sh)
+        resolve: { alias },
         test: {
           name: 'browser',
           include: ['test/browser/**/*.browser.test.ts'],
@@ -38,12 +49,23 @@ export default defineConfig({
         },
       },
       {
+        resolve: { alias },
         test: {
           name: 'containers',
           include: ['{src,plugins,target,test}/**/*.containers.test.ts'],
           globalSetup: ['test/containers/global-setup.ts'],
           testTimeout: 600_000,
           hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          // npm pack, install into an empty project, init / validate / plan / run there (a build, nats-server processes)
+          name: 'package',
+          include: ['test/package/**/*.package.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 600_000,
           fileParallelism: false,
         },
       },

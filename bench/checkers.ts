@@ -1,96 +1,32 @@
 /**
- * Checker benchmark: whole-process figures (node start-up included), never assertions.
+ * npm run bench:checkers — the checkers as users run them: `node bin/gameday.js check …`, whole
+ * processes (start-up included) on the compiled build, next to `node -e ""` measured in this run.
  *
- *     npm run bench:checkers            (tsx bench/checkers.ts [--runs 5])
+ *   - the 50 Jepsen etcd histories in one process (the Go reference, Porcupine, decides the 103
+ *     of the full corpus in ~0.7 s; `npm run bench:cli` times 103);
+ *   - the 4 kv histories;
+ *   - a generated durability history of 1,000,000 acknowledged messages (goal < 1 s, < 200 MB);
+ *   - a generated single-key CAS history of 100,000 operations (goal < 2 s).
  *
- * The standalone runner src/checkers/main.ts is bundled with esbuild (tsx's own dependency, no
- * extra package) into one .mjs file in a temp directory, and each scenario spawns `node` on it:
- * no TypeScript compilation at run time, as a built install would run. Time = wall clock from
- * spawn to exit, median of N runs; peak RSS = the child's process.resourceUsage().maxRSS.
- *
- * Scenarios: the 50 Jepsen etcd histories in one process (the Go reference, Porcupine, decides
- * the 103 histories of the full corpus in ~0.7 s), the 4 kv histories, and a generated durability
- * history of 1,000,000 acknowledged messages (target < 1 s and < 200 MB), and a generated
- * single-key CAS history of 100,000 operations (target < 2 s).
+ *     npm run bench:checkers [-- --runs 5]
  */
-import { spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { DurabilityHistoryWriter } from '../src/checkers/durability.ts'
 import { generateCasHistory } from './history.ts'
+import { measureTogether } from './whole-process.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const runsArg = process.argv.indexOf('--runs')
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5
 
-interface Run {
-  ms: number
-  code: number | null
-  maxRssKiB: number
-  cpuMs: number
-  stdout: string
-}
-
-function runOnce(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now()
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (code) => {
-      const ms = performance.now() - started
-      const m = /# stats maxRSS=(\d+) cpu=(\d+)/.exec(stderr)
-      if (!m && args.length > 2) return reject(new Error(`no stats from child (exit ${code}): ${stderr.slice(0, 500)}`))
-      resolve({ ms, code, maxRssKiB: m ? Number(m[1]) : 0, cpuMs: m ? Number(m[2]) : 0, stdout })
-    })
-  })
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
-}
-
-async function scenario(name: string, args: string[], note = ''): Promise<void> {
-  const runs: Run[] = []
-  for (let i = 0; i < RUNS; i++) runs.push(await runOnce(args))
-  const ms = runs.map((r) => r.ms)
-  const rss = runs.map((r) => r.maxRssKiB / 1024)
-  const last = runs.at(-1)!.stdout.trim().split('\n').at(-1)
-  console.log(
-    `${name.padEnd(34)} median ${median(ms).toFixed(0).padStart(5)} ms  (min ${Math.min(...ms).toFixed(0)}, max ${Math.max(...ms).toFixed(0)})` +
-      (runs[0].maxRssKiB > 0
-        ? `  cpu ${median(runs.map((r) => r.cpuMs))
-            .toFixed(0)
-            .padStart(5)} ms  peak RSS ${median(rss).toFixed(0).padStart(4)} MB`
-        : '') +
-      `  exit ${runs[0].code}` +
-      (note ? `  ${note}` : '') +
-      (last ? `\n${''.padEnd(34)} last line: ${last}` : ''),
-  )
-}
-
-async function bundle(outDir: string): Promise<string> {
-  // esbuild comes with tsx; resolve it from there rather than depending on it directly
-  const requireFromTsx = createRequire(fileURLToPath(import.meta.resolve('tsx')))
-  const esbuild = (await import(pathToFileURL(requireFromTsx.resolve('esbuild')).href)) as typeof import('esbuild')
-  const outfile = join(outDir, 'checkers-main.mjs')
-  await esbuild.build({
-    entryPoints: [join(root, 'src/checkers/main.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile,
-    logLevel: 'warning',
-  })
-  return outfile
+const { buildState } = (await import(pathToFileURL(join(root, 'bin/build-freshness.js')).href)) as { buildState(root: string): string }
+if (buildState(root) !== 'fresh') {
+  console.log(`dist/ is ${buildState(root)}: npm run build …`)
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' })
 }
 
 /** 1,000,000 acknowledged publishes by 8 writers; all read back but 10, 2,000 read twice. */
@@ -110,13 +46,14 @@ function generateDurability(path: string, messages: number): void {
   w.close()
 }
 
+const files = (dir: string, ext: string) =>
+  readdirSync(join(root, dir))
+    .filter((f) => f.endsWith(ext))
+    .sort()
+    .map((f) => join(root, dir, f))
+
 const work = mkdtempSync(join(tmpdir(), 'gameday-bench-checkers-'))
 try {
-  const started = performance.now()
-  const main = await bundle(work)
-  console.log(
-    `bundled src/checkers/main.ts with esbuild → ${main} (${(statSync(main).size / 1024).toFixed(0)} KiB) in ${(performance.now() - started).toFixed(0)} ms`,
-  )
   const durPath = join(work, 'durability-1M.dur')
   const genStarted = performance.now()
   generateDurability(durPath, 1_000_000)
@@ -125,27 +62,52 @@ try {
   const casStarted = performance.now()
   generateCasHistory(casPath, 100_000)
   console.log(`generated ${casPath} (${(statSync(casPath).size / 1e6).toFixed(1)} MB) in ${(performance.now() - casStarted).toFixed(0)} ms`)
-  console.log(`node ${process.version}, ${RUNS} runs per scenario, whole process (spawn → exit)\n`)
-
-  const fixtures = join(root, 'test/fixtures/linearizability')
-  const etcd = readdirSync(join(fixtures, 'jepsen-etcd'))
-    .filter((f) => f.endsWith('.log'))
-    .sort()
-    .map((f) => join(fixtures, 'jepsen-etcd', f))
-  const kv = readdirSync(join(fixtures, 'kv'))
-    .filter((f) => f.endsWith('.txt'))
-    .sort()
-    .map((f) => join(fixtures, 'kv', f))
-
-  await scenario('node start-up alone (node -e 0)', ['-e', '0'])
-  await scenario(
-    `linearizability: ${etcd.length} etcd histories`,
-    [main, 'check', 'linearizability', '--model', 'cas-register', ...etcd, '--stats'],
-    'target: well under 1 s',
+  console.log(
+    `node ${process.version}, ${RUNS} runs per line, interleaved, after a warm-up: median whole-process wall time (spawn → exit), CPU time (user + system), peak RSS\n`,
   )
-  await scenario(`linearizability: ${kv.length} kv histories`, [main, 'check', 'linearizability', '--model', 'kv', ...kv, '--stats'])
-  await scenario('durability: 1,000,000 acked', [main, 'check', 'durability', durPath, '--stats'], 'target: < 1 s, < 200 MB')
-  await scenario('linearizability: 100,000 ops, 1 key', [main, 'check', 'linearizability', '--model', 'cas-register', casPath, '--stats'], 'target: < 2 s')
+
+  const node = process.execPath
+  const gameday = join(root, 'bin/gameday.js')
+  const etcd = files('test/fixtures/linearizability/jepsen-etcd', '.log')
+  const kv = files('test/fixtures/linearizability/kv', '.txt')
+  const NODE = 'baseline: node -e ""'
+  // exit 1: some histories of each set are not linearizable, and the durability history loses 10 messages
+  await measureTogether(
+    [
+      { name: NODE, command: node, args: ['-e', ''] },
+      {
+        name: `check linearizability: ${etcd.length} etcd histories`,
+        command: node,
+        args: [gameday, 'check', 'linearizability', '--model', 'cas-register', ...etcd],
+        expectExit: [1],
+        baseline: NODE,
+      },
+      {
+        name: `check linearizability: ${kv.length} kv histories`,
+        command: node,
+        args: [gameday, 'check', 'linearizability', '--model', 'kv', ...kv],
+        expectExit: [1],
+        baseline: NODE,
+      },
+      {
+        name: 'check durability: 1,000,000 acked',
+        command: node,
+        args: [gameday, 'check', 'durability', durPath],
+        goalMs: 1000,
+        expectExit: [1],
+        baseline: NODE,
+      },
+      {
+        name: 'check linearizability: 100,000 ops, 1 key',
+        command: node,
+        args: [gameday, 'check', 'linearizability', '--model', 'cas-register', casPath],
+        goalMs: 2000,
+        expectExit: [0],
+        baseline: NODE,
+      },
+    ],
+    RUNS,
+  )
 } finally {
   rmSync(work, { recursive: true, force: true })
 }

@@ -1,16 +1,29 @@
 #!/usr/bin/env node
-// Launcher: runs the compiled CLI when it has been built, the TypeScript sources otherwise,
-// so `npx gameday` works both from a built install and from a fresh checkout.
+// Launcher. Installed as a package, Gameday runs compiled (dist/). In a checkout it runs dist/ when
+// `npm run build` made it after the last change to the sources, and the TypeScript sources through
+// tsx otherwise: a stale build is never run (GAMEDAY_FROM_SOURCE=1 forces the sources).
 import { existsSync } from 'node:fs'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { register } from 'node:module'
 import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { buildState } from './build-freshness.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const built = join(root, 'dist', 'src', 'cli', 'main.js')
-if (existsSync(built) && !process.env.GAMEDAY_FROM_SOURCE) {
-  await import(pathToFileURL(built).href)
+const source = join(root, 'src', 'cli', 'main.ts')
+const state = process.env.GAMEDAY_FROM_SOURCE ? 'forced' : buildState(root)
+
+if (process.env.GAMEDAY_DEBUG) process.setSourceMapsEnabled(true)
+if (state === 'fresh' || state === 'package') {
+  await import(pathToFileURL(join(root, 'dist', 'src', 'cli', 'main.js')).href)
+} else if (existsSync(source)) {
+  if (state === 'stale' && process.stderr.isTTY)
+    process.stderr.write('gameday: dist/ is older than the sources, running those (slower); `npm run build` to speed up\n')
+  const { register: registerTsx } = await import('tsx/esm/api')
+  registerTsx()
+  // `import … from 'gameday'` in an extension resolves to these sources, not to dist/
+  register('./source-condition.js', import.meta.url)
+  await import(pathToFileURL(source).href)
 } else {
-  const { register } = await import('tsx/esm/api')
-  register()
-  await import(pathToFileURL(join(root, 'src', 'cli', 'main.ts')).href)
+  process.stderr.write(`gameday: ${join(root, 'dist')} is missing: this copy of gameday is incomplete\nhint: install it again (npm install -D gameday)\n`)
+  process.exit(2)
 }

@@ -13,6 +13,7 @@ import { casCorrectness } from './probes/cas-correctness.ts'
 import { streamConfig } from './probes/stream-config.ts'
 import { prometheus } from './probes/metric/prometheus.ts'
 import { cloudwatch } from './probes/metric/cloudwatch.ts'
+import { taskHealth } from './probes/task-health.ts'
 import { natsKillNode, natsPauseNode, natsRestartNode, natsStopNode } from './faults/nats-node.ts'
 import { natsLameDuck } from './faults/nats-lame-duck.ts'
 import { natsCorruptStore } from './faults/nats-store.ts'
@@ -27,7 +28,7 @@ import { redisAzPower } from './faults/aws/redis-az-power.ts'
 import { redisFailover } from './faults/aws/redis-failover.ts'
 
 export const builtins: Extension = {
-  probes: [requestSlo, natsClusterHealth, circuitBreaker, drain, jetstreamDurability, casCorrectness, streamConfig, prometheus, cloudwatch],
+  probes: [requestSlo, natsClusterHealth, circuitBreaker, drain, jetstreamDurability, casCorrectness, streamConfig, prometheus, cloudwatch, taskHealth],
   faults: [
     natsKillNode,
     natsStopNode,

@@ -303,6 +303,8 @@ async function main(): Promise<void> {
    * their time (the request timeout, shorter than the server's grace).
    */
   const handOverOnLameDuck = (current: NatsConnection): void => {
+    // GAMEDAY_BROKEN=no-lame-duck-handover: stay on the leaving server until it evicts us
+    if (env.broken.has('no-lame-duck-handover')) return
     void (async () => {
       for await (const s of current.status()) {
         if (s.type !== 'ldm' || draining || current !== nc) continue

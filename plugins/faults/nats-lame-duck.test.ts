@@ -4,7 +4,7 @@ import { MemoryEnvironment } from '../../test/support/memory-environment.ts'
 import type { NodeInfo } from '../../src/api/environment.ts'
 import type { FaultContext, Json } from '../../src/api/fault.ts'
 import type { TargetSelector } from '../../src/api/selector.ts'
-import { TargetError } from '../../src/api/errors.ts'
+import { UnsupportedError } from '../../src/api/errors.ts'
 import { createRng } from '../../src/util/rng.ts'
 
 /** A memory environment whose servers, in lame duck, exit by themselves a little later (as nats-server does). */
@@ -70,7 +70,19 @@ describe('nats.lame-duck', () => {
   it('refuses an environment that cannot put a server into lame duck, before touching anything', async () => {
     const { env, ctx } = setup({ lameDuck: false })
     const s = spec({ cluster: 'core', nodes: ['n2'] })
-    await expect(natsLameDuck.inject(ctx, s, await natsLameDuck.resolve(ctx, s))).rejects.toThrow(TargetError)
+    await expect(natsLameDuck.inject(ctx, s, await natsLameDuck.resolve(ctx, s))).rejects.toThrow(UnsupportedError)
+    expect(env.events).toEqual([])
+  })
+
+  it('refuses at resolve (so at plan) when the environment says it cannot (AWS: its describe throws)', async () => {
+    const { env, ctx } = setup()
+    env.nodes.describe = (action) => {
+      if (action === 'lameDuck') throw new UnsupportedError('AWS cannot put a NATS server into lame duck mode')
+      return []
+    }
+    const s = spec({ cluster: 'core', nodes: ['n2'] })
+    await expect(natsLameDuck.resolve(ctx, s)).rejects.toThrow(UnsupportedError)
+    expect(() => natsLameDuck.describe(ctx, s, [{ kind: 'node', id: 'n2', cluster: 'core', az: 'az-a' }])).toThrow(/AWS cannot put/)
     expect(env.events).toEqual([])
   })
 

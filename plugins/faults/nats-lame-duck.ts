@@ -23,7 +23,7 @@ import {
   observeCluster,
   resolveNodes,
   sleep,
-  TargetError,
+  UnsupportedError,
   waitFor,
   writeDuration,
   type FaultContext,
@@ -70,9 +70,14 @@ async function waitForExit(ctx: FaultContext, node: NodeInfo, p: P): Promise<voi
   })
 }
 
+/** An environment that says it cannot put a server into lame duck mode (AWS: its describe throws) refuses at resolve and plan, not half-way through a run. */
+function refuseUnlessSupported(ctx: FaultContext, nodes: NodeInfo[]): void {
+  for (const node of nodes) ctx.env.nodes.describe('lameDuck', node) // throws the environment's own UnsupportedError
+}
+
 async function lameDuckOne(ctx: FaultContext, node: NodeInfo, p: P): Promise<LameDuckTiming> {
   const lameDuck = ctx.env.nodes.lameDuck
-  if (!lameDuck) throw new TargetError(`the ${ctx.env.kind} environment cannot put a NATS server into lame duck mode`)
+  if (!lameDuck) throw new UnsupportedError(`the ${ctx.env.kind} environment cannot put a NATS server into lame duck mode`)
   const signalledAt = Date.now()
   inLameDuck.add(key(node))
   await lameDuck.call(ctx.env.nodes, node)
@@ -111,15 +116,22 @@ export const natsLameDuck = defineFault<P, State>({
   targets: ['node'],
   params: Params,
   // one server at a time: each its own wave for blast-radius guardrails
-  resolve: async (ctx, spec) => nodeTargets(await resolveNodes(ctx, spec.target), spec.target).map((t, i) => ({ ...t, wave: i + 1 })),
-  describe: (ctx, spec, targets) => [
-    ...(ctx.env.nodes.lameDuck ? [] : [`(the ${ctx.env.kind} environment cannot put a NATS server into lame duck mode: inject will refuse)`]),
-    ...targets.map(
+  resolve: async (ctx, spec) => {
+    const nodes = await resolveNodes(ctx, spec.target)
+    refuseUnlessSupported(ctx, nodes)
+    return nodeTargets(nodes, spec.target).map((t, i) => ({ ...t, wave: i + 1 }))
+  },
+  describe: (ctx, spec, targets) => {
+    refuseUnlessSupported(
+      ctx,
+      targets.map((t) => ({ cluster: String(t.cluster), name: t.id, az: String(t.az) })),
+    )
+    return targets.map(
       (t, i) =>
         `${i + 1}. lame duck NATS node ${t.id} (${t.az}), wait for it to exit (within ${writeDuration(spec.params.exitTimeout)})` +
         (spec.params.restart ? `, start it again${spec.params.waitHealthy ? ' and wait for the cluster to be whole' : ''}` : ', leave it down until revert'),
-    ),
-  ],
+    )
+  },
   inject: async (ctx, spec, targets) => {
     const cluster = String(targets[0]?.cluster ?? '')
     const nodes = nodesFromTargets(

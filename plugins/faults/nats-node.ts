@@ -11,7 +11,7 @@ import {
   nodeTargets,
   resolveNodes,
   sleep,
-  TargetError,
+  UnsupportedError,
   type FaultContext,
   type FaultType,
   type NodeAction,
@@ -33,7 +33,12 @@ function nodeFault(opts: {
     description: opts.description,
     targets: ['node'],
     params: z.strictObject({}),
-    resolve: async (ctx, spec) => nodeTargets(await resolveNodes(ctx, spec.target), spec.target),
+    resolve: async (ctx, spec) => {
+      const nodes = await resolveNodes(ctx, spec.target)
+      // an action the environment cannot do (pause on AWS) is refused here, before anything is journaled or touched
+      for (const node of nodes) ctx.env.nodes.describe(opts.action, node)
+      return nodeTargets(nodes, spec.target)
+    },
     describe: (ctx, _spec, targets) => {
       const nodes = nodesFromTargets(
         ctx,
@@ -87,7 +92,7 @@ export const natsPauseNode = nodeFault({
   description: 'freeze NATS nodes (SIGSTOP): alive but silent, the nastiest failure; thawed (SIGCONT) on revert',
   action: 'pause',
   act: async (ctx, node) => {
-    if (!ctx.env.nodes.pause) throw new TargetError(`${ctx.env.kind} cannot pause a node`)
+    if (!ctx.env.nodes.pause) throw new UnsupportedError(`the ${ctx.env.kind} environment cannot pause a node`)
     await ctx.env.nodes.pause(node)
   },
   undo: async (ctx, node) => {

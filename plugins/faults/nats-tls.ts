@@ -44,7 +44,10 @@ export const natsRotateCertificate = defineFault<z.infer<typeof RotateParams>, I
   description: "give a NATS node a fresh certificate from the environment's CA and reload its configuration (no restart); revert puts the old one back",
   targets: ['node'],
   params: RotateParams,
-  resolve: async (ctx, spec) => nodeTargets(await resolveNodes(ctx, spec.target), spec.target),
+  resolve: async (ctx, spec) => {
+    tls(ctx, 'nats.rotate-certificate') // refused at resolve, before a run's first mutating call
+    return nodeTargets(await resolveNodes(ctx, spec.target), spec.target)
+  },
   describe: (ctx, spec, targets) =>
     nodesFromTargets(
       ctx,
@@ -77,7 +80,10 @@ export const natsBadCertificate = defineFault<z.infer<typeof BadParams>, Install
   description: 'present an expired or untrusted certificate on a NATS node (clients must move to the other nodes, not hang); revert restores the good one',
   targets: ['node'],
   params: BadParams,
-  resolve: async (ctx, spec) => nodeTargets(await resolveNodes(ctx, spec.target), spec.target),
+  resolve: async (ctx, spec) => {
+    tls(ctx, 'nats.bad-certificate') // refused at resolve, before a run's first mutating call
+    return nodeTargets(await resolveNodes(ctx, spec.target), spec.target)
+  },
   describe: (ctx, spec, targets) =>
     nodesFromTargets(
       ctx,

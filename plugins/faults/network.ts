@@ -12,17 +12,22 @@ import { z } from 'zod'
 import {
   clusterOf,
   defineFault,
+  DiscoveryError,
   Duration,
+  GuardrailError,
   observeCluster,
   resolveNodes,
   sleep,
   TargetError,
+  UnsupportedError,
+  ValidationError,
   writeDuration,
   type ClusterView,
   type Environment,
   type FaultContext,
   type Json,
   type PartitionSpec,
+  type ResolvedTarget,
   type TargetSelector,
 } from '../../src/api/index.ts'
 
@@ -42,7 +47,7 @@ type P = z.infer<typeof Params>
 type State = { spec: PartitionSpec & Json; revert: Json } & Json
 
 function network(env: Environment) {
-  if (!env.network) throw new TargetError(`the ${env.kind} environment cannot partition its network`)
+  if (!env.network) throw new UnsupportedError(`the ${env.kind} environment cannot partition its network`)
   return env.network
 }
 
@@ -63,6 +68,14 @@ async function groupsOf(ctx: FaultContext, target: TargetSelector, p: P): Promis
   if (!rest.length) throw new TargetError('the partition would isolate every node from nothing: select a subset')
   const azs = target.az ? (Array.isArray(target.az) ? target.az : [target.az]) : undefined
   return { cluster, groups: [isolated.map((n) => n.name), rest.map((n) => n.name)], ...(azs ? { azs } : {}), oneWay: p.oneWay }
+}
+
+/** The cut as resolve journaled it in the targets. */
+function specOf(targets: ResolvedTarget[]): PartitionSpec {
+  const t = targets[0]
+  const azs = targets.filter((x) => x.kind === 'az').map((x) => x.id)
+  const groups = (t?.groups ?? (t?.isolates ? [t.isolates] : [])) as string[][]
+  return { cluster: String(t?.cluster ?? ''), groups, ...(azs.length ? { azs } : {}), oneWay: t?.oneWay === true }
 }
 
 const sideOf = (spec: PartitionSpec, node: string) => spec.groups.findIndex((g) => g.includes(node))
@@ -91,19 +104,27 @@ export const networkPartition = defineFault<P, State>({
   params: Params,
   async resolve(ctx, spec) {
     const p = await groupsOf(ctx, spec.target, spec.params)
+    // the groups travel with the targets: plan describes, and a recover heals, from them alone
     return p.azs
-      ? p.azs.map((az) => ({ kind: 'az' as const, id: az, cluster: p.cluster, isolates: p.groups[0] }))
-      : [{ kind: 'link' as const, id: p.groups.map((g) => g.join(',')).join(' | '), cluster: p.cluster, oneWay: p.oneWay }]
+      ? p.azs.map((az) => ({ kind: 'az' as const, id: az, cluster: p.cluster, isolates: p.groups[0], groups: p.groups }))
+      : [{ kind: 'link' as const, id: p.groups.map((g) => g.join(',')).join(' | '), cluster: p.cluster, groups: p.groups, oneWay: p.oneWay ?? false }]
   },
-  describe(ctx, spec) {
-    // resolve already ran: recompute synchronously from the targets is not possible for roles, so describe the intent
-    const net = ctx.env.network
-    return net
-      ? [
-          `partition ${JSON.stringify(spec.target)}${spec.params.groups ? ` groups ${JSON.stringify(spec.params.groups)}` : ''}${spec.params.oneWay ? ' (one way)' : ''}`,
-        ]
-      : ['(this environment cannot partition)']
+  describe(ctx, spec, targets) {
+    // what the environment will do with exactly this cut (on AWS: the FIS calls, with the step's duration)
+    try {
+      return network(ctx.env).describePartition({ ...specOf(targets), ...(spec.durationMs ? { durationMs: spec.durationMs } : {}) })
+    } catch (err) {
+      // a refusal (a cut the environment cannot make, a target it does not have) is the plan's answer;
+      // an environment not up yet (local: no state) can only be told the intent
+      const answer = [ValidationError, UnsupportedError, GuardrailError, TargetError, DiscoveryError].some((type) => err instanceof type)
+      if (answer) throw err
+      return [
+        `partition ${JSON.stringify(spec.target)}${spec.params.groups ? ` groups ${JSON.stringify(spec.params.groups)}` : ''}${spec.params.oneWay ? ' (one way)' : ''}`,
+      ]
+    }
   },
+  /** the run died before partition() returned: heal whatever this run may have cut (the environment finds it by the run id) */
+  stateFromTargets: (targets) => ({ spec: specOf(targets) as PartitionSpec & Json, revert: {} }),
   async inject(ctx, spec) {
     const partition = { ...(await groupsOf(ctx, spec.target, spec.params)), ...(spec.durationMs ? { durationMs: spec.durationMs } : {}) }
     const revert = await network(ctx.env).partition(partition, { runId: ctx.runId, log: ctx.log, signal: ctx.signal })
@@ -156,6 +177,7 @@ export const networkPartition = defineFault<P, State>({
       ctx.log.warn('    no partition state journaled: nothing known to heal')
       return
     }
+    // `{}` (from stateFromTargets): the environment heals whatever this run may have cut
     await network(ctx.env).heal(state.revert, { runId: ctx.runId, log: ctx.log, signal: ctx.signal })
     const deadline = Date.now() + spec.params.healWithin
     let view = await observeCluster(ctx.env, state.spec.cluster, 1000)

@@ -39,7 +39,9 @@ function control(ctx: FaultContext, who: string): ClusterControl {
   const c = ctx.env.caches
   if (!c?.shards || !c.killNode || !c.startNode || !c.failover || !c.isolateNode || !c.rejoinNode || !c.describeNode)
     throw new UnsupportedError(
-      `${who} needs a Redis Cluster the ${ctx.env.kind} environment (${ctx.env.source}) can control (caches: { <name>: { mode: cluster } })`,
+      ctx.env.kind === 'aws'
+        ? `${who}: the aws environment cannot drive a cluster's nodes (on aws: redis.failover is ElastiCache TestFailover per node group; isolating a primary has no AWS counterpart in Gameday yet)`
+        : `${who} needs a Redis Cluster the ${ctx.env.kind} environment (${ctx.env.source}) can control (caches: { <name>: { mode: cluster } })`,
     )
   return c as ClusterControl
 }

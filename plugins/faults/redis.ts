@@ -7,6 +7,7 @@ import { z } from 'zod'
 import {
   Duration,
   TargetError,
+  UnsupportedError,
   defineFault,
   type Environment,
   type FaultContext,
@@ -26,7 +27,7 @@ function cacheOf(ctx: FaultContext, target: TargetSelector): string {
 }
 
 function network(env: Environment) {
-  if (!env.network) throw new TargetError(`the ${env.kind} environment cannot degrade a cache link`)
+  if (!env.network) throw new UnsupportedError(`the ${env.kind} environment cannot degrade a cache link`)
   return env.network
 }
 
@@ -43,6 +44,9 @@ const ThrottleParams = z
 
 type Degraded = { cache: string; revert: Json }
 
+/** the run died before degradeCache() returned: `{}` asks the environment to restore whatever this run may have degraded */
+const degradedFromTargets = (targets: ResolvedTarget[]): Degraded => ({ cache: targets[0]?.id ?? '', revert: {} })
+
 export const redisThrottle = defineFault<z.infer<typeof ThrottleParams>, Degraded>({
   type: 'redis.throttle',
   description: 'slow the link between services and Redis: added latency (± jitter) and/or a bandwidth cap',
@@ -56,7 +60,9 @@ export const redisThrottle = defineFault<z.infer<typeof ThrottleParams>, Degrade
       ...(spec.params.jitter !== undefined ? { jitterMs: spec.params.jitter } : {}),
       ...(spec.params.rate !== undefined ? { rateKBps: spec.params.rate } : {}),
       ...(spec.params.services ? { services: spec.params.services } : {}),
+      ...(spec.durationMs ? { durationMs: spec.durationMs } : {}),
     }),
+  stateFromTargets: degradedFromTargets,
   async inject(ctx, spec, targets) {
     const cache = targets[0].id
     const revert = await network(ctx.env).degradeCache(
@@ -86,7 +92,13 @@ export const redisDown = defineFault<z.infer<typeof DownParams>, Degraded>({
   params: DownParams,
   resolve: async (ctx, spec) => [cacheTarget(cacheOf(ctx, spec.target), spec.params.services)],
   describe: (ctx, spec, targets) =>
-    network(ctx.env).describeCacheDegradation({ cache: targets[0].id, down: true, ...(spec.params.services ? { services: spec.params.services } : {}) }),
+    network(ctx.env).describeCacheDegradation({
+      cache: targets[0].id,
+      down: true,
+      ...(spec.params.services ? { services: spec.params.services } : {}),
+      ...(spec.durationMs ? { durationMs: spec.durationMs } : {}),
+    }),
+  stateFromTargets: degradedFromTargets,
   async inject(ctx, spec, targets) {
     const cache = targets[0].id
     const revert = await network(ctx.env).degradeCache(
@@ -107,7 +119,7 @@ export const redisKill = defineFault<Record<string, never>, { cache: string }>({
   params: z.strictObject({}),
   resolve: async (ctx, spec) => {
     if (!ctx.env.caches)
-      throw new TargetError(
+      throw new UnsupportedError(
         `the ${ctx.env.kind} environment cannot kill a cache server (on aws: redis.failover promotes a replica, redis.az-power powers off an AZ)`,
       )
     return [cacheTarget(cacheOf(ctx, spec.target))]

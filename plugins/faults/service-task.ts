@@ -19,6 +19,7 @@
  */
 import { z } from 'zod'
 import {
+  backoff,
   defineFault,
   Duration,
   formatDuration,
@@ -115,12 +116,15 @@ export async function waitForNewTasks(
 ): Promise<{ id: string; seenAt: number }[]> {
   const seen = new Map<string, number>()
   const deadline = Date.now() + timeoutMs
+  // an environment whose API is rate-limited (ECS) says how often it may be asked; processes may be asked every 100 ms
+  const first = ctx.env.tasks.pollIntervalMs
+  const pause = first ? backoff(first, { maxMs: first * 3 }) : () => 100
   for (;;) {
     for (const t of await ctx.env.tasks.list(service)) {
       if (!known.has(t.id) && t.state === 'RUNNING' && !seen.has(t.id)) seen.set(t.id, Date.now())
     }
     if (seen.size >= count || Date.now() > deadline) break
-    await sleep(100, ctx.signal)
+    await sleep(Math.min(pause(), Math.max(1, deadline - Date.now())), ctx.signal)
   }
   return [...seen.entries()].map(([id, seenAt]) => ({ id, seenAt })).sort((a, b) => a.seenAt - b.seenAt)
 }
@@ -208,6 +212,12 @@ async function stopOne(ctx: FaultContext, task: TaskInfo, action: 'stop' | 'kill
   return { task, action, requestedAt, stopMs: Date.now() - requestedAt }
 }
 
+/** The stop or kill of one task as the environment carries it out (the exact ECS call on AWS), else the generic words. */
+function describeStop(ctx: FaultContext, action: 'stop' | 'kill', task: TaskInfo, graceMs: number | undefined, generic: string): string[] {
+  const how = { ...(graceMs !== undefined ? { graceMs } : {}), ...(action === 'stop' ? { reason: `gameday ${ctx.runId}` } : {}) }
+  return ctx.env.tasks.describe?.(action, task, how) ?? [generic]
+}
+
 function record(ctx: FaultContext, type: string, timings: StopTiming[]): void {
   for (const t of timings) {
     ctx.log.info(`  ${type}: ${t.summary}`)
@@ -233,11 +243,18 @@ function taskFault<P extends StopP | KillP>(opts: {
     targets: ['task'],
     params: opts.params,
     resolve: async (ctx, spec) => taskTargets(await resolveTasks(ctx, spec.target)),
-    describe: (_ctx, spec, targets) => {
-      const grace = 'grace' in spec.params && spec.params.grace !== undefined ? ` (SIGKILL after ${writeDuration(spec.params.grace)})` : ''
+    describe: (ctx, spec, targets) => {
+      const graceMs = 'grace' in spec.params ? spec.params.grace : undefined
+      const grace = graceMs !== undefined ? ` (SIGKILL after ${writeDuration(graceMs)})` : ''
       return [
-        ...targets.map(
-          (t) => `${opts.action === 'kill' ? 'kill (SIGKILL)' : `stop (SIGTERM${grace})`} task ${t.id} of ${t.service}${t.az ? ` in ${t.az}` : ''}`,
+        ...tasksFromTargets(targets).flatMap((t) =>
+          describeStop(
+            ctx,
+            opts.action,
+            t,
+            graceMs,
+            `${opts.action === 'kill' ? 'kill (SIGKILL)' : `stop (SIGTERM${grace})`} task ${t.id} of ${t.service}${t.az ? ` in ${t.az}` : ''}`,
+          ),
         ),
         ...(spec.params.waitForReplacement
           ? [`wait for ${targets.length} replacement task(s) to be ready, within ${writeDuration(spec.params.recoveryTimeout)}`]
@@ -292,10 +309,10 @@ export const serviceRollingRestart = defineFault<RollingP, TasksState | null>({
   params: RollingParams,
   // one task at a time: each its own wave for blast-radius guardrails
   resolve: async (ctx, spec) => taskTargets(await resolveTasks(ctx, spec.target)).map((t, i) => ({ ...t, wave: i + 1 })),
-  describe: (_ctx, spec, targets) => [
-    ...targets.map(
+  describe: (ctx, spec, targets) => [
+    ...tasksFromTargets(targets).map(
       (t, i) =>
-        `${i + 1}. stop (SIGTERM${spec.params.grace !== undefined ? `, SIGKILL after ${writeDuration(spec.params.grace)}` : ''}) task ${t.id} of ${t.service}, then wait for its replacement to be ready (within ${writeDuration(spec.params.recoveryTimeout)})`,
+        `${i + 1}. ${describeStop(ctx, 'stop', t, spec.params.grace, `stop (SIGTERM${spec.params.grace !== undefined ? `, SIGKILL after ${writeDuration(spec.params.grace)}` : ''}) task ${t.id} of ${t.service}`).join('; ')}, then wait for its replacement to be ready (within ${writeDuration(spec.params.recoveryTimeout)})`,
     ),
     `(revert) wait until ${serviceOf(targets, spec.target.service)} runs its desired count of ready tasks`,
   ],

@@ -20,10 +20,21 @@
  *
  * Without a fault injected while it ran, nothing tested the breaker: the verdict is inconclusive.
  */
-import { Agent, request } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import jsonpointer from 'jsonpointer'
 import { z } from 'zod'
-import { defineProbe, Duration, LOAD_METRICS, OpenLoopLoad, sleep, type FaultEvent, type Json, type Metrics, type Probe } from '../../src/api/index.ts'
+import {
+  defineProbe,
+  Duration,
+  gatewayHttp,
+  LOAD_METRICS,
+  OpenLoopLoad,
+  sleep,
+  type FaultEvent,
+  type Json,
+  type Metrics,
+  type Probe,
+} from '../../src/api/index.ts'
 import { analyseCalls, callSeries, type Call, type CallJudgement } from './breaker/calls.ts'
 import { BreakerSource, startNatsSource, startPrometheusSource, type RunningSource } from './breaker/sources.ts'
 import { analyseStates, currentStates, transitions, type AttributedCall } from './breaker/states.ts'
@@ -130,13 +141,13 @@ export const circuitBreaker = defineProbe<P>({
     let load: OpenLoopLoad | undefined
     let startedAt = 0
     let unsubscribe = () => {}
-    const agent = new Agent({ keepAlive: true, maxSockets: 128 })
+    // the gateway as a client: https with the environment's CA where it has one
+    const gateway = gatewayHttp(ctx.env, { keepAlive: true, maxSockets: 128 })
 
     const send = (seq: number) =>
       new Promise<{ ok: boolean; errorClass?: string }>((resolve) => {
         const t = ctx.now()
         const started = performance.now()
-        const url = new URL(ctx.env.endpoints.gateway())
         const body = p.method === 'GET' ? undefined : p.body.replaceAll('{seq}', String(seq))
         let settled = false
         const done = (status: number, headers: Record<string, string | string[] | undefined> = {}, json?: unknown) => {
@@ -151,16 +162,13 @@ export const circuitBreaker = defineProbe<P>({
               : { ok: false, errorClass: degraded ? 'degraded' : status ? `http-${status}` : 'timeout' },
           )
         }
-        const req = request(
+        const req = gateway.request(
           {
-            host: url.hostname,
-            port: url.port,
             method: p.method,
             path: p.path.replaceAll('{seq}', String(seq)),
-            agent,
             headers: body ? { 'content-type': 'application/json' } : {},
           },
-          (res) => {
+          (res: IncomingMessage) => {
             let text = ''
             res.setEncoding('utf8')
             res.on('data', (d) => (text += d))
@@ -253,7 +261,7 @@ export const circuitBreaker = defineProbe<P>({
       },
       async close() {
         unsubscribe()
-        agent.destroy()
+        gateway.close()
         await source?.close()
       },
     }

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { connect, headers as natsHeaders } from '@nats-io/transport-node'
 import { classifyAttempt, drain, summarize, type Attempt, type RequestRecord } from './drain.ts'
+import { describeStop, inFlightAt, stopEvidence, taskStops } from './drain/stops.ts'
 import type { Probe } from '../../src/api/probe.ts'
 import { freePort } from '../../src/util/ports.ts'
 import { sleep } from '../../src/util/abort.ts'
@@ -302,5 +303,177 @@ describe('drain: reconnections after a lame-duck eviction', () => {
     expect(result.metrics).toMatchObject({ lost: 0, hung: 0, retryable: 0, connections: 2 })
     expect(result.metrics.ok).toBe(result.metrics.requests)
     expect((result.details as { reconnections: R[] }).reconnections).toMatchObject([{ client: 0, ldm: true }])
+    // the observer pinned to a saw it evict its clients: one stop; instant answers rarely leave anything in
+    // flight there, and when nothing was, the verdict says so
+    expect(result.metrics).toMatchObject({ stops: 1 })
+    expect((result.details as { stops: unknown[] }).stops).toMatchObject([{ stop: 's1', kind: 'lame-duck' }])
+    if (result.metrics['inFlightAtStop.s1'] === 0) expect(result.inconclusive?.[0]).toMatch(/s1 lame-duck eviction/)
+  })
+
+  it('slow answers are in flight when a server evicts its clients: the eviction is evidence', async () => {
+    const cluster = await lameDuckableCluster(2)
+    cleanups.push(() => cluster.stop())
+    const [a, b] = cluster.servers
+    const responder = await connect({ servers: b.url })
+    cleanups.push(() => responder.close().catch(() => {}))
+    // the probe's requests (a payload) take 200 ms; the readiness check's (none) are answered at once
+    responder.subscribe('svc.slow', { callback: (_e, m) => void setTimeout(() => m.respond('ok'), m.data.length ? 200 : 0) })
+    await responder.flush()
+    await waitForResponder(a.url, 'svc.slow')
+    const ctx = probeContext({ natsServers: () => [a.url, b.url], natsOptions: () => ({ noRandomize: true }) }, tempDir())
+    const probe = await drain.create(ctx, drain.params.parse({ via: 'nats', subject: 'svc.slow', payload: 'AQ==', rate: 50, timeout: '2s', clients: 1 }))
+    await probe.start!()
+    await sleep(300)
+    await a.lameDuck()
+    await sleep(300)
+    const result = await probe.stop!()
+    await probe.close!()
+    expect(result.metrics).toMatchObject({ lost: 0, hung: 0, stops: 1 })
+    expect(result.metrics['inFlightAtStop.s1']).toBeGreaterThanOrEqual(5) // 50/s answered in 200 ms
+    expect(result.inconclusive).toBeUndefined()
+  })
+})
+
+// ---- evidence: requests in flight at each stop --------------------------------------------
+
+describe('drain: requests in flight at each stop', () => {
+  const T = Date.UTC(2026, 0, 1, 12, 0, 0)
+  const req = (sentAt: number, ms: number) => ({ sentAt: T + sentAt, ms })
+
+  it('counts a request sent before the stop and unanswered at it; one sent after the task left service does not count', () => {
+    const records = [req(0, 50), req(100, 2000), req(900, 2000), req(1500, 10), req(1200, 2000)]
+    expect(inFlightAt(records, { kind: 'sigterm', what: 'api-1', at: T + 1000 })).toBe(2) // 100 and 900
+    // out of the balancer at +500: what came later went elsewhere
+    expect(inFlightAt(records, { kind: 'sigterm', what: 'api-1', at: T + 1000, leftAt: T + 500 })).toBe(1)
+    expect(inFlightAt(records, { kind: 'lame-duck', what: 'n1', at: T + 1300 })).toBe(3)
+  })
+
+  it('takes task stops from the lifecycle history, inside the window only, with what the task said', () => {
+    const history = [
+      {
+        service: 'api',
+        id: 'api-1',
+        state: 'STOPPED',
+        drainingAt: new Date(T + 1000).toISOString(),
+        stoppedAt: new Date(T + 1200).toISOString(),
+        stopReport: { event: 'stopped', inFlightAtStop: 3, drainedMs: 40 },
+      },
+      { service: 'api', id: 'api-2', state: 'STOPPED', stoppedAt: new Date(T + 2000).toISOString(), exitSignal: 'SIGKILL' },
+      { service: 'api', id: 'api-0', state: 'STOPPED', drainingAt: new Date(T - 60_000).toISOString() },
+      { service: 'api', id: 'api-3', state: 'RUNNING' },
+    ]
+    const stops = taskStops(history, new Map([['api-1', T + 400]]), T, T + 5000)
+    expect(stops).toEqual([
+      { kind: 'sigterm', what: 'api-1', service: 'api', at: T + 1000, leftAt: T + 400, taskReport: { inFlightAtStop: 3, drainedMs: 40 } },
+      { kind: 'exit', what: 'api-2', service: 'api', at: T + 2000 },
+    ])
+  })
+
+  it('is inconclusive when a stop met nothing in flight, or when nothing stopped, naming the stop', () => {
+    const stops = [
+      { kind: 'sigterm' as const, what: 'api-1', at: T + 1000 },
+      { kind: 'lame-duck' as const, what: 'n1', at: T + 3000 },
+      { kind: 'lame-duck' as const, what: 'n1', at: T + 4000 },
+    ]
+    const e = stopEvidence([req(900, 300), req(950, 300)], stops)
+    expect(e.metrics).toEqual({
+      inFlightAtStop: 2,
+      stops: 3,
+      leastInFlightAtStop: 0,
+      'inFlightAtStop.api-1': 2,
+      'inFlightAtStop.n1': 0,
+      'inFlightAtStop.n1#2': 0,
+    })
+    expect(e.inconclusive).toHaveLength(1)
+    expect(e.inconclusive[0]).toMatch(
+      /fewer than 1 of the probe's requests were in flight at 2 of 3 stop\(s\): n1 lame-duck eviction at 12:00:03\.000 \(0\), n1#2/,
+    )
+    expect(stopEvidence([req(900, 300)], stops.slice(0, 1)).inconclusive).toEqual([])
+    expect(stopEvidence([req(900, 300)], stops.slice(0, 1), 5).inconclusive[0]).toMatch(/fewer than 5/)
+    expect(stopEvidence([req(900, 300)], []).inconclusive[0]).toMatch(/no stop was seen/)
+    expect(describeStop(stopEvidence([req(400, 700)], [{ ...stops[0], leftAt: T + 500, taskReport: { inFlightAtStop: 4, dropped: 4 } }]).stops[0])).toBe(
+      "api-1 SIGTERM at 12:00:01.000 (out of service from 12:00:00.500): 1 of the probe's requests in flight; the task said it held 4, dropped 4",
+    )
+  })
+})
+
+describe('drain: holding requests in flight through a stop (HTTP)', () => {
+  /**
+   * A server standing for one task of service `api`, behind a fake task control: `stopTask()`
+   * marks the task draining (its SIGTERM) and then either lets what it holds finish (a drain)
+   * or cuts every socket (no drain).
+   */
+  async function serviceWithStop(opts: { drains: boolean }) {
+    const sockets = new Set<import('node:net').Socket>()
+    const server = createServer((req, res) => {
+      let body = ''
+      req.on('data', (d) => (body += d))
+      req.on('end', () => res.end(JSON.stringify({ got: body.length })))
+    })
+    server.on('connection', (s) => {
+      sockets.add(s)
+      s.once('close', () => sockets.delete(s))
+    })
+    const url = await listen(server)
+    let drainingAt: string | undefined
+    const tasks = {
+      list: async () => [{ service: 'api', id: 'api-1', state: drainingAt ? 'DRAINING' : 'RUNNING' }],
+      history: async () => [{ service: 'api', id: 'api-1', state: drainingAt ? 'STOPPED' : 'RUNNING', ...(drainingAt ? { drainingAt } : {}) }],
+    }
+    const env = { topology: () => ({ azs: [], clusters: {}, caches: {}, services: { api: { name: 'api', desired: 1 } } }), tasks } as never
+    const stopTask = () => {
+      drainingAt = new Date().toISOString()
+      if (!opts.drains) for (const s of sockets) s.destroy()
+    }
+    return { url, env, stopTask }
+  }
+  const params = (hold: string) =>
+    drain.params.parse({ via: 'gateway', method: 'POST', path: '/r/{seq}', body: '{"playerId":"p-{seq}"}', rate: 40, timeout: '3s', hold, stopPoll: '50ms' })
+
+  it('a server that exits mid-request loses the held requests, and the probe counts what was in flight', async () => {
+    const { url, env, stopTask } = await serviceWithStop({ drains: false })
+    const ctx = probeContext({ gateway: () => url }, tempDir(), env)
+    const probe = await drain.create(ctx, params('400ms'))
+    await probe.start!()
+    await sleep(700)
+    stopTask()
+    await sleep(200)
+    const result = await probe.stop!()
+    await probe.close!()
+    expect(result.metrics.lost).toBeGreaterThanOrEqual(5)
+    expect(Object.keys(result.metrics).filter((k) => k.startsWith('lost.'))).toEqual(expect.arrayContaining([expect.stringMatching(/^lost\.(hang-up|reset)$/)]))
+    expect(result.metrics).toMatchObject({ stops: 1 })
+    expect(result.metrics.inFlightAtStop).toBeGreaterThanOrEqual(result.metrics.lost as number)
+    expect(result.inconclusive).toBeUndefined()
+    expect(ctx.evidenceData.find((e) => e.kind === 'drain.stop')?.data).toMatchObject({ stop: 'api-1', kind: 'sigterm' })
+  })
+
+  it('a server that drains answers every held request', async () => {
+    const { url, env, stopTask } = await serviceWithStop({ drains: true })
+    const ctx = probeContext({ gateway: () => url }, tempDir(), env)
+    const probe = await drain.create(ctx, params('400ms'))
+    await probe.start!()
+    await sleep(700)
+    stopTask()
+    const result = await probe.stop!()
+    await probe.close!()
+    expect(result.metrics).toMatchObject({ lost: 0, hung: 0, stops: 1 })
+    expect(result.metrics.inFlightAtStop).toBeGreaterThanOrEqual(10) // 40/s held 400 ms
+    expect(result.inconclusive).toBeUndefined()
+  })
+
+  it('fast requests meet nothing at the stop: the verdict is inconclusive, not a pass', async () => {
+    const { url, env, stopTask } = await serviceWithStop({ drains: false })
+    const ctx = probeContext({ gateway: () => url }, tempDir(), env)
+    // one request every 500 ms, answered in about a millisecond: the stop falls between them
+    const probe = await drain.create(ctx, drain.params.parse({ via: 'gateway', path: '/r/{seq}', rate: 2, timeout: '1s', stopPoll: '50ms' }))
+    await probe.start!()
+    await sleep(250)
+    stopTask()
+    await sleep(100)
+    const result = await probe.stop!()
+    await probe.close!()
+    expect(result.metrics).toMatchObject({ lost: 0, stops: 1, inFlightAtStop: 0 })
+    expect(result.inconclusive?.[0]).toMatch(/fewer than 1 of the probe's requests were in flight at 1 of 1 stop\(s\): api-1 SIGTERM/)
   })
 })

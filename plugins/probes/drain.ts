@@ -13,21 +13,32 @@
  *   timedOut   no answer at all within `timeout` (the request's budget): it hung
  *
  * Default tolerance `lost == 0`, `hung == 0` (`hung` is the count of timedOut requests).
+ *
  * Metrics: counts per outcome and per cause (`lost.reset`, `retryable.http-503`), the slowest
  * answer, and — for NATS — each probe-owned connection's reconnections (`nc.status()`): time from
  * disconnect to reconnect, and from the lame-duck notice to reconnect. The NATS clients behave as
  * a lame-duck-aware SDK (`lameDuckAware`, default on): after its server's notice a connection
- * takes no new request, and a new connection is made before the break when all are leaving. Details name the first
- * lost and hung requests by id with their send time, to line up with the fault timeline; every
+ * takes no new request, and a new connection is made before the break when all are leaving.
+ * Details name the first lost and hung requests by id with their send time, to line up with the
+ * fault timeline, and each stop with what was in flight at it; every
  * request goes to the artifact `<probe>.<phase>.requests.jsonl`.
+ *
+ * Evidence: a drain verdict means something only if requests were in flight when things
+ * stopped. The probe finds every stop while it runs — a task's SIGTERM (or exit), a NATS
+ * server's lame-duck eviction — and counts its requests in flight at each (`inFlightAtStop`,
+ * in total, `leastInFlightAtStop` and `inFlightAtStop.<task|server>` per stop; see drain/stops.ts).
+ * A stop that met fewer than `minInFlightAtStop` (1) makes the verdict inconclusive, never a
+ * pass; a tolerance can ask for more (`inFlightAtStop >= 5`). To make the evidence happen:
+ * `hold` sends each body slowly (via gateway, routes that read a body), and for work held at a
+ * service, slow its dependency for the run (a `redis.throttle` step without a duration).
  *
  *   - name: drain
  *     probe: drain
- *     with: { via: gateway, method: POST, path: /v1/ai/recommend, body: '{"playerId":"p-{seq}"}', rate: 50 }
+ *     with: { via: gateway, method: POST, path: /v1/ai/recommend, body: '{"playerId":"p-{seq}"}', rate: 20, hold: 1500ms }
+ *     tolerance: ["lost == 0", "hung == 0", "inFlightAtStop >= 5"]
  */
 import { randomBytes } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
-import { Agent, request } from 'node:http'
 import { z } from 'zod'
 import {
   ClosedConnectionError,
@@ -42,6 +53,7 @@ import {
 import {
   defineProbe,
   Duration,
+  gatewayHttp,
   LOAD_METRICS,
   OpenLoopLoad,
   sleepUnlessAborted,
@@ -51,6 +63,8 @@ import {
   type Probe,
   type ProbeResult,
 } from '../../src/api/index.ts'
+import { httpSender, type Sender } from './drain/http-sender.ts'
+import { describeStop, stopEvidence, StopWatch } from './drain/stops.ts'
 
 const Params = z.strictObject({
   via: z.enum(['gateway', 'nats']).default('gateway'),
@@ -72,6 +86,17 @@ const Params = z.strictObject({
   retryableStatuses: z.array(z.int()).default([503]).describe('statuses that are a clean, retryable refusal'),
   lostStatuses: z.array(z.int()).default([504]).describe('statuses that say the request was accepted and then lost upstream'),
   list: z.int().nonnegative().default(20).describe('how many lost, hung and slowest requests the details name'),
+  hold: Duration.prefault(0).describe(
+    'via gateway, with a body: send the first byte of each body at once and the rest this much later, so the request is in flight at the server that long',
+  ),
+  services: z.array(z.string()).optional().describe('services whose task stops count as stops (default: every service)'),
+  watchLameDuck: z.boolean().default(true).describe("count each NATS server's lame-duck eviction as a stop (one observer connection per server)"),
+  stopPoll: Duration.prefault('250ms').describe('how often the task list is read to see a task leave service before its stop'),
+  minInFlightAtStop: z
+    .int()
+    .nonnegative()
+    .default(1)
+    .describe('a stop with fewer of the probe’s requests in flight than this leaves the verdict inconclusive (0: never)'),
 })
 type P = z.infer<typeof Params>
 
@@ -83,7 +108,7 @@ export interface Attempt {
   status?: number
   /** a transport or client error */
   error?: { code?: string; name?: string; message?: string }
-  /** the request was handed to the transport completely (HTTP: written to the socket; NATS: published) */
+  /** the request reached the server: handed to the transport completely (HTTP: written; NATS: published), or — held — its head and first bytes sent */
   written: boolean
   /** a response had started (HTTP headers, a NATS reply) */
   responded: boolean
@@ -218,55 +243,11 @@ export function summarize(
   return { metrics, details }
 }
 
-type Sender = (seq: number, id: string) => Promise<Attempt>
-
 /** A probe-owned NATS connection; `leaving` from its server's lame-duck notice until it has reconnected. */
 interface Client {
   nc: NatsConnection
   index: number
   leaving: boolean
-}
-
-function httpSender(baseUrl: string, p: P): { send: Sender; close: () => void } {
-  const url = new URL(baseUrl)
-  const agent = p.keepAlive ? new Agent({ keepAlive: true, maxSockets: 256 }) : undefined
-  const timeoutMs = p.timeout
-  const send: Sender = (seq, id) =>
-    new Promise<Attempt>((resolve) => {
-      const a: Attempt = { written: false, responded: false, timedOut: false }
-      let settled = false
-      const settle = (patch: Partial<Attempt>) => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        resolve({ ...a, ...patch })
-      }
-      const body = p.body?.replaceAll('{seq}', String(seq))
-      const req = request({
-        host: url.hostname,
-        port: url.port,
-        method: p.method,
-        path: p.path.replaceAll('{seq}', String(seq)),
-        // no agent: a fresh connection per request (connection: close)
-        agent: agent ?? false,
-        headers: { 'x-request-id': id, ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}) },
-      })
-      const timer = setTimeout(() => {
-        settle({ timedOut: true })
-        req.destroy()
-      }, timeoutMs)
-      req.on('finish', () => (a.written = true))
-      req.on('response', (res) => {
-        a.responded = true
-        res.resume()
-        res.on('end', () => settle({ status: res.statusCode ?? 0 }))
-        res.on('error', (err: NodeJS.ErrnoException) => settle({ error: { code: err.code ?? 'ECONNRESET', name: err.name, message: err.message } }))
-        res.on('aborted', () => settle({ error: { code: 'ECONNRESET', name: 'Error', message: 'response aborted' } }))
-      })
-      req.on('error', (err: NodeJS.ErrnoException) => settle({ error: { code: err.code, name: err.name, message: err.message } }))
-      req.end(body)
-    })
-  return { send, close: () => agent?.destroy() }
 }
 
 function natsError(err: unknown): Attempt['error'] {
@@ -286,6 +267,10 @@ export const drain = defineProbe<P>({
     lost: { unit: 'count', description: 'requests that were accepted and never answered (reset, dropped)' },
     hung: { unit: 'count', description: 'requests with no answer within the timeout' },
     failed: { unit: 'count', description: 'requests answered with an error that is not retryable' },
+    inFlightAtStop: { unit: 'count', description: "the probe's requests in flight at the stops, summed: the evidence a drain verdict rests on" },
+    stops: { unit: 'count', description: 'stops seen while the probe ran: task SIGTERMs and exits, NATS lame-duck evictions' },
+    leastInFlightAtStop: { unit: 'count', description: 'the fewest requests in flight at any one stop' },
+    'inFlightAtStop.*': { unit: 'count', description: 'requests in flight at one stop, by task or server (gateway-1, n3)' },
     requests: { unit: 'count', description: 'requests sent' },
     ok: { unit: 'count', description: 'requests answered' },
     retryable: { unit: 'count', description: 'refused before any work (503, no responders): safe to retry' },
@@ -308,6 +293,8 @@ export const drain = defineProbe<P>({
     achievedRate: LOAD_METRICS.achievedRate,
     rps: LOAD_METRICS.rps,
     inFlight: LOAD_METRICS.inFlight,
+    scheduleLagP90: LOAD_METRICS.scheduleLagP90,
+    loopDelayP90: LOAD_METRICS.loopDelayP90,
   },
   defaultTolerance: ['lost == 0', 'hung == 0'],
   async create(ctx, p): Promise<Probe> {
@@ -387,9 +374,16 @@ export const drain = defineProbe<P>({
       return opening
     }
 
+    const stopWatch = new StopWatch(ctx, {
+      ...(p.services ? { services: p.services } : {}),
+      ...(p.watchLameDuck ? { cluster: p.cluster } : {}),
+      pollMs: p.stopPoll,
+    })
+
     const makeSender = async (): Promise<Sender> => {
       if (p.via === 'gateway') {
-        const http = httpSender(ctx.env.endpoints.gateway(), p)
+        // without keepAlive: no agent, a fresh connection per request (connection: close)
+        const http = httpSender(gatewayHttp(ctx.env, p.keepAlive ? { keepAlive: true, maxSockets: 256 } : false), p)
         closeHttp = http.close
         return http.send
       }
@@ -414,6 +408,7 @@ export const drain = defineProbe<P>({
 
     const start = async () => {
       const sender = await makeSender()
+      await stopWatch.start()
       const send = async (seq: number): Promise<Outcome> => {
         const id = idOf(seq)
         const sentAt = Date.now()
@@ -437,7 +432,14 @@ export const drain = defineProbe<P>({
     const stop = async (): Promise<ProbeResult> => {
       await load!.stop()
       records.sort((a, b) => a.seq - b.seq)
-      const { metrics, details } = summarize(records, p.via === 'nats' ? reconnections : undefined, p.list)
+      const { metrics: counted, details } = summarize(records, p.via === 'nats' ? reconnections : undefined, p.list)
+      // what the verdict rests on: requests in flight at each stop
+      const evidence = stopEvidence(records, await stopWatch.stop(), p.minInFlightAtStop)
+      for (const s of evidence.stops) ctx.evidence('drain.stop', { ...s, summary: `${ctx.name}: ${describeStop(s)}` } as unknown as Json)
+      // key figures first: reports show the first dozen
+      const { lost: lostCount, hung, failed, ...rest } = counted
+      const metrics: Metrics = { lost: lostCount, hung, failed, ...evidence.metrics, ...rest }
+      details.stops = evidence.stops as unknown as Json
       const lm = load!.metrics()
       if (p.via === 'nats') metrics.connections = clients.length
       // latency percentiles of successful requests from the open-loop load (measured from the intended send)
@@ -445,6 +447,8 @@ export const drain = defineProbe<P>({
       metrics.successRate = lm.successRate
       metrics.achievedRate = lm.achievedRate
       if (typeof lm['errors.client-overload'] === 'number') metrics.notSent = lm['errors.client-overload']
+      metrics.scheduleLagP90 = lm.scheduleLagP90
+      metrics.loopDelayP90 = lm.loopDelayP90
       const file = ctx.artifactPath('requests.jsonl')
       await new Promise<void>((resolve) => {
         const out = createWriteStream(file)
@@ -461,7 +465,8 @@ export const drain = defineProbe<P>({
             .map((r) => `${r.id} sent ${r.sentAt} (${r.cause})`)
             .join(', ')}`,
         )
-      return { metrics, series: load!.series(), details }
+      if (evidence.inconclusive.length) ctx.log.warn(`  drain ${ctx.name}: inconclusive — ${evidence.inconclusive.join('; ')}`)
+      return { metrics, series: load!.series(), details, ...(evidence.inconclusive.length ? { inconclusive: evidence.inconclusive } : {}) }
     }
 
     return {
@@ -475,6 +480,7 @@ export const drain = defineProbe<P>({
       },
       async close() {
         closeHttp()
+        await stopWatch.close()
         // start() already reported a connection that could not open; here we only release what did
         await opening?.catch(() => undefined)
         // releasing a connection that may already be closed

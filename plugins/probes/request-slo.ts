@@ -2,15 +2,35 @@
  * request-slo: open-loop load at a constant rate through the gateway (HTTP) or straight over
  * NATS request-reply, judged on success ratio, error classes and latency percentiles.
  *
+ * The runner checks itself: when its own schedule lag or event-loop delay passed `runnerBound`
+ * (p90 over the measurement: persistently late, not one GC pause) — a machine saturated by
+ * something else — it did not send the load asked for and the latencies it recorded are its own:
+ * the verdict is inconclusive with the figures, never a pass and never a deviation the machine
+ * caused (a latency tolerance that fails there is no finding); a success rate that fails still fails.
+ * `scheduleLagP90` and `loopDelayP90` are reported either way.
+ *
  *   - name: gateway-slo
  *     probe: request-slo
  *     with: { via: gateway, path: /v1/inventory/player-{seq}, rate: 50, duration: 5s }
  *     tolerance: ["successRate >= 99.9%", "p99 < 50ms"]
  */
-import { Agent, request } from 'node:http'
 import { z } from 'zod'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
-import { defineProbe, Duration, LOAD_METRICS, OpenLoopLoad, sleepUnlessAborted, type Outcome, type Probe, type ProbeResult } from '../../src/api/index.ts'
+import {
+  defineProbe,
+  Duration,
+  gatewayHttp,
+  LOAD_METRICS,
+  OpenLoopLoad,
+  sleepUnlessAborted,
+  type GatewayHttp,
+  type Outcome,
+  type Probe,
+  type ProbeResult,
+} from '../../src/api/index.ts'
+
+/** the figures an overloaded runner distorts: a tolerance on them that fails then is inconclusive */
+const LATENCY_METRICS = ['p50', 'p90', 'p99', 'p999', 'max', 'mean']
 
 const Params = z.strictObject({
   via: z.enum(['gateway', 'nats']).default('gateway'),
@@ -24,6 +44,9 @@ const Params = z.strictObject({
   duration: Duration.prefault('5s').describe('how long a one-shot run lasts (steady-state checks)'),
   warmup: Duration.prefault('1s').describe('one-shot: requests sent before the measurement starts (fresh connections, cold code paths), not counted'),
   timeout: Duration.prefault('2s').describe('the caller budget per request'),
+  runnerBound: Duration.prefault('20ms').describe(
+    "the runner's own lateness (p90 of schedule lag or event-loop delay) past which its latencies are not trusted: the verdict is inconclusive",
+  ),
 })
 
 type P = z.infer<typeof Params>
@@ -36,19 +59,14 @@ function classifyError(err: NodeJS.ErrnoException): string {
   return err.code ?? err.name ?? 'error'
 }
 
-function httpSender(baseUrl: string, p: P): { send: (seq: number) => Promise<Outcome>; close: () => void } {
-  const url = new URL(baseUrl)
-  const agent = new Agent({ keepAlive: true, maxSockets: 256 })
+function httpSender(gateway: GatewayHttp, p: P): { send: (seq: number) => Promise<Outcome>; close: () => void } {
   const timeoutMs = p.timeout
   const send = (seq: number) =>
     new Promise<Outcome>((resolve) => {
-      const req = request(
+      const req = gateway.request(
         {
-          host: url.hostname,
-          port: url.port,
           method: p.method,
           path: p.path.replaceAll('{seq}', String(seq)),
-          agent,
           headers: p.body ? { 'content-type': 'application/json' } : {},
         },
         (res) => {
@@ -64,7 +82,7 @@ function httpSender(baseUrl: string, p: P): { send: (seq: number) => Promise<Out
       req.on('error', (err) => resolve({ ok: false, errorClass: classifyError(err) }))
       req.end(p.body)
     })
-  return { send, close: () => agent.destroy() }
+  return { send, close: () => gateway.close() }
 }
 
 export const requestSlo = defineProbe<P>({
@@ -80,7 +98,7 @@ export const requestSlo = defineProbe<P>({
 
     const makeSender = async (): Promise<(seq: number) => Promise<Outcome>> => {
       if (p.via === 'gateway') {
-        const http = httpSender(ctx.env.endpoints.gateway(), p)
+        const http = httpSender(gatewayHttp(ctx.env, { keepAlive: true, maxSockets: 256 }), p)
         closeHttp = http.close
         return http.send
       }
@@ -107,10 +125,21 @@ export const requestSlo = defineProbe<P>({
     let sender: Promise<(seq: number) => Promise<Outcome>> | undefined
     const getSender = () => (sender ??= makeSender())
 
-    const result = (): ProbeResult => ({ metrics: load!.metrics(), series: load!.series() })
+    const result = (): ProbeResult => {
+      const untrusted = load!.untrustedBecause()
+      if (untrusted.length) ctx.log.warn(`  ${ctx.name}: ${untrusted.join('; ')}`)
+      // An overloaded runner did not send the load asked for, so a tolerance that held is no evidence
+      // (inconclusive); its lateness is in the latencies it measured, so one that failed there is
+      // no finding either (untrusted). A success rate that failed is still a failure.
+      return {
+        metrics: load!.metrics(),
+        series: load!.series(),
+        ...(untrusted.length ? { inconclusive: untrusted, untrusted: [{ metrics: LATENCY_METRICS, reason: untrusted.join('; ') }] } : {}),
+      }
+    }
 
     const start = async () => {
-      load = new OpenLoopLoad({ rate: p.rate, send: await getSender() })
+      load = new OpenLoopLoad({ rate: p.rate, send: await getSender(), runnerBound: p.runnerBound })
       load.start()
     }
     const stop = async () => {
@@ -124,7 +153,7 @@ export const requestSlo = defineProbe<P>({
       async run() {
         const warmup = p.warmup
         if (warmup > 0) {
-          const warm = new OpenLoopLoad({ rate: p.rate, send: await getSender() })
+          const warm = new OpenLoopLoad({ rate: p.rate, send: await getSender(), runnerBound: p.runnerBound })
           warm.start()
           await sleepUnlessAborted(warmup, ctx.signal)
           await warm.stop()

@@ -6,8 +6,11 @@
  * revert can be replayed from the journal by `gameday recover` after a crash.
  */
 
+import { Agent as HttpAgent, request as httpRequest, type AgentOptions, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http'
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
+import { readFileSync } from 'node:fs'
 import type { Json, ResolvedTarget } from './fault.ts'
-import { UnsupportedError } from './errors.ts'
+import { UnsupportedError, ValidationError } from './errors.ts'
 
 /** The kind named by an environment file's `kind:` — local, containers, aws, or one a plugin registers. */
 export type EnvironmentKind = string
@@ -112,6 +115,46 @@ export interface Endpoints {
   redis(cache: string): RedisEndpoint
   /** base URL of the HTTP→NATS gateway */
   gateway(): string
+  /** the CA file an https:// gateway's certificate chains to, when it is a private CA */
+  gatewayCaFile?(): string | undefined
+}
+
+/** HTTP(S) to the gateway, whatever its scheme: what the HTTP probes send their requests through. */
+export interface GatewayHttp {
+  readonly url: URL
+  /** a request to the gateway: protocol, host, port, agent and TLS (the environment's CA) filled in */
+  request(options: Omit<RequestOptions, 'host' | 'hostname' | 'port' | 'protocol'>, callback?: (res: IncomingMessage) => void): ClientRequest
+  /** closes kept-alive connections */
+  close(): void
+}
+
+/**
+ * The gateway as an HTTP client: https:// gets TLS (verified against the environment's CA when
+ * it names one, the system's otherwise), http:// plain HTTP. `agent: false` opens a connection
+ * per request.
+ */
+export function gatewayHttp(env: Environment, agent: AgentOptions | false = {}): GatewayHttp {
+  const url = new URL(env.endpoints.gateway())
+  const https = url.protocol === 'https:'
+  if (!https && url.protocol !== 'http:') throw new ValidationError(`the gateway URL ${url.href} is neither http:// nor https://`)
+  const caFile = https ? env.endpoints.gatewayCaFile?.() : undefined
+  let ca: Buffer | undefined
+  try {
+    ca = caFile ? readFileSync(caFile) : undefined
+  } catch (err) {
+    throw new ValidationError(`cannot read the gateway CA file ${caFile}: ${(err as Error).message}`, [], { cause: err })
+  }
+  const tls = ca ? { ca } : {}
+  const pool = agent === false ? false : https ? new HttpsAgent({ ...agent, ...tls }) : new HttpAgent(agent)
+  const send = https ? httpsRequest : httpRequest
+  return {
+    url,
+    request: (options, callback) =>
+      send({ agent: pool, ...tls, ...options, protocol: url.protocol, hostname: url.hostname, port: url.port || (https ? 443 : 80) }, callback),
+    close: () => {
+      if (pool) pool.destroy()
+    },
+  }
 }
 
 /** What a node fault asks of the environment; `describe` says how this environment does it, for `plan`. */
@@ -214,6 +257,14 @@ export interface NatsTlsControl {
 export const NATS_TLS: Capability<NatsTlsControl> = capability<NatsTlsControl>('nats-tls')
 
 export interface TaskControl {
+  /**
+   * The stop or kill as this environment carries it out, one line per call or signal, without
+   * doing it (`plan`): the exact ECS call on AWS, saying plainly what a `grace` cannot change there.
+   * Absent: the generic description (SIGTERM, SIGKILL after the grace) is exact.
+   */
+  describe?(action: 'stop' | 'kill', task: TaskInfo, opts?: { graceMs?: number; reason?: string }): string[]
+  /** how often a fault may list tasks while it waits (ECS rate-limits its API; processes do not): the first pause, backed off from there */
+  readonly pollIntervalMs?: number
   list(service: string): Promise<TaskInfo[]>
   /** graceful stop: SIGTERM then SIGKILL after graceMs (ECS StopTask semantics); reason names the run */
   stop(task: TaskInfo, opts?: { graceMs?: number; reason?: string }): Promise<void>
@@ -262,6 +313,10 @@ export interface ControlContext {
  * Network faults. Each mutating call returns a JSON revert state which the engine journals;
  * the matching undo gets only that state, so a crashed run can be healed by `gameday recover`.
  * `describe*` lists the actions (AWS: the mutating API calls) without making them, for `plan`.
+ *
+ * `heal` and `restoreCache` may receive `{}`: the run died after journaling its targets but
+ * before partition() / degradeCache() returned. They then undo whatever the run (ctx.runId) may
+ * have done — AWS finds its FIS experiments by the run-id tag — or nothing.
  */
 export interface NetworkControl {
   partition(spec: PartitionSpec, ctx: ControlContext): Promise<Json>
@@ -320,6 +375,12 @@ export interface Environment {
   capability<T>(key: Capability<T>): T | undefined
 
   isUp(): Promise<boolean>
+  /**
+   * Find what the environment has without starting or changing anything (AWS: Describe/List
+   * calls): `recover` calls it before reverting from the journal, `plan` before resolving. Throws
+   * a DiscoveryError (credentials, account, region, tags: what to do) or a GuardrailError.
+   */
+  discover?(log?: Logger): Promise<unknown>
   /** start (local, containers) or verify reachability (aws); idempotent */
   up(log: Logger, signal?: AbortSignal): Promise<void>
   /** tear down everything this environment started; idempotent, never throws for "already gone" */

@@ -31,6 +31,10 @@ export class TargetError extends GamedayError {
 export class UnsupportedError extends GamedayError {
   override name = 'UnsupportedError'
 }
+/** The environment could not be found or reached (credentials, account, region, tags): says what to do; nothing was mutated. */
+export class DiscoveryError extends GamedayError {
+  override name = 'DiscoveryError'
+}
 /** The run was aborted (Ctrl-C, SIGTERM, guardrail). */
 export class AbortError extends GamedayError {
   override name = 'AbortError'

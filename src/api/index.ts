@@ -16,7 +16,7 @@ export { Duration, parseDuration, formatDuration, writeDuration, MAX_DURATION_MS
 export { clusterOf, nodeTargets, nodesFromTargets, pickCount, resolveNodes, resolveTasks, taskTargets } from './select-targets.ts'
 export type { Rng } from '../util/rng.ts'
 // waiting without blocking a revert: every wait takes the run's abort signal
-export { sleep, sleepUnlessAborted, waitFor, withTimeout, TimeoutError } from '../util/abort.ts'
+export { backoff, sleep, sleepUnlessAborted, waitFor, withTimeout, TimeoutError } from '../util/abort.ts'
 // NATS monitoring endpoints (/healthz /varz /routez /jsz)
 export {
   fetchJson,
@@ -34,3 +34,5 @@ export { LOAD_METRICS, OpenLoopLoad, type OpenLoopOptions, type Outcome } from '
 export { LineFileWriter } from '../util/line-file.ts'
 // the checkers: pure functions from a recorded history to a verdict
 export * from '../checkers/index.ts'
+// the AWS capability of AWS-only faults
+export * from './aws.ts'

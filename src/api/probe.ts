@@ -67,6 +67,13 @@ export interface ProbeResult {
    * never `pass`; a failed tolerance or a violation still gives `fail`.
    */
   inconclusive?: string[]
+  /**
+   * Figures the probe cannot vouch for, with why (the runner itself was overloaded: its
+   * latencies are its own). A tolerance on one of them that fails gives `inconclusive` with the
+   * reason, not `fail` — never a deviation the machine caused; one that holds still holds (the
+   * true figure is no worse than the measured one).
+   */
+  untrusted?: { metrics: string[]; reason: string }[]
 }
 
 export type Phase = 'before' | 'during' | 'after' | 'method'

@@ -1,4 +1,11 @@
-import { describe, expect, it } from 'vitest'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { connect } from '@nats-io/transport-node'
+import { canConnect, freePort } from '../util/ports.ts'
+import { waitFor } from '../util/abort.ts'
 import { resolveNodes, resolveTasks, pickCount } from './select-targets.ts'
 import { MemoryEnvironment } from '../../test/support/memory-environment.ts'
 import { createRng } from '../util/rng.ts'
@@ -52,5 +59,52 @@ describe('target selection', () => {
     const a = (await resolveTasks(ctx(3), { service: 'api', percent: 50 })).map((t) => t.id)
     expect(a).toHaveLength(2)
     expect((await resolveTasks(ctx(3), { service: 'api', percent: 50 })).map((t) => t.id)).toEqual(a)
+  })
+})
+
+describe('role: most-clients', () => {
+  const servers: { stop(): Promise<void> }[] = []
+  const clients: { close(): Promise<void> }[] = []
+  afterEach(async () => {
+    for (const c of clients.splice(0)) await c.close()
+    for (const s of servers.splice(0)) await s.stop()
+  })
+
+  /** nats-server with monitoring, one per node name */
+  async function monitored(): Promise<{ url: string; monitor: string }> {
+    const dir = mkdtempSync(join(tmpdir(), 'gameday-most-clients-'))
+    const [port, http] = [await freePort(), await freePort()]
+    const conf = join(dir, 'nats.conf')
+    writeFileSync(conf, `listen: 127.0.0.1:${port}\nhttp: 127.0.0.1:${http}\n`)
+    const child = spawn('nats-server', ['-c', conf], { stdio: 'ignore' })
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    servers.push({ stop: async () => (child.kill('SIGKILL'), await exited, rmSync(dir, { recursive: true, force: true })) })
+    await waitFor('nats-server', () => canConnect(port), { timeoutMs: 10_000, intervalMs: 50 })
+    return { url: `nats://127.0.0.1:${port}`, monitor: `http://127.0.0.1:${http}` }
+  }
+
+  it("picks the node holding the most clients' connections, not counting Gameday's own", async () => {
+    const [a, b] = [await monitored(), await monitored()]
+    // a: two service connections; b: one service connection and three of Gameday's probes
+    for (const [server, name] of [
+      [a, 'inventory/inventory-1'],
+      [a, 'gateway/gateway-1'],
+      [b, 'inventory/inventory-2'],
+      [b, 'gameday-probe-1'],
+      [b, 'gameday-probe-2'],
+      [b, 'gameday-probe-3'],
+    ] as const)
+      clients.push(await connect({ servers: server.url, name }))
+    const env = new MemoryEnvironment()
+    env.endpoints.natsMonitor = ((_c: string, node: string) => ({ n1: a.monitor, n2: b.monitor })[node] ?? 'http://127.0.0.1:1') as never
+    const c = { ...ctx(), env }
+    expect(names(await resolveNodes(c, { cluster: 'core', nodes: ['n1', 'n2'], role: 'most-clients' }))).toEqual(['n1'])
+    // a tie: one of them, picked from the seed, the same one again with the same seed
+    clients.push(await connect({ servers: b.url, name: 'gateway/gateway-2' }))
+    const tie = names(await resolveNodes({ ...ctx(5), env }, { cluster: 'core', nodes: ['n1', 'n2'], role: 'most-clients' }))
+    expect(tie).toHaveLength(1)
+    expect(names(await resolveNodes({ ...ctx(5), env }, { cluster: 'core', nodes: ['n1', 'n2'], role: 'most-clients' }))).toEqual(tie)
+    // unreachable monitoring everywhere: nothing to count, said plainly
+    await expect(resolveNodes(c, { cluster: 'core', nodes: ['n3', 'n4'], role: 'most-clients' }).catch((e) => e)).resolves.toEqual(expect.any(TargetError))
   })
 })

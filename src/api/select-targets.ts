@@ -7,7 +7,7 @@ import type { NodeInfo, TaskInfo, Topology } from './environment.ts'
 import { TargetError } from './errors.ts'
 import type { FaultContext, ResolvedTarget, TargetKind } from './fault.ts'
 import type { TargetSelector } from './selector.ts'
-import { findMetaLeader, findStreamLeader } from '../nats/monitor.ts'
+import { fetchJson, findMetaLeader, findStreamLeader } from '../nats/monitor.ts'
 import type { Rng } from '../util/rng.ts'
 
 /** How many of `total` candidates the selector picks; a count above the total is refused, never reduced. */
@@ -129,8 +129,38 @@ export async function resolveNodes(ctx: FaultContext, sel: TargetSelector): Prom
     nodes = nodes.filter((n) => n.name === leader)
     if (!nodes.length) throw new TargetError(`the ${sel.role} (${leader}) is outside the selection`)
   }
+  // one node, as `the meta leader` is: ties broken by the seeded pick (count: n asks for more)
+  if (sel.role === 'most-clients')
+    return pick(
+      await mostClients(ctx, cluster, nodes),
+      { ...sel, count: sel.count ?? (sel.percent === undefined ? 1 : undefined) },
+      ctx.rng,
+      `node(s) of cluster ${cluster} with the most clients`,
+    )
   if (!nodes.length) throw new TargetError(`the selector ${JSON.stringify(sel)} matches no node`)
   return pick(nodes, sel, ctx.rng, `node(s) of cluster ${cluster}`)
+}
+
+/**
+ * The nodes holding the most client connections right now (/connz; Gameday's own `gameday-…`
+ * connections not counted): killing one of them is what puts the most clients' reconnection
+ * to the test. Ties are all kept, for the seeded pick of one.
+ */
+async function mostClients(ctx: FaultContext, cluster: string, nodes: NodeInfo[]): Promise<NodeInfo[]> {
+  const counts = await Promise.all(
+    nodes.map(async (n) => {
+      try {
+        const connz = await fetchJson<{ connections?: { name?: string }[] }>(`${ctx.env.endpoints.natsMonitor(cluster, n.name)}/connz?limit=4096`)
+        return (connz.connections ?? []).filter((c) => !c.name?.startsWith('gameday-')).length
+      } catch {
+        // a node whose monitoring does not answer holds no client we can count
+        return -1
+      }
+    }),
+  )
+  const most = Math.max(...counts)
+  if (most <= 0) throw new TargetError(`cluster ${cluster} has no node with client connections right now`)
+  return nodes.filter((_, i) => counts[i] === most)
 }
 
 export function nodeTargets(nodes: NodeInfo[], sel: TargetSelector): ResolvedTarget[] {

@@ -2,6 +2,7 @@
  * Target selectors: how an experiment names what a fault hits, in logical terms only.
  *
  *   { cluster: core, role: jetstream-meta-leader }
+ *   { cluster: core, role: most-clients }             # the server whose loss disconnects the most clients
  *   { cluster: core, az: az-b }                       # every node of an AZ
  *   { cluster: core, count: 2 }                        # two nodes at random (seeded)
  *   { service: ai-integration, percent: 50 }           # half the tasks of a service
@@ -15,7 +16,7 @@ import type { TargetKind } from './fault.ts'
 /** No selector picks more than this many targets (a bound on input, far above any real cluster). */
 export const MAX_TARGET_COUNT = 1000
 
-export const NODE_ROLES = ['jetstream-meta-leader', 'stream-leader', 'any'] as const
+export const NODE_ROLES = ['jetstream-meta-leader', 'stream-leader', 'most-clients', 'any'] as const
 
 export const TargetSelectorSchema = z
   .strictObject({

@@ -14,7 +14,7 @@ import type { LoadedExperiment } from '../experiment/load.ts'
 import type { FaultStep } from '../experiment/steps.ts'
 import { createRng, type Rng } from '../util/rng.ts'
 import { toleranceList } from '../experiment/tolerance.ts'
-import { GuardrailError, UnsupportedError } from '../api/errors.ts'
+import { DiscoveryError, GuardrailError, UnsupportedError, ValidationError } from '../api/errors.ts'
 import { majorityProblem, selectorProblems } from '../api/select-targets.ts'
 import { writeDuration } from '../util/duration.ts'
 import { walkSteps } from './steps.ts'
@@ -25,8 +25,12 @@ export interface PlanLine {
 }
 
 const message = (err: unknown) => (err as Error)?.message ?? String(err)
-/** errors a run would stop on whatever the moment: refusals, not targets to find later */
-const refusesRun = (err: unknown) => err instanceof GuardrailError || err instanceof UnsupportedError
+/**
+ * errors a run would stop on whatever the moment — a guardrail, an action the environment cannot
+ * do, parameters it cannot take, an environment it cannot find: refusals, not targets to find later
+ */
+const refusesRun = (err: unknown) =>
+  err instanceof GuardrailError || err instanceof UnsupportedError || err instanceof ValidationError || err instanceof DiscoveryError
 
 export async function planExperiment(loaded: LoadedExperiment, env: Environment, seed: number): Promise<{ lines: PlanLine[]; refusals: string[] }> {
   const rng = createRng(seed)
@@ -41,10 +45,12 @@ export async function planExperiment(loaded: LoadedExperiment, env: Environment,
   say(0, `experiment ${e.name} (${loaded.file})`)
   // whether `run` would start the environment; an environment that cannot even be asked stops a run
   let upNote: string
+  let upError: string | undefined
   try {
     upNote = (await env.isUp()) ? '' : ' — not up: `run` starts it'
   } catch (err) {
-    upNote = ` — cannot tell whether it is up: ${message(err)}`
+    upError = message(err)
+    upNote = ` — cannot tell whether it is up: ${upError}`
     refusals.push(
       `environment: cannot tell whether the ${env.kind} environment (${env.source}) is up: ${message(err)} (fix that first; \`gameday env status\` shows each part)`,
     )
@@ -54,8 +60,11 @@ export async function planExperiment(loaded: LoadedExperiment, env: Environment,
   try {
     topology = env.topology()
   } catch (err) {
-    refusals.push(`environment: cannot read what the ${env.kind} environment (${env.source}) has: ${message(err)}`)
-    say(0, `REFUSED: cannot read what the environment has: ${message(err)}`)
+    // the same cause as isUp's (AWS: discovery failed) is said once
+    if (message(err) !== upError) {
+      refusals.push(`environment: cannot read what the ${env.kind} environment (${env.source}) has: ${message(err)}`)
+      say(0, `REFUSED: cannot read what the environment has: ${message(err)}`)
+    }
   }
   say(0, `seed ${seed}`)
   say(0, 'steady state (before and after):')

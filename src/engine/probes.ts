@@ -75,9 +75,15 @@ export function judge(host: ProbeHost, handle: ProbeHandle, result: ProbeResult 
   const units = Object.fromEntries(Object.keys(metrics).flatMap((k) => (unitOf(k) ? [[k, unitOf(k)!]] : [])))
   const violations = [...(result?.violations ?? [])]
   if (error) violations.push(`probe failed: ${(error as Error).message ?? error}`)
-  const inconclusive = result?.inconclusive ?? []
+  const inconclusive = [...(result?.inconclusive ?? [])]
+  // a tolerance that failed on a figure the probe cannot vouch for is no finding: inconclusive, with why
+  const untrustedWhy = (metric: string) => result?.untrusted?.find((u) => u.metrics.includes(metric))?.reason
+  const failed = tolerances.filter((t) => !t.ok)
+  const failedOnUntrusted = failed.filter((t) => untrustedWhy(t.metric) !== undefined)
+  for (const t of failedOnUntrusted) inconclusive.push(`${t.tolerance} failed on a figure that cannot be trusted: ${untrustedWhy(t.metric)}`)
   // a failure is a failure whatever else; a pass that rests on no evidence is not a pass
-  const verdict: VerdictKind = error || violations.length > 0 || !tolerances.every((t) => t.ok) ? 'fail' : inconclusive.length ? 'inconclusive' : 'pass'
+  const verdict: VerdictKind =
+    error || violations.length > 0 || failed.length > failedOnUntrusted.length ? 'fail' : inconclusive.length ? 'inconclusive' : 'pass'
   return host.journal.append({
     type: 'probe.verdict',
     probe: handle.spec.name,

@@ -8,6 +8,7 @@ import { recoverRun } from './recover.ts'
 import { JournalWriter, readJournal } from '../journal/journal.ts'
 import { defaultRegistry } from '../builtins.ts'
 import { defineFault } from '../api/fault.ts'
+import { DiscoveryError } from '../api/errors.ts'
 import { MemoryEnvironment } from '../../test/support/memory-environment.ts'
 
 const quiet = { info() {}, warn() {} }
@@ -81,6 +82,39 @@ describe('recoverRun', () => {
     })
     await recoverRun(dir, new MemoryEnvironment(), registry, quiet)
     expect(seen).toEqual([{ phase: 2 }])
+  })
+
+  it('discovers the freshly loaded environment (read-only) before the first revert', async () => {
+    class Discovering extends MemoryEnvironment {
+      async discover() {
+        this.events.push('discover')
+      }
+    }
+    const env = new Discovering()
+    env.down_.add('n2')
+    const dir = crashedRun((j) => {
+      j.append({ type: 'fault.injecting', faultId: 'f1', fault: 'nats.kill-node', path: 'method[0]', selector: {}, params: {}, targets: [node('n2', 'az-a')] })
+    })
+    expect(await recoverRun(dir, env, defaultRegistry(), quiet)).toEqual({ reverted: 1, failed: 0 })
+    expect(env.events).toEqual(['discover', 'start n2'])
+  })
+
+  it('reverts nothing, and says why, when the environment cannot be discovered', async () => {
+    class Unreachable extends MemoryEnvironment {
+      async discover(): Promise<void> {
+        throw new DiscoveryError('no usable AWS credentials: log in')
+      }
+    }
+    const env = new Unreachable()
+    const dir = crashedRun((j) => {
+      j.append({ type: 'fault.injecting', faultId: 'f1', fault: 'nats.kill-node', path: 'method[0]', selector: {}, params: {}, targets: [node('n2', 'az-a')] })
+    })
+    const said: string[] = []
+    const log = { info: (m: string) => void said.push(m), warn: (m: string) => void said.push(m) }
+    await expect(recoverRun(dir, env, defaultRegistry(), log)).rejects.toBeInstanceOf(DiscoveryError)
+    expect(env.events).toEqual([])
+    expect(said.at(-1)).toMatch(/cannot discover the local environment \(memory\), so nothing was reverted: no usable AWS credentials: log in/)
+    expect(readJournal(join(dir, 'journal.jsonl')).map((e) => e.type)).toEqual(['run.started', 'fault.injecting'])
   })
 
   it('says when a fault type is unknown instead of pretending', async () => {

@@ -2,6 +2,12 @@
  * `gameday recover RUN_DIR`: revert whatever a crashed or killed run left behind, from its
  * journal alone. A fault journaled as injecting but never as injected is reverted from its
  * targets (the crash may have come mid-inject); the outcome is appended to the same journal.
+ *
+ * The environment is freshly loaded, so it is first discovered — read-only, starting nothing
+ * (AWS: Describe/List calls) — and a discovery that fails stops recover before any revert, with
+ * its reason. Each revert verifies what it undid (an instance running, a task count back, an
+ * experiment stopped) before it counts as reverted; a second recover finds nothing open and
+ * says so.
  */
 import { join } from 'node:path'
 import type { Environment, Logger } from '../api/environment.ts'
@@ -22,6 +28,15 @@ export async function recoverRun(runDir: string, env: Environment, registry: Reg
   if (!open.length) {
     log.info(`nothing to recover: every fault of ${start.runId} was reverted`)
     return { reverted: 0, failed: 0 }
+  }
+  log.info(`recover ${start.runId}: ${open.length} fault(s) not reverted: ${open.map((f) => `${f.faultId} ${f.fault} (${f.path})`).join(', ')}`)
+  if (env.discover) {
+    try {
+      await env.discover(log)
+    } catch (err) {
+      log.warn(`recover: cannot discover the ${env.kind} environment (${env.source}), so nothing was reverted: ${(err as Error).message}`)
+      throw err
+    }
   }
   const journal = new JournalWriter(join(runDir, 'journal.jsonl'))
   const book = new FaultBook(env, journal, start.runId, log)

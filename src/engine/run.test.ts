@@ -44,12 +44,21 @@ const testFault = defineFault({
 const testProbe = defineProbe({
   type: 'test.value',
   description: 'reports a fixed value, or a value that drops through the method',
-  params: z.strictObject({ value: z.number().default(1), during: z.number().optional(), noEvidence: z.boolean().default(false) }),
+  params: z.strictObject({
+    value: z.number().default(1),
+    during: z.number().optional(),
+    noEvidence: z.boolean().default(false),
+    untrusted: z.boolean().default(false),
+  }),
   metrics: { value: { unit: 'number', description: 'the value' } },
   create: (_ctx, p) => {
     let running = false
     return {
-      run: async () => ({ metrics: { value: p.value }, ...(p.noEvidence ? { inconclusive: ['nothing was in flight'] } : {}) }),
+      run: async () => ({
+        metrics: { value: p.value },
+        ...(p.noEvidence ? { inconclusive: ['nothing was in flight'] } : {}),
+        ...(p.untrusted ? { untrusted: [{ metrics: ['value'], reason: 'the runner was overloaded' }] } : {}),
+      }),
       start: async () => void (running = true),
       snapshot: () => ({ value: running && p.during !== undefined ? p.during : p.value }),
       stop: async () => ({ metrics: { value: p.during ?? p.value } }),
@@ -126,6 +135,16 @@ describe('runExperiment', () => {
     const failing = `steadyState:\n  probes:\n    - { name: v, probe: test.value, with: { noEvidence: true, value: 2 }, tolerance: "value == 1" }\n`
     const second = await run(`name: vacuous-but-failing\n${failing}method:\n  - wait: 1ms\n`)
     expect(second.outcome.result.probes[0].verdict).toBe('fail')
+  })
+
+  it('a tolerance that fails on a figure the probe cannot vouch for is inconclusive, not a deviation', async () => {
+    const untrusted = `steadyState:\n  probes:\n    - { name: v, probe: test.value, with: { untrusted: true, value: 2 }, tolerance: "value == 1" }\n`
+    const { outcome } = await run(`name: untrusted\n${untrusted}method:\n  - wait: 1ms\n`)
+    expect(outcome.result.probes[0].verdict).toBe('inconclusive')
+    expect(outcome.result.probes[0].inconclusive).toEqual(['value == 1 failed on a figure that cannot be trusted: the runner was overloaded'])
+    expect(outcome.status).toBe('inconclusive') // no deviation: the figure that failed is not evidence
+    const trusted = `steadyState:\n  probes:\n    - { name: v, probe: test.value, with: { value: 2 }, tolerance: "value == 1" }\n`
+    expect((await run(`name: trusted\n${trusted}method:\n  - wait: 1ms\n`)).outcome.result.probes[0].verdict).toBe('fail')
   })
 
   it('brings the environment up when it is not, and down after unless asked to keep it', async () => {

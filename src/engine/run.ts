@@ -24,6 +24,8 @@ import { formatDuration, writeDuration } from '../util/duration.ts'
 import { sleep, withTimeout } from '../util/abort.ts'
 import { createProbe, judge, runOneShot, type ProbeHandle, type ProbeHost } from './probes.ts'
 import { walkSteps, type StepVisitor } from './steps.ts'
+import { planExperiment } from './plan.ts'
+import { GuardrailError } from '../api/errors.ts'
 import { FaultBook } from './faults.ts'
 import { writeReports } from '../reports/write.ts'
 import type { RunResult } from '../reports/result.ts'
@@ -303,6 +305,14 @@ export async function runExperiment(opts: RunOptions): Promise<RunOutcome> {
       log.info(`environment up in ${formatDuration(journal.now() - t)}`)
     } else {
       journal.append({ type: 'environment.up', tookMs: 0, startedByRun: false })
+    }
+
+    // Every fault step as plan sees it, before anything is touched: a step the run would refuse
+    // (a guardrail, an action this environment cannot do) stops it now, not after the steps
+    // before it have already acted.
+    const preflight = await planExperiment(loaded, env, seed)
+    if (preflight.refusals.length) {
+      throw new GuardrailError(`refused before any fault was injected (see \`gameday plan\`): ${preflight.refusals.join('; ')}`)
     }
 
     const before = await phase('steady-state-before', () => steadyState('before', method.signal))

@@ -1,10 +1,11 @@
 /**
  * Where an environment file is: `--env local` (the default), `--env containers`, `--env aws` name
- * the files under environments/ (the working directory's first, then Gameday's own); anything
- * else is a path.
+ * environments/<name>.yaml — yours first, looked for in the working directory and the folders
+ * above it up to the repository's root (so any folder of your project finds it), then Gameday's
+ * own; anything else is a path, relative to the working directory.
  */
 import { existsSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { REPO_ROOT } from '../util/node-entry.ts'
 
 export const NAMED_ENVIRONMENTS: Record<string, string> = {
@@ -13,10 +14,17 @@ export const NAMED_ENVIRONMENTS: Record<string, string> = {
   aws: 'environments/aws.yaml',
 }
 
-export function environmentFile(nameOrFile: string): string {
-  if (NAMED_ENVIRONMENTS[nameOrFile]) {
-    const inCwd = resolve(NAMED_ENVIRONMENTS[nameOrFile])
-    return existsSync(inCwd) ? inCwd : resolve(REPO_ROOT, NAMED_ENVIRONMENTS[nameOrFile])
+/** `relativePath` in `from` or the nearest folder above it that has it, stopping at a repository's root */
+function findUpwards(relativePath: string, from: string): string | undefined {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    const candidate = join(dir, relativePath)
+    if (existsSync(candidate)) return candidate
+    if (existsSync(join(dir, '.git')) || dirname(dir) === dir) return undefined
   }
-  return resolve(nameOrFile)
+}
+
+export function environmentFile(nameOrFile: string, cwd: string = process.cwd()): string {
+  const named = Object.hasOwn(NAMED_ENVIRONMENTS, nameOrFile) ? NAMED_ENVIRONMENTS[nameOrFile] : undefined
+  if (named) return findUpwards(named, cwd) ?? resolve(REPO_ROOT, named)
+  return resolve(cwd, nameOrFile)
 }

@@ -3,9 +3,17 @@
  * to earlier requests, and its latency is measured from that intended start — so a stall in
  * the system shows up as latency instead of as fewer requests (no coordinated omission).
  * Latencies go into HDR histograms: one for the whole run and one per second for the series.
+ *
+ * The generator also watches itself. Each request's schedule lag (actual send − intended send)
+ * and the process's event-loop delay say how late the runner was: a busy machine makes both
+ * grow, and then the latencies it records are the runner's, not the system's. When the runner
+ * was persistently late — the 90th percentile of either over the whole measurement past
+ * `runnerBound` (a single GC pause or a slow second does not count) — `untrustedBecause()` says
+ * why the latency figures cannot be trusted; the probe turns that into an inconclusive verdict.
  */
 import * as hdr from 'hdr-histogram-js'
 import type { Metrics, SeriesPoint, MetricSpecs } from '../api/probe.ts'
+import { EventLoopDelay } from './runner-delay.ts'
 
 /** What OpenLoopLoad reports (metrics() at the end, lastSecond() live), for probes built on it to declare. */
 export const LOAD_METRICS: MetricSpecs = {
@@ -24,7 +32,19 @@ export const LOAD_METRICS: MetricSpecs = {
   mean: { unit: 'ms', description: 'mean latency' },
   rps: { unit: 'per-second', description: 'live: requests in the last second' },
   inFlight: { unit: 'count', description: 'live: requests awaiting an answer' },
+  scheduleLagP90: { unit: 'ms', description: "the runner's own lateness: 90th percentile of actual − intended send time" },
+  scheduleLagMax: { unit: 'ms', description: 'the latest a request left after its intended send time' },
+  loopDelayP90: { unit: 'ms', description: "90th percentile of the runner's event-loop delay through the measurement" },
+  loopDelayMax: { unit: 'ms', description: "the runner's longest event-loop delay" },
+  runnerBusySeconds: { unit: 'count', description: 'seconds in which the runner was later than its bound (schedule lag or event-loop delay p90)' },
 }
+
+/**
+ * Default bound on the runner's own lateness (p90 of schedule lag or of event-loop delay) past
+ * which its latencies are not trusted. Measured on 2 cores: a quiet runner ~3 ms; with two
+ * CPU-bound processes beside it ~11 ms; with four ~30–40 ms.
+ */
+export const DEFAULT_RUNNER_BOUND_MS = 20
 
 export interface Outcome {
   ok: boolean
@@ -39,6 +59,8 @@ export interface OpenLoopOptions {
   send: (seq: number) => Promise<Outcome>
   /** cap on requests in flight; past it a due request is counted as `client-overload` */
   maxInFlight?: number
+  /** ms: past this p90 of schedule lag or event-loop delay the runner's latencies are not trusted (default 20) */
+  runnerBound?: number
 }
 
 function histogram(): hdr.Histogram {
@@ -50,6 +72,12 @@ interface Bucket {
   ok: number
   errors: number
   hist: hdr.Histogram
+  /** requests sent in this second, and how many of them left later than the runner bound */
+  sent: number
+  late: number
+  lagMax: number
+  /** the event-loop delay over this second (p90), once the second is over */
+  loopP90?: number
 }
 
 export class OpenLoopLoad {
@@ -65,20 +93,42 @@ export class OpenLoopLoad {
   private timer: NodeJS.Timeout | undefined
   private readonly pending = new Set<Promise<void>>()
   private stoppedAt = 0
+  /** schedule lag of every request sent, µs */
+  private readonly lag = histogram()
+  private readonly loop = new EventLoopDelay()
+  private loopTimer: NodeJS.Timeout | undefined
+  private readonly bound: number
 
   constructor(private readonly opts: OpenLoopOptions) {
     if (!(opts.rate > 0)) throw new Error('rate must be > 0')
+    this.bound = opts.runnerBound ?? DEFAULT_RUNNER_BOUND_MS
   }
 
   start(): void {
     this.t0 = performance.now()
     this.running = true
+    this.loop.start()
+    // the loop's delay per second of the run, for the series and the busy seconds
+    this.loopTimer = setInterval(() => {
+      const second = Math.floor((performance.now() - this.t0) / 1000) - 1
+      if (second >= 0) this.bucket(second).loopP90 = this.loop.takeWindow().p90
+    }, 1000)
     this.tick()
   }
 
   private bucket(second: number): Bucket {
-    while (this.buckets.length <= second) this.buckets.push({ ok: 0, errors: 0, hist: histogram() })
+    while (this.buckets.length <= second) this.buckets.push({ ok: 0, errors: 0, hist: histogram(), sent: 0, late: 0, lagMax: 0 })
     return this.buckets[second]
+  }
+
+  /** How late request `intended` leaves at `now`: the runner's own delay, not the system's. */
+  private recordLag(intended: number, now: number): void {
+    const lateMs = Math.max(0, now - intended)
+    this.lag.recordValue(Math.min(Math.max(1, Math.round(lateMs * 1000)), 600_000_000))
+    const b = this.bucket(Math.max(0, Math.floor((intended - this.t0) / 1000)))
+    b.sent++
+    if (lateMs > this.bound) b.late++
+    b.lagMax = Math.max(b.lagMax, lateMs)
   }
 
   private tick = (): void => {
@@ -89,6 +139,7 @@ export class OpenLoopLoad {
     while (this.issued < due) {
       const seq = this.issued++
       const intended = this.t0 + (seq * 1000) / this.opts.rate
+      this.recordLag(intended, performance.now())
       if (this.inFlight >= cap) {
         this.record(intended, now, { ok: false, errorClass: 'client-overload' })
         continue
@@ -128,8 +179,34 @@ export class OpenLoopLoad {
   async stop(): Promise<void> {
     this.running = false
     clearTimeout(this.timer)
+    clearInterval(this.loopTimer)
     this.stoppedAt = performance.now()
     await Promise.allSettled([...this.pending])
+    this.loop.stop()
+  }
+
+  /** Seconds in which the runner was later than its bound: over 10 % of sends late, or the loop's p90 over it. */
+  private busySeconds(): number[] {
+    return this.buckets.flatMap((b, t) => ((b.sent && b.late / b.sent > 0.1) || (b.loopP90 ?? 0) > this.bound ? [t] : []))
+  }
+
+  /**
+   * Why this run's latencies measure the runner rather than the system, if they do: the p90 of
+   * the schedule lag or of the event-loop delay over the whole measurement exceeded the bound.
+   * Empty when the runner kept up.
+   */
+  untrustedBecause(): string[] {
+    const lagP90 = this.lag.totalCount ? this.lag.getValueAtPercentile(90) / 1000 : 0
+    const loop = this.loop.total()
+    const busy = this.busySeconds()
+    const over: string[] = []
+    if (lagP90 > this.bound) over.push(`10 % of its requests left over ${Math.round(lagP90)}ms after their intended time (schedule lag p90)`)
+    if (loop.p90 > this.bound) over.push(`its event loop ran ${Math.round(loop.p90)}ms late at p90 (max ${Math.round(loop.max)}ms)`)
+    if (!over.length) return []
+    const where = busy.length ? `; late in ${busy.length} of ${this.buckets.length} s (from t=${busy[0]}s)` : ''
+    return [
+      `the runner itself was overloaded — ${over.join(', ')}, above the ${this.bound}ms bound${where}: latencies measured there are the runner's, not the system's`,
+    ]
   }
 
   metrics(): Metrics {
@@ -150,6 +227,12 @@ export class OpenLoopLoad {
       max: this.ok ? ms(this.total.maxValue) : NaN,
       mean: this.ok ? ms(this.total.mean) : NaN,
     }
+    const loop = this.loop.total()
+    m.scheduleLagP90 = this.lag.totalCount ? ms(this.lag.getValueAtPercentile(90)) : 0
+    m.scheduleLagMax = this.lag.totalCount ? ms(this.lag.maxValue) : 0
+    m.loopDelayP90 = loop.p90
+    m.loopDelayMax = loop.max
+    m.runnerBusySeconds = this.busySeconds().length
     for (const [cls, n] of this.errorClasses) m[`errors.${cls}`] = n
     return m
   }
@@ -174,6 +257,9 @@ export class OpenLoopLoad {
         successRate: n ? b.ok / n : 1,
         p50: b.ok ? b.hist.getValueAtPercentile(50) / 1000 : 0,
         p99: b.ok ? b.hist.getValueAtPercentile(99) / 1000 : 0,
+        // the runner's own lateness that second
+        scheduleLagMax: Math.round(b.lagMax * 10) / 10,
+        loopDelayP90: Math.round((b.loopP90 ?? 0) * 10) / 10,
       }
     })
   }

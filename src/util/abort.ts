@@ -46,6 +46,24 @@ export async function withTimeout<T>(what: string, ms: number, work: (signal: Ab
   }
 }
 
+/**
+ * The pauses between polls: the first is `intervalMs`, each next one `factor` times longer up to
+ * `maxMs`, every one spread by ±`jitter` (a fraction) so that pollers started together do not
+ * stay in step — what a rate-limited API (AWS) asks of its callers.
+ */
+export function backoff(intervalMs: number, opts: { maxMs?: number; factor?: number; jitter?: number; random?: () => number } = {}): () => number {
+  const maxMs = Math.max(intervalMs, opts.maxMs ?? intervalMs)
+  const factor = opts.factor ?? 1.5
+  const jitter = opts.jitter ?? 0.2
+  const random = opts.random ?? Math.random
+  let next = intervalMs
+  return () => {
+    const base = next
+    next = Math.min(maxMs, next * factor)
+    return Math.max(0, Math.round(base * (1 + jitter * (2 * random() - 1))))
+  }
+}
+
 /** Polls `check` until it returns a truthy value or the deadline passes. */
 export async function waitFor<T>(
   what: string,

@@ -7,8 +7,14 @@ import { existsSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', ...(import.meta.url.includes('/dist/') ? ['..'] : []))
 const RUNNING_COMPILED = import.meta.url.endsWith('.js')
+
+/**
+ * The root of Gameday itself — the repository, or node_modules/gameday in a project that installed
+ * it — where its environments, experiments, templates and package.json are. Not the user's project:
+ * their files are found from the working directory.
+ */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', ...(RUNNING_COMPILED ? ['..'] : []))
 
 export function nodeCommand(entry: string): { command: string; args: string[] } {
   const source = resolve(REPO_ROOT, entry)

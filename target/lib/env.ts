@@ -3,9 +3,19 @@
  * See target/README.md for the whole process contract.
  */
 
-export type BrokenVariant = 'no-drain' | 'no-breaker' | 'skip-cas' | 'ack-without-store' | 'long-breaker-timeout' | 'one-replica-stream' | 'non-atomic-cas'
+export type BrokenVariant =
+  | 'no-drain'
+  | 'no-breaker'
+  | 'skip-cas'
+  | 'ack-without-store'
+  | 'long-breaker-timeout'
+  | 'one-replica-stream'
+  | 'non-atomic-cas'
+  | 'no-reconnect'
+  | 'no-lame-duck-handover'
 
-const BROKEN_VARIANTS: readonly BrokenVariant[] = [
+/** Every deliberately broken variant a task knows (GAMEDAY_BROKEN); target/README.md says what each does. */
+export const BROKEN_VARIANTS: readonly BrokenVariant[] = [
   'no-drain',
   'no-breaker',
   'skip-cas',
@@ -13,6 +23,8 @@ const BROKEN_VARIANTS: readonly BrokenVariant[] = [
   'long-breaker-timeout',
   'one-replica-stream',
   'non-atomic-cas',
+  'no-reconnect',
+  'no-lame-duck-handover',
 ]
 
 export interface TaskEnv {

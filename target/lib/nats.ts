@@ -10,6 +10,9 @@
  * TLS (the production shape): NATS_CA_FILE is the CA the servers' certificates come from, and
  * NATS_CERT_FILE / NATS_KEY_FILE the task's client certificate — with accounts, its subject is
  * the task's user. The URLs stay nats://: the client upgrades when the server requires TLS.
+ *
+ * GAMEDAY_BROKEN=no-reconnect: the connection is never re-established once lost (`reconnect:
+ * false`); the task stays up — alive and RUNNING to its scheduler — but serves nothing again.
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import type { TaskEnv } from './env.ts'
@@ -45,6 +48,7 @@ export async function connectNats(env: TaskEnv, log: Logger): Promise<{ nc: Nats
     pingInterval: 5_000,
     maxPingOut: 2,
     timeout: 2_000,
+    ...(env.broken.has('no-reconnect') ? { reconnect: false } : {}),
   })
   const state: ConnectionState = { connected: true }
   log('nats-connected', { server: nc.getServer() })
@@ -67,6 +71,9 @@ export async function connectNats(env: TaskEnv, log: Logger): Promise<{ nc: Nats
           break
         case 'close':
           state.connected = false
+          log('nats-closed', env.broken.has('no-reconnect') ? { broken: 'no-reconnect' } : {})
+          // a real service lives on after this (its HTTP server, its metrics): so does the broken variant
+          if (env.broken.has('no-reconnect')) setInterval(() => {}, 60_000)
           break
         default:
           break

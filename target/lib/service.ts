@@ -65,6 +65,8 @@ export interface ServiceDefinition {
 
 /** how long old and new endpoints both serve during a lame-duck handover */
 const HANDOVER_OVERLAP_MS = 250
+/** how long, at most, the handlers running on the old connection get to answer before it is drained */
+const HANDOVER_ANSWER_MS = 5_000
 
 export async function runService(def: ServiceDefinition): Promise<ServiceTask & { service: Service }> {
   let env: TaskEnv
@@ -80,8 +82,8 @@ export async function runService(def: ServiceDefinition): Promise<ServiceTask & 
     const { nc, state } = await connectNats(env, log)
     const task: ServiceTask = { env, log, nc, connection: state, inFlight }
     const built = await def.setup(task)
-    /** Adds the service and its endpoints (queue group `q`) on a connection. */
-    const serveOn = async (conn: NatsConnection): Promise<Service> => {
+    /** Adds the service and its endpoints (queue group `q`) on a connection; `served` counts the handlers running for it. */
+    const serveOn = async (conn: NatsConnection, served: InFlight): Promise<Service> => {
       // @nats-io/services 3.0.0-25 types pin an older nats-core: the connection is the same thing.
       const svcm = new Svcm(conn as unknown as ConstructorParameters<typeof Svcm>[0])
       const svc = await svcm.add({
@@ -101,15 +103,16 @@ export async function runService(def: ServiceDefinition): Promise<ServiceTask & 
               log.error('endpoint-error', err, { endpoint: spec.name })
               return
             }
-            void inFlight.track(() => serve(spec, msg, env, log))
+            void inFlight.track(() => served.track(() => serve(spec, msg, env, log)))
           },
         })
       }
       return svc
     }
-    const service = await serveOn(nc)
+    const served = new InFlight()
+    const service = await serveOn(nc, served)
     // the endpoints' current home: the task's connection, or a newer one after a lame duck
-    let endpoints = { nc, service }
+    let endpoints = { nc, service, served }
     let stopping = false
     /**
      * NATS lame duck: the server will close the connection after its grace period, and a request
@@ -119,12 +122,15 @@ export async function runService(def: ServiceDefinition): Promise<ServiceTask & 
      * else uses it (stores, publishers) and reconnects by itself when it is closed.
      */
     const moveOnLameDuck = (home: typeof endpoints): void => {
+      // GAMEDAY_BROKEN=no-lame-duck-handover: stay on the leaving server until it evicts us
+      if (env.broken.has('no-lame-duck-handover')) return
       void (async () => {
         for await (const s of home.nc.status()) {
           if (s.type !== 'ldm' || stopping || endpoints !== home) continue
           log('nats-handover', { from: s.server })
           const next = await connectNats(env, log)
-          const moved = { nc: next.nc, service: await serveOn(next.nc) }
+          const movedServed = new InFlight()
+          const moved = { nc: next.nc, service: await serveOn(next.nc, movedServed), served: movedServed }
           await next.nc.flush()
           endpoints = moved
           moveOnLameDuck(moved)
@@ -132,6 +138,9 @@ export async function runService(def: ServiceDefinition): Promise<ServiceTask & 
           // it to the other servers before the old interest goes, so requests have somewhere to go
           await new Promise((r) => setTimeout(r, HANDOVER_OVERLAP_MS))
           await home.service.stop()
+          // the handlers still running answer on the old connection: let them, before it goes
+          // (bounded by the request budget a caller gives, the gateway's being 1 s)
+          await Promise.race([home.served.idle(), new Promise((r) => setTimeout(r, HANDOVER_ANSWER_MS))])
           if (home.nc !== nc) await home.nc.drain()
           if (stopping) await moved.service.stop()
           return

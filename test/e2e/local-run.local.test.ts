@@ -32,15 +32,22 @@ describe('gameday run on the local environment', () => {
     const dir = runDirOf(reportsDir)
     const result = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as RunResult
     expect(result.status).toBe('passed')
-    expect(result.faults).toHaveLength(1)
-    const [fault] = result.faults
+    expect(result.faults).toHaveLength(2)
+    const [fault, second] = result.faults
     expect(fault).toMatchObject({ type: 'nats.kill-node', state: 'reverted', injectedAt: expect.any(String), revertedAt: expect.any(String) })
     const victim = fault.targets[0]
     expect(victim).toMatchObject({ kind: 'node', role: 'jetstream-meta-leader' })
     // the cluster watcher saw leadership move away from exactly that node
     const change = result.evidence.find((e) => e.kind === 'meta-leader-change')
     expect(change?.data).toMatchObject({ from: victim.id })
-    expect(result.probes.filter((p) => p.phase === 'during').map((p) => p.verdict)).toEqual(['pass', 'pass'])
+    // then the server holding the most clients: services' tasks had to reconnect, and all did
+    expect(second).toMatchObject({ type: 'nats.kill-node', state: 'reverted', targets: [{ kind: 'node', role: 'most-clients' }] })
+    expect(result.probes.filter((p) => p.phase === 'during').map((p) => `${p.name} ${p.verdict}`)).toEqual([
+      'gateway-load pass',
+      'cluster-watch pass',
+      'tasks pass',
+    ])
+    expect(result.evidence.filter((e) => e.kind === 'task-health.recovery')).toHaveLength(2)
     expect(existsSync(join(dir, 'junit.xml')) && existsSync(join(dir, 'summary.md'))).toBe(true)
     expect(processesOf(stateDir)).toEqual([])
   })

@@ -1,8 +1,10 @@
 /**
  * Graceful lifecycle on the real local environment, through the CLI: a service that exits
  * without draining makes the drain probe fail and name the requests it lost; the three shipped
- * lifecycle game days pass. Each run starts its own environment in its own state directory
- * and must leave no process behind, whatever happens to the test.
+ * lifecycle game days pass, each with requests in flight at every stop (the evidence their
+ * verdict rests on); and a drain experiment whose requests are too fast to be in flight at its
+ * stops comes out inconclusive, not passed. Each run starts its own environment in its own
+ * state directory and must leave no process behind, whatever happens to the test.
  */
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -113,14 +115,19 @@ describe('graceful lifecycle on the local environment', () => {
     const { code, output, result, dir, stateDir } = await runGameday(['experiments/fargate-task-stop.yaml'])
     expect(code, output).toBe(0)
     const probe = during(result, 'recommend-drain')
-    expect(probe).toMatchObject({ verdict: 'pass', metrics: { lost: 0, hung: 0 } })
+    expect(probe).toMatchObject({ verdict: 'pass', metrics: { lost: 0, hung: 0, stops: 1 } })
     expect(Number(probe.metrics.ok)).toBeGreaterThan(400)
+    // Redis 80 ms late for ai-integration: the stopping task held work, and finished it
+    expect(result.faults.map((f) => f.type)).toEqual(['redis.throttle', 'service.stop-task'])
+    expect(Number(probe.metrics.leastInFlightAtStop)).toBeGreaterThan(0)
     const stops = evidenceOf(result, 'task.stopped')
     expect(stops).toHaveLength(1) // half of 2
     expect(stops[0]).toMatchObject({ service: 'ai-integration', action: 'stop', exitCode: 0, killedAfterGrace: false })
     expect(stops[0].replacementReadyMs).toEqual(expect.any(Number))
-    expect(readFileSync(join(dir, 'summary.md'), 'utf8')).toMatch(
-      /\| task\.stopped \| ai-integration-\d: SIGTERM → exited 0.*replacement ai-integration-\d ready after/,
+    const summary = readFileSync(join(dir, 'summary.md'), 'utf8')
+    expect(summary).toMatch(/\| task\.stopped \| ai-integration-\d: SIGTERM → exited 0.*replacement ai-integration-\d ready after/)
+    expect(summary).toMatch(
+      /\| drain\.stop \| recommend-drain: ai-integration-\d SIGTERM at [\d:.]+: [1-9]\d* of the probe's requests in flight; the task said it held \d+ \|/,
     )
     console.log(figures(result))
     expect(processesOf(stateDir)).toEqual([])
@@ -129,7 +136,10 @@ describe('graceful lifecycle on the local environment', () => {
   it('experiments/gateway-rolling-drain.yaml: the gateway restarts task by task behind the load balancer, no request is lost', async () => {
     const { code, output, result, stateDir } = await runGameday(['experiments/gateway-rolling-drain.yaml'])
     expect(code, output).toBe(0)
-    expect(during(result, 'gateway-drain')).toMatchObject({ verdict: 'pass', metrics: { lost: 0, hung: 0 } })
+    const drain = during(result, 'gateway-drain')
+    expect(drain).toMatchObject({ verdict: 'pass', metrics: { lost: 0, hung: 0, stops: 2 } })
+    // the held uploads: each stopping gateway met requests it had to finish
+    expect(Number(drain.metrics.leastInFlightAtStop)).toBeGreaterThan(0)
     const stops = evidenceOf(result, 'task.stopped')
     expect(stops.map((s) => s.step)).toEqual([1, 2])
     // one at a time: the second stop was asked for only after the first replacement was ready
@@ -142,13 +152,57 @@ describe('graceful lifecycle on the local environment', () => {
     const { code, output, result, stateDir } = await runGameday(['experiments/nats-lame-duck.yaml'])
     expect(code, output).toBe(0)
     expect(evidenceOf(result, 'nats.lame-duck').map((d) => d.node)).toEqual(['n1', 'n2', 'n3', 'n4', 'n5'])
-    expect(during(result, 'gateway-drain')).toMatchObject({ verdict: 'pass', metrics: { lost: 0, hung: 0 } })
+    const gateway = during(result, 'gateway-drain')
+    expect(gateway).toMatchObject({ verdict: 'pass', metrics: { lost: 0, hung: 0, stops: 5 } })
     const nats = during(result, 'nats-drain')
-    expect(nats).toMatchObject({ verdict: 'pass', metrics: { lost: 0, hung: 0 } })
+    expect(nats).toMatchObject({ verdict: 'pass', metrics: { lost: 0, hung: 0, stops: 5 } })
+    // every server's eviction met requests in flight (Redis is 80 ms late for ai-integration)
+    for (const p of [gateway, nats]) expect(Number(p.metrics.leastInFlightAtStop), p.name).toBeGreaterThan(0)
+    expect(
+      Object.keys(nats.metrics)
+        .filter((k) => k.startsWith('inFlightAtStop.'))
+        .sort(),
+    ).toEqual(['n1', 'n2', 'n3', 'n4', 'n5'].map((n) => `inFlightAtStop.${n}`))
     const reconnections = (nats.details as { reconnections: { ldm: boolean }[] }).reconnections
     expect(reconnections.length).toBeGreaterThanOrEqual(3) // every probe connection was evicted at least once
     expect(reconnections.every((r) => r.ldm)).toBe(true)
     console.log(figures(result))
+    expect(processesOf(stateDir)).toEqual([])
+  })
+
+  it('a drain experiment whose requests are too fast to be in flight at its stops is inconclusive, not passed', async () => {
+    const { dir } = sandbox()
+    // gateway-rolling-drain as it was shipped before: a GET that takes milliseconds, and the
+    // balancer takes each task out a second before its SIGTERM — nothing is in flight at a stop
+    writeFileSync(
+      join(dir, 'fast-drain.yaml'),
+      [
+        'name: fast-drain',
+        'seed: 20261206',
+        'load:',
+        '  - name: gateway-drain',
+        '    probe: drain',
+        '    with: { via: gateway, path: "/v1/inventory/player-{seq}", rate: 50, timeout: 5s }',
+        '    tolerance: ["lost == 0", "hung == 0", "failed == 0"]',
+        'method:',
+        '  - wait: 2s',
+        '  - fault: service.rolling-restart',
+        '    target: { service: gateway }',
+        '    with: { grace: 10s, recoveryTimeout: 60s }',
+        '  - wait: 2s',
+        '',
+      ].join('\n'),
+    )
+    const { code, output, result, dir: runDir, stateDir } = await runGameday([join(dir, 'fast-drain.yaml')])
+    expect(code, output).toBe(3)
+    expect(result.status).toBe('inconclusive')
+    const probe = during(result, 'gateway-drain')
+    expect(probe).toMatchObject({ verdict: 'inconclusive', metrics: { lost: 0, stops: 2, inFlightAtStop: 0 } })
+    expect(probe.inconclusive?.[0]).toMatch(/fewer than 1 of the probe's requests were in flight at 2 of 2 stop\(s\): gateway-\d SIGTERM at/)
+    const summary = readFileSync(join(runDir, 'summary.md'), 'utf8')
+    expect(summary).toMatch(/^# ❔ fast-drain — inconclusive/)
+    expect(summary).toMatch(/\| during \| gateway-drain \| ❔ inconclusive \|.*inconclusive: fewer than 1 of the probe's requests were in flight/)
+    expect(readFileSync(join(runDir, 'junit.xml'), 'utf8')).toMatch(/<skipped message="inconclusive: fewer than 1/)
     expect(processesOf(stateDir)).toEqual([])
   })
 })

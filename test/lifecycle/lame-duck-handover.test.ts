@@ -70,4 +70,33 @@ describe('the target under NATS lame duck', () => {
     expect(inventory.logs.some((l) => l.event === 'fatal')).toBe(false)
     expect(gateway.logs.some((l) => l.event === 'fatal')).toBe(false)
   })
+
+  it('a slow service handed over twice answers what it holds on the old connection before draining it', { retry: 1 }, async () => {
+    cluster = await lameDuckableCluster(3, { grace: '1s' })
+    const [s1, s2, s3] = cluster.servers
+    // 200 ms per request: at any moment some are running on the connection being handed over
+    const inventory = await spawnTask('inventory', { NATS_URL: [s1, s2, s3].map((s) => s.url).join(','), WORK_DELAY_MS: '200' })
+    await waitForResponder(s3.url, 'inventory.get', Buffer.from('0a0170', 'hex'))
+    dir = mkdtempSync(join(tmpdir(), 'gameday-handover-'))
+    // the requester sits on s3, which stays
+    const ctx = probeContext({ natsServers: () => [s3.url] }, dir)
+    const probe = await drain.create(
+      ctx,
+      drain.params.parse({ via: 'nats', subject: 'inventory.get', payload: 'CgFw', rate: 40, timeout: '3s', clients: 1, watchLameDuck: false }),
+    )
+    await probe.start!()
+    await sleep(500)
+    // s1: the task's own connection moves to s2; then s2: that connection is handed over and drained
+    await s1.lameDuck()
+    await inventory.waitForLog((l) => l.event === 'nats-handover')
+    await sleep(500)
+    await s2.lameDuck()
+    await sleep(1000)
+    const result = await probe.stop!()
+    await probe.close!()
+    expect(inventory.logs.filter((l) => l.event === 'nats-handover').length).toBeGreaterThanOrEqual(2)
+    expect(inventory.logs.filter((l) => l.event === 'respond-failed')).toEqual([])
+    expect(result.metrics, JSON.stringify(result.details)).toMatchObject({ lost: 0, hung: 0, failed: 0 })
+    expect(result.metrics.ok).toBe(result.metrics.requests)
+  })
 })

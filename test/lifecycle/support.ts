@@ -87,7 +87,7 @@ export async function lameDuckableCluster(size: number, opts: { grace?: string }
 export async function waitForResponder(url: string, subject: string, payload: Uint8Array | string = ''): Promise<void> {
   const nc = await connect({ servers: url })
   try {
-    await waitFor(`a responder for ${subject} through ${url}`, async () => nc.request(subject, payload, { timeout: 200 }).then(() => true), {
+    await waitFor(`a responder for ${subject} through ${url}`, async () => nc.request(subject, payload, { timeout: 1000 }).then(() => true), {
       timeoutMs: 10_000,
       intervalMs: 100,
     })
@@ -96,21 +96,37 @@ export async function waitForResponder(url: string, subject: string, payload: Ui
   }
 }
 
-/** A probe context for running a probe outside the engine; evidence kinds are collected. */
-export function probeContext(endpoints: Partial<Environment['endpoints']>, artifactsDir: string): ProbeContext & { evidenceKinds: string[] } {
+/**
+ * A probe context for running a probe outside the engine; evidence is collected. The environment
+ * has the given endpoints, no services unless `env` brings its own topology and task control.
+ */
+export function probeContext(
+  endpoints: Partial<Environment['endpoints']>,
+  artifactsDir: string,
+  env: Partial<Environment> = {},
+): ProbeContext & { evidenceKinds: string[]; evidenceData: { kind: string; data: Json }[] } {
   const evidenceKinds: string[] = []
+  const evidenceData: { kind: string; data: Json }[] = []
   return {
-    env: { kind: 'local', endpoints } as unknown as Environment,
+    env: {
+      kind: 'local',
+      endpoints,
+      topology: () => ({ azs: [], clusters: {}, caches: {}, services: {} }),
+      tasks: { list: async () => [] },
+      ...env,
+    } as unknown as Environment,
     name: 'drain-test',
     phase: 'during',
     rng: createRng(1),
     log: { info() {}, warn() {} },
     signal: new AbortController().signal,
     artifactPath: (f: string) => join(artifactsDir, f),
-    evidence: (kind: string, _data: Json) => {
+    evidence: (kind: string, data: Json) => {
       evidenceKinds.push(kind)
+      evidenceData.push({ kind, data })
     },
     onFault: () => () => {},
     evidenceKinds,
-  } as unknown as ProbeContext & { evidenceKinds: string[] }
+    evidenceData,
+  } as unknown as ProbeContext & { evidenceKinds: string[]; evidenceData: { kind: string; data: Json }[] }
 }

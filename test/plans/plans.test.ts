@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { captureLog, FakeAws, testConfig } from '../../src/environments/aws/test-support.ts'
+import { captureLog, FakeAws, testConfig } from '../aws/support/mocked-account.ts'
 import { loadExperiment } from '../../src/experiment/load.ts'
 import { defaultRegistry } from '../../src/builtins.ts'
 import { planExperiment } from '../../src/engine/plan.ts'

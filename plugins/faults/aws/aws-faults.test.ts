@@ -1,10 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { AllowListError, BlastRadiusError, GamedayError } from '../../../src/api/errors.ts'
+import { AllowListError, BlastRadiusError, GamedayError, UnsupportedError } from '../../../src/api/errors.ts'
 import type { FaultSpec, FaultType } from '../../../src/api/fault.ts'
 import type { TargetSelector } from '../../../src/api/selector.ts'
 import type { AwsEnvironment } from '../../../src/environments/aws/environment.ts'
-import { ACCOUNT, captureLog, CLUSTER, FakeAws, faultContext, REGION } from '../../../src/environments/aws/test-support.ts'
+import { ACCOUNT, captureLog, CLUSTER, FakeAws, faultContext, REGION } from '../../../test/aws/support/mocked-account.ts'
 import { ecsStopTask } from './ecs-stop-task.ts'
+import { serviceStopTask } from '../service-task.ts'
 import { fisExperiment } from './fis-experiment.ts'
 import { redisAzPower } from './redis-az-power.ts'
 import { redisFailover } from './redis-failover.ts'
@@ -48,11 +49,19 @@ describe('ecs.stop-task', () => {
     expect(aws.mutatingCalls()).toEqual([])
     expect(new Set(aws.commands())).toEqual(new Set(['ListTasks', 'DescribeTasks', 'DescribeServices']))
     expect(targets).toHaveLength(3) // 34% of 6, rounded up
-    expect(targets[0]).toMatchObject({ kind: 'task', service: 'ai-integration', ecsService: 'game-prod-ai-integration', cluster: CLUSTER, runningAtPick: 6 })
+    expect(targets[0]).toMatchObject({ kind: 'task', service: 'ai-integration', ecsService: 'game-prod-ai-integration', cluster: CLUSTER })
     expect(lines).toEqual([
-      ...targets.map((t) => `ecs:StopTask cluster=game-prod task=${t.id} reason="gameday run-123"`),
-      '(revert, read-only) ecs:DescribeServices cluster=game-prod services=[game-prod-ai-integration] until runningCount == desiredCount, within 10m',
+      ...targets.map((t) => `ecs:StopTask cluster=game-prod task=${t.id} reason="gameday run-123" (ai-integration in ${t.az})`),
+      'wait for 3 replacement task(s) to be ready, within 2m',
+      '(revert) wait until ai-integration runs its desired count of ready tasks, within 2m',
     ])
+  })
+
+  it('is service.stop-task, not a second implementation of it', () => {
+    expect(ecsStopTask.params).toBe(serviceStopTask.params)
+    expect(ecsStopTask.inject).toBe(serviceStopTask.inject)
+    expect(ecsStopTask.revert).toBe(serviceStopTask.revert)
+    expect(() => ecsStopTask.params.parse({ waitForRecovery: false })).toThrow(/waitForRecovery/)
   })
 
   it('picks the same tasks for the same seed, whatever order ECS lists them in', async () => {
@@ -64,7 +73,7 @@ describe('ecs.stop-task', () => {
     expect(others.some((o) => JSON.stringify(o) !== JSON.stringify(first))).toBe(true)
   })
 
-  it('injects StopTask with the run id as reason, and the revert waits for the desired count', async () => {
+  it('injects StopTask with the run id as reason, waits for the replacements, and the revert waits for the desired count', async () => {
     const ctx = faultContext(env, { seed: 3 })
     const s = spec(ecsStopTask, { service: 'inventory', count: 2 })
     const targets = await ecsStopTask.resolve(ctx, s)
@@ -73,15 +82,9 @@ describe('ecs.stop-task', () => {
     expect(aws.mutatingCalls()).toEqual(
       targets.map((t) => ({ client: 'ecs', command: 'StopTask', input: { cluster: CLUSTER, task: t.id, reason: 'gameday run-123' } })),
     )
-    expect(state).toEqual({
-      cluster: CLUSTER,
-      service: 'inventory',
-      ecsService: 'game-prod-inventory',
-      tasks: targets.map((t) => t.id),
-      reason: 'gameday run-123',
-    })
-    expect(ctx.log.lines.some((l) => l.includes('picked 2 of 4 running tasks of inventory'))).toBe(true)
-    expect(ctx.evidenceLog[0]).toMatchObject({ kind: 'ecs.tasks-stopped', data: { service: 'inventory' } })
+    expect(state).toEqual({ service: 'inventory', tasks: targets.map((t) => t.id) })
+    expect(ctx.evidenceLog.map((e) => e.kind)).toEqual(['task.stopped', 'task.stopped'])
+    expect(ctx.evidenceLog[0].data).toMatchObject({ service: 'inventory', action: 'stop', replacement: expect.any(String) })
 
     aws.clearCalls()
     await ecsStopTask.revert(ctx, s, state)
@@ -90,21 +93,26 @@ describe('ecs.stop-task', () => {
     expect(aws.service('inventory').tasks.map((t) => t.arn)).not.toContain(targets[0].id)
   })
 
-  it('reverts with a null state (recover after a crash) by waiting on the service', async () => {
+  it('reverts with the state derived from the targets (recover after a crash) by waiting on the service', async () => {
+    const ctx = faultContext(env)
+    const s = spec(ecsStopTask, { service: 'gateway', count: 1 })
+    const state = ecsStopTask.stateFromTargets!(await ecsStopTask.resolve(ctx, s))
     aws.service('gateway').tasks[0].desiredStatus = 'STOPPED' // stopped by the crashed run
-    await ecsStopTask.revert(faultContext(env), spec(ecsStopTask, { service: 'gateway' }), null)
+    aws.clearCalls()
+    await ecsStopTask.revert(faultContext(aws.environment()), s, state)
+    expect(aws.mutatingCalls()).toEqual([])
     expect(aws.service('gateway').tasks.filter((t) => t.lastStatus === 'RUNNING')).toHaveLength(3)
   })
 
-  it('stateFromTargets (inject failed before any StopTask) lets the revert return once the service is whole', async () => {
+  it('is refused on any environment but AWS, before any call', async () => {
     const ctx = faultContext(env)
-    const s = spec(ecsStopTask, { service: 'inventory', count: 1 })
-    const targets = await ecsStopTask.resolve(ctx, s)
-    const state = ecsStopTask.stateFromTargets!(targets)
-    expect(state).toEqual({ cluster: CLUSTER, service: 'inventory', ecsService: 'game-prod-inventory', tasks: [targets[0].id], reason: '' })
+    const local = { ...ctx, env: { ...env, kind: 'local', source: 'local.yaml', capability: () => undefined } } as unknown as typeof ctx
     aws.clearCalls()
-    await ecsStopTask.revert(ctx, s, state)
-    expect(aws.mutatingCalls()).toEqual([])
+    await expect(ecsStopTask.resolve(local, spec(ecsStopTask, { service: 'gateway' }))).rejects.toBeInstanceOf(UnsupportedError)
+    await expect(ecsStopTask.resolve(local, spec(ecsStopTask, { service: 'gateway' }))).rejects.toThrow(
+      /ecs.stop-task runs only with an AWS environment \(--env aws\), not local/,
+    )
+    expect(aws.calls()).toEqual([])
   })
 
   it('is refused at plan when it would stop more than the limits allow', async () => {
@@ -163,7 +171,16 @@ describe('redis.az-power', () => {
     const { targets, lines } = await plan(redisAzPower, spec(redisAzPower, { cache: 'cache' }))
     expect(aws.mutatingCalls()).toEqual([])
     expect(targets).toEqual([
-      { kind: 'az', id: 'az-a', realAz: 'eu-west-1a', cache: 'cache', replicationGroup: 'game-cache', members: ['game-cache-001'], primaryInAz: true },
+      {
+        kind: 'az',
+        id: 'az-a',
+        realAz: 'eu-west-1a',
+        cache: 'cache',
+        replicationGroup: 'game-cache',
+        members: ['game-cache-001'],
+        primaryInAz: true,
+        fisTargetTags: { 'gameday:cache': 'game-cache' },
+      },
     ])
     expect(lines[0]).toMatch(/^fis:CreateExperimentTemplate .*aws:elasticache:replicationgroup-interrupt-az-power \{duration=PT5M\}/)
     expect(lines[0]).toContain(
@@ -349,7 +366,7 @@ describe('plan never mutates', () => {
     await plan(fisExperiment, spec(fisExperiment, {}, { templateId: 'EXTexisting0001' }))
     env.network!.describePartition({ cluster: 'core', groups: [['n5'], ['n1', 'n2', 'n3', 'n4']], azs: ['az-c'] })
     env.network!.describeCacheDegradation({ cache: 'cache', latencyMs: 100 })
-    env.describeNodeAction('kill', { cluster: 'core', name: 'n1', az: 'az-a' })
+    env.nodes.describe('kill', { cluster: 'core', name: 'n1', az: 'az-a' })
     expect(aws.calls().length).toBeGreaterThan(0)
     expect(aws.calls().filter((c) => !/^(Describe|List|Get)/.test(c.command))).toEqual([])
   })

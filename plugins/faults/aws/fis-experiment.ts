@@ -7,12 +7,8 @@
  *     with: { templateId: EXT1a2b3c4d5e6f7, waitFor: running }
  */
 import { z } from 'zod'
-// eslint-disable-next-line gameday/plugins-use-public-api -- TEMPORARY (issue 10): replaced by a typed capability / runtime schemas
-import type { FisState } from '../../../src/environments/aws/fis.ts'
-// eslint-disable-next-line gameday/plugins-use-public-api -- TEMPORARY (issue 10): replaced by a typed capability / runtime schemas
-import { TAG_FAULT, TAG_RUN_ID } from '../../../src/environments/aws/fis.ts'
-import { awsEnvironment } from './common.ts'
-import { defineFault, type ResolvedTarget } from '../../../src/api/index.ts'
+import { defineFault, type FisRunState } from '../../../src/api/index.ts'
+import { awsOf } from './aws.ts'
 
 const TYPE = 'aws.fis-experiment'
 
@@ -23,56 +19,36 @@ export const FisExperimentParams = z.strictObject({
 
 export type FisExperimentParams = z.infer<typeof FisExperimentParams>
 
-export const fisExperiment = defineFault<FisExperimentParams, FisState | null>({
+export const fisExperiment = defineFault<FisExperimentParams, FisRunState | null>({
   type: TYPE,
   description: 'start an existing, allow-listed FIS experiment template and wait until it runs; revert stops it',
   targets: ['other'],
   params: FisExperimentParams,
 
   async resolve(ctx, spec) {
-    const aws = awsEnvironment(ctx, TYPE)
-    const template = await aws.getFisTemplate(spec.params.templateId)
-    const stops = (template.stopConditions ?? []).map((s) => (s.source === 'none' ? 'none' : (s.value ?? s.source ?? '?')))
-    if (!stops.length || stops.every((s) => s === 'none')) ctx.log.warn(`${TYPE}: template ${spec.params.templateId} has no stop condition`)
-    const target: ResolvedTarget = {
-      kind: 'other',
-      id: spec.params.templateId,
-      description: template.description ?? '',
-      actions: Object.values(template.actions ?? {}).map(
-        (a) =>
-          `${a.actionId}${
-            a.parameters
-              ? ` {${Object.entries(a.parameters)
-                  .map(([k, v]) => `${k}=${v}`)
-                  .join(',')}}`
-              : ''
-          }`,
-      ),
-      targets: Object.entries(template.targets ?? {}).map(([name, t]) =>
-        `${name}: ${t.resourceType} ${
-          t.resourceArns?.length
-            ? `arns=[${t.resourceArns.join(',')}]`
-            : `tags={${Object.entries(t.resourceTags ?? {})
-                .map(([k, v]) => `${k}=${v}`)
-                .join(',')}}`
-        } ${t.selectionMode ?? ''}`.trim(),
-      ),
-      stopConditions: stops,
-    }
-    return [target]
-  },
-
-  describe(ctx, spec, targets) {
-    const t = targets[0]
-    const what = t && Array.isArray(t.actions) ? ` (actions: ${(t.actions as string[]).join('; ')}; targets: ${(t.targets as string[]).join('; ')})` : ''
+    const template = await awsOf(ctx, TYPE).fis.template(spec.params.templateId)
+    if (template.stopConditions.every((s) => s === 'none')) ctx.log.warn(`${TYPE}: template ${template.id} has no stop condition`)
     return [
-      `fis:StartExperiment experimentTemplateId=${spec.params.templateId} tags={${TAG_RUN_ID}=${ctx.runId},${TAG_FAULT}=${TYPE}}${what}`,
-      `fis:StopExperiment id=<started> (on revert or abort, if still running)`,
+      {
+        kind: 'other',
+        id: template.id,
+        description: template.description ?? '',
+        actions: template.actions,
+        targets: template.targets,
+        stopConditions: template.stopConditions,
+      },
     ]
   },
 
+  describe(ctx, spec, targets) {
+    const [start, ...rest] = awsOf(ctx, TYPE).fis.describeStart(spec.params.templateId, ctx.runId, TYPE)
+    const t = targets[0]
+    const what = t && Array.isArray(t.actions) ? ` (actions: ${(t.actions as string[]).join('; ')}; targets: ${(t.targets as string[]).join('; ')})` : ''
+    return [`${start}${what}`, ...rest]
+  },
+
   /** nothing journaled but the targets: revert finds this run's experiment of the template by tag */
-  stateFromTargets: (targets): FisState => ({
+  stateFromTargets: (targets): FisRunState => ({
     kind: 'fis',
     fault: TYPE,
     runId: null,
@@ -82,14 +58,16 @@ export const fisExperiment = defineFault<FisExperimentParams, FisState | null>({
   }),
 
   async inject(ctx, spec) {
-    const aws = awsEnvironment(ctx, TYPE)
-    await aws.getFisTemplate(spec.params.templateId)
-    return aws.fisRunner.start(spec.params.templateId, { runId: ctx.runId, log: ctx.log, signal: ctx.signal }, TYPE, false, spec.params.waitFor)
+    const fis = awsOf(ctx, TYPE).fis
+    await fis.template(spec.params.templateId)
+    return fis.start(spec.params.templateId, { runId: ctx.runId, log: ctx.log, signal: ctx.signal }, { fault: TYPE, until: spec.params.waitFor })
   },
 
   async revert(ctx, spec, state) {
-    const aws = awsEnvironment(ctx, TYPE)
     // never delete the template: it is not gameday's
-    await aws.fisRunner.revert({ ...(state ?? {}), templateId: spec.params.templateId, ownsTemplate: false }, { runId: ctx.runId, log: ctx.log, fault: TYPE })
+    await awsOf(ctx, TYPE).fis.revert(
+      { ...(state ?? {}), templateId: spec.params.templateId, ownsTemplate: false },
+      { runId: ctx.runId, log: ctx.log, fault: TYPE },
+    )
   },
 })

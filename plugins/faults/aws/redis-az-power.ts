@@ -10,12 +10,17 @@
  *     with: { duration: 5m }
  */
 import { z } from 'zod'
-// eslint-disable-next-line gameday/plugins-use-public-api -- TEMPORARY (issue 10): replaced by a typed capability / runtime schemas
-import type { AwsEnvironment } from '../../../src/environments/aws/environment.ts'
-// eslint-disable-next-line gameday/plugins-use-public-api -- TEMPORARY (issue 10): replaced by a typed capability / runtime schemas
-import { buildTemplate, describeTemplateRun, isoDuration, type FisState, type TemplateParts } from '../../../src/environments/aws/fis.ts'
-import { awsEnvironment } from './common.ts'
-import { Duration, TargetError, ValidationError, defineFault, type ResolvedTarget } from '../../../src/api/index.ts'
+import {
+  Duration,
+  TargetError,
+  ValidationError,
+  defineFault,
+  type AwsCapability,
+  type FisRunState,
+  type FisTemplateSpec,
+  type ResolvedTarget,
+} from '../../../src/api/index.ts'
+import { awsOf } from './aws.ts'
 
 const TYPE = 'redis.az-power'
 
@@ -29,10 +34,9 @@ export const RedisAzPowerParams = z
 
 export type RedisAzPowerParams = z.infer<typeof RedisAzPowerParams>
 
-function templateParts(aws: AwsEnvironment, target: ResolvedTarget, durationMs: number): TemplateParts {
-  const cache = String(target.cache)
-  const tags = aws.cacheConfig(cache).fisTargetTags
-  if (!tags) throw new ValidationError(`${TYPE}: FIS selects replication groups by tag only: set caches.${cache}.fisTargetTags in the environment file`)
+function template(aws: AwsCapability, target: ResolvedTarget, durationMs: number): FisTemplateSpec {
+  const tags = target.fisTargetTags as Record<string, string> | undefined
+  if (!tags) throw new ValidationError(`${TYPE}: FIS selects replication groups by tag only: set caches.${target.cache}.fisTargetTags in the environment file`)
   return {
     fault: TYPE,
     description: `power off ${target.replicationGroup} in ${target.id} (${target.realAz})`,
@@ -48,26 +52,26 @@ function templateParts(aws: AwsEnvironment, target: ResolvedTarget, durationMs: 
       azPower: {
         actionId: 'aws:elasticache:replicationgroup-interrupt-az-power',
         description: `interrupt power of ${target.realAz}`,
-        parameters: { duration: isoDuration(durationMs) },
+        parameters: { duration: aws.fis.isoDuration(durationMs) },
         targets: { ReplicationGroups: 'ReplicationGroups' },
       },
     },
   }
 }
 
-export const redisAzPower = defineFault<RedisAzPowerParams, FisState | null>({
+export const redisAzPower = defineFault<RedisAzPowerParams, FisRunState | null>({
   type: TYPE,
   description: 'FIS aws:elasticache:replicationgroup-interrupt-az-power on the cache replication group for one AZ',
   targets: ['cache'],
   params: RedisAzPowerParams,
 
   async resolve(ctx, spec) {
-    const aws = awsEnvironment(ctx, TYPE)
+    const aws = awsOf(ctx, TYPE)
     const cache = spec.target.cache
     if (!cache) throw new ValidationError(`${TYPE} needs target.cache`)
     const azs = spec.target.az === undefined ? [] : ([] as string[]).concat(spec.target.az)
     if (azs.length > 1) throw new ValidationError(`${TYPE} powers off one AZ at a time (FIS impairs one AZ per replication group)`)
-    const info = await aws.describeCache(cache)
+    const info = await aws.elasticache.describe(cache)
     if (!info.multiAz || !info.automaticFailover) {
       throw new ValidationError(
         `${TYPE}: ${info.replicationGroupId} must have Multi-AZ and automatic failover enabled (MultiAZ ${info.multiAz ? 'on' : 'off'}, failover ${info.automaticFailover ? 'on' : 'off'})`,
@@ -89,29 +93,29 @@ export const redisAzPower = defineFault<RedisAzPowerParams, FisState | null>({
         replicationGroup: info.replicationGroupId,
         members: inAz.map((m) => m.id),
         primaryInAz: inAz.some((m) => m.role === 'primary'),
+        ...(info.fisTargetTags ? { fisTargetTags: info.fisTargetTags } : {}),
       },
     ]
   },
 
   describe(ctx, spec, targets) {
-    const aws = awsEnvironment(ctx, TYPE)
-    return targets.flatMap((t) => describeTemplateRun(buildTemplate(aws.config, ctx.runId, templateParts(aws, t, spec.params.duration))))
+    const aws = awsOf(ctx, TYPE)
+    return targets.flatMap((t) => aws.fis.describeRun(template(aws, t, spec.params.duration), ctx.runId))
   },
 
   /** nothing journaled but the targets: revert finds the experiment by the run-id and fault tags */
-  stateFromTargets: (): FisState => ({ kind: 'fis', fault: TYPE, runId: null, templateId: null, ownsTemplate: true, experimentId: null }),
+  stateFromTargets: (): FisRunState => ({ kind: 'fis', fault: TYPE, runId: null, templateId: null, ownsTemplate: true, experimentId: null }),
 
   async inject(ctx, spec, targets) {
-    const aws = awsEnvironment(ctx, TYPE)
-    const input = buildTemplate(aws.config, ctx.runId, templateParts(aws, targets[0], spec.params.duration))
-    return aws.fisRunner.createAndStart(input, { runId: ctx.runId, log: ctx.log, signal: ctx.signal })
+    const aws = awsOf(ctx, TYPE)
+    return aws.fis.run(template(aws, targets[0], spec.params.duration), { runId: ctx.runId, log: ctx.log, signal: ctx.signal })
   },
 
   async revert(ctx, spec, state) {
-    const aws = awsEnvironment(ctx, TYPE)
-    await aws.fisRunner.revert(state, { runId: ctx.runId, log: ctx.log, fault: TYPE })
+    const aws = awsOf(ctx, TYPE)
+    await aws.fis.revert(state, { runId: ctx.runId, log: ctx.log, fault: TYPE })
     if (spec.params.waitForRecovery && spec.target.cache) {
-      const info = await aws.waitForCache(spec.target.cache, spec.params.recoveryTimeout, ctx.signal)
+      const info = await aws.elasticache.waitAvailable(spec.target.cache, spec.params.recoveryTimeout, ctx.signal)
       ctx.log.info(`${TYPE}: ${info.replicationGroupId} is ${info.status}`)
     }
   },

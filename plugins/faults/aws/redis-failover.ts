@@ -12,9 +12,8 @@
  * AWS allows TestFailover on at most 15 shards per rolling 24 hours.
  */
 import { z } from 'zod'
-import { TestFailoverCommand } from '@aws-sdk/client-elasticache'
-import { awsEnvironment } from './common.ts'
 import { Duration, TargetError, ValidationError, defineFault, type ResolvedTarget } from '../../../src/api/index.ts'
+import { awsOf } from './aws.ts'
 
 const TYPE = 'redis.failover'
 
@@ -46,10 +45,9 @@ export const redisFailover = defineFault<RedisFailoverParams, FailoverState>({
   params: RedisFailoverParams,
 
   async resolve(ctx, spec) {
-    const aws = awsEnvironment(ctx, TYPE)
     const cache = spec.target.cache
     if (!cache) throw new ValidationError(`${TYPE} needs target.cache`)
-    const info = await aws.describeCache(cache)
+    const info = await awsOf(ctx, TYPE).elasticache.describe(cache)
     if (!info.automaticFailover)
       throw new ValidationError(`${TYPE}: ${info.replicationGroupId} has automatic failover off: TestFailover needs it, and a replica`)
     if (info.status !== 'available') throw new TargetError(`${TYPE}: ${info.replicationGroupId} is ${info.status}, not available`)
@@ -61,7 +59,7 @@ export const redisFailover = defineFault<RedisFailoverParams, FailoverState>({
       {
         kind: 'cache',
         id: cache,
-        az: aws.logicalAz(primary.realAz),
+        az: primary.az,
         replicationGroup: info.replicationGroupId,
         nodeGroup: primary.nodeGroup,
         primary: primary.id,
@@ -70,26 +68,26 @@ export const redisFailover = defineFault<RedisFailoverParams, FailoverState>({
     ]
   },
 
-  describe: (_ctx, _spec, targets) =>
-    targets.flatMap((t) => [
-      `elasticache:TestFailover ReplicationGroupId=${t.replicationGroup} NodeGroupId=${t.nodeGroup} (primary ${t.primary} in ${t.az}; a replica of ${(t.replicas as string[]).join(', ')} is promoted)`,
+  describe: (ctx, _spec, targets) => {
+    const elasticache = awsOf(ctx, TYPE).elasticache
+    return targets.flatMap((t) => [
+      `${elasticache.describeTestFailover(t.id, String(t.nodeGroup))} (primary ${t.primary} in ${t.az}; a replica of ${(t.replicas as string[]).join(', ')} is promoted)`,
       `revert: no call undoes a failover; waits for ${t.replicationGroup} to be available`,
-    ]),
+    ])
+  },
 
   stateFromTargets: stateOf,
 
   async inject(ctx, _spec, targets) {
-    const aws = awsEnvironment(ctx, TYPE)
     const state = stateOf(targets)
-    await aws.guard()
-    await aws.clients.elasticache.send(new TestFailoverCommand({ ReplicationGroupId: state.replicationGroup, NodeGroupId: state.nodeGroup }))
+    await awsOf(ctx, TYPE).elasticache.testFailover(state.cache, state.nodeGroup)
     ctx.log.info(`${TYPE}: TestFailover started on ${state.replicationGroup} shard ${state.nodeGroup}`)
     return state
   },
 
   async revert(ctx, spec, state) {
     if (!state || !spec.params.waitForRecovery) return
-    const info = await awsEnvironment(ctx, TYPE).waitForCache(state.cache, spec.params.recoveryTimeout, ctx.signal)
+    const info = await awsOf(ctx, TYPE).elasticache.waitAvailable(state.cache, spec.params.recoveryTimeout, ctx.signal)
     const primary = info.members.find((m) => m.role === 'primary')
     ctx.log.info(`${TYPE}: ${info.replicationGroupId} is ${info.status}, primary ${primary?.id ?? 'unknown'}`)
   },

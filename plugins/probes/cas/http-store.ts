@@ -13,6 +13,7 @@
  * Placeholders: {key} (the probe's key), {value} (the new value, an integer), {version} (the
  * expected version; 0 = the key is absent), URL-encoded in paths, as they are in bodies and headers.
  */
+import jsonpointer from 'jsonpointer'
 import { z } from 'zod'
 import { StoreError, type CasStore, type Versioned } from './stores.ts'
 import { meaningOf, statusError, StatusRulesShape, toValue, toVersion, type StatusRules } from './outcomes.ts'
@@ -57,17 +58,10 @@ export const HttpStoreConfig = z
   })
 export type HttpStoreConfig = z.infer<typeof HttpStoreConfig>
 
-/** RFC 6901: the value at `pointer` in `doc`, undefined when the path does not exist. */
+/** RFC 6901: the value at `pointer` in `doc`, undefined when the path does not exist (the jsonpointer library). */
 export function jsonPointer(doc: unknown, pointer: string): unknown {
-  if (pointer === '') return doc
-  let at = doc
-  for (const raw of pointer.slice(1).split('/')) {
-    const token = raw.replaceAll('~1', '/').replaceAll('~0', '~')
-    if (Array.isArray(at)) at = /^(0|[1-9]\d*)$/.test(token) ? at[Number(token)] : undefined
-    else if (at !== null && typeof at === 'object') at = Object.hasOwn(at, token) ? (at as Record<string, unknown>)[token] : undefined
-    else return undefined
-  }
-  return at
+  if (doc === null || typeof doc !== 'object') return pointer === '' ? doc : undefined
+  return jsonpointer.get(doc as object, pointer)
 }
 
 function fill(template: string, vars: Record<string, string>, encode: (s: string) => string = (s) => s): string {

@@ -24,42 +24,17 @@ import {
   GamedayError,
   sleepUnlessAborted,
   UnsupportedError,
+  type AwsCloudWatch,
   type Json,
+  type MetricQuery,
+  type MetricValues,
   type Probe,
   type ProbeResult,
 } from '../../../src/api/index.ts'
 import { METRIC_PROBE_METRICS, NoData, Reduce, reduceSeries, summarise, type NamedSeries } from './series.ts'
 
-/** One GetMetricData query, in plain terms: a metric and statistic, or an expression over other queries' ids. */
-export interface MetricQuery {
-  id: string
-  label?: string
-  metric?: { namespace: string; name: string; dimensions: Record<string, string>; stat: string; unit?: string }
-  expression?: string
-  periodSeconds: number
-  /** whether its values come back (false for the inputs of an expression) */
-  returnData: boolean
-}
-
-/** The values of one query, every page joined, timestamps ascending. */
-export interface MetricValues {
-  id: string
-  label?: string
-  timestamps: Date[]
-  values: number[]
-  /** Complete | PartialData | InternalError | Forbidden */
-  status?: string
-  messages?: string[]
-}
-
-/**
- * What this probe needs of the AWS capability: its `cloudwatch` part. The AWS environment
- * offers it as `capability('aws').cloudwatch`; cloudwatch-client.ts builds it from an SDK client.
- */
-export interface AwsCloudWatch {
-  /** CloudWatch GetMetricData for [from, to), every page */
-  getMetricData(queries: MetricQuery[], from: Date, to: Date, signal?: AbortSignal): Promise<MetricValues[]>
-}
+// the AWS capability's CloudWatch part (src/api/aws.ts), named here for this probe's readers
+export type { AwsCloudWatch, MetricQuery, MetricValues }
 
 const AWS_CLOUDWATCH = capability<{ cloudwatch?: AwsCloudWatch }>('aws')
 

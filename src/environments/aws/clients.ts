@@ -1,7 +1,9 @@
 /**
  * The AWS SDK clients the environment uses. They are injectable so that tests pass clients
  * whose `send` aws-sdk-client-mock intercepts; in a real run they are created from the
- * environment file's region and the default credential chain (profile, SSO, env, role).
+ * environment file's region (and endpoint, when it overrides AWS's) and the default credential
+ * chain (profile, SSO, env, role). Retries use the SDK's adaptive mode: it backs off and slows
+ * its own sending rate when AWS throttles, which a game day's polling must never provoke.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import { EC2Client } from '@aws-sdk/client-ec2'
@@ -21,15 +23,28 @@ export interface AwsClients {
 
 export const CLIENT_NAMES = ['ecs', 'ec2', 'fis', 'cloudwatch', 'sts', 'elasticache'] as const
 
+export interface ClientOptions {
+  /** one endpoint for every service instead of AWS's regional ones */
+  endpoint?: string
+  /** attempts per call, the first included (default 5) */
+  maxAttempts?: number
+}
+
 /** Fills the clients not given with real ones for `region`. */
-export function createClients(region: string, given: Partial<AwsClients> = {}): AwsClients {
+export function createClients(region: string, given: Partial<AwsClients> = {}, opts: ClientOptions = {}): AwsClients {
+  const config = {
+    region,
+    retryMode: 'adaptive',
+    maxAttempts: opts.maxAttempts ?? 5,
+    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+  }
   return {
-    ecs: given.ecs ?? new ECSClient({ region }),
-    ec2: given.ec2 ?? new EC2Client({ region }),
-    fis: given.fis ?? new FisClient({ region }),
-    cloudwatch: given.cloudwatch ?? new CloudWatchClient({ region }),
-    sts: given.sts ?? new STSClient({ region }),
-    elasticache: given.elasticache ?? new ElastiCacheClient({ region }),
+    ecs: given.ecs ?? new ECSClient(config),
+    ec2: given.ec2 ?? new EC2Client(config),
+    fis: given.fis ?? new FisClient(config),
+    cloudwatch: given.cloudwatch ?? new CloudWatchClient(config),
+    sts: given.sts ?? new STSClient(config),
+    elasticache: given.elasticache ?? new ElastiCacheClient(config),
   }
 }
 

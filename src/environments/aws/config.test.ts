@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { AllowListError, ValidationError } from '../../api/errors.ts'
 import { DEFAULT_LIMITS, limitsFor, loadAwsConfig, parseAwsConfig, readSecret } from './config.ts'
-import { EXAMPLE_FILE } from './test-support.ts'
+import { EXAMPLE_FILE } from '../../../test/aws/support/mocked-account.ts'
 
 const example = readFileSync(EXAMPLE_FILE, 'utf8')
 
@@ -66,6 +66,12 @@ describe('AWS environment file', () => {
     expect(validationError(example + '\nsurprise: true\n').message).toMatch(/surprise/)
   })
 
+  it('takes an endpoint override only over https, or plain http on loopback (signed calls are never sent in the clear)', () => {
+    expect(parseAwsConfig(example + '\nendpoint: https://vpce-0abc.fis.eu-west-1.vpce.amazonaws.com\n').endpoint).toMatch(/^https:/)
+    expect(parseAwsConfig(example + '\nendpoint: http://127.0.0.1:4566\n').endpoint).toBe('http://127.0.0.1:4566')
+    expect(validationError(example + '\nendpoint: http://aws.internal:4566\n').message).toMatch(/endpoint: an endpoint must be https:\/\//)
+  })
+
   it('refuses a file pointing outside its own allow-list, before any call', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gameday-aws-'))
     const file = join(dir, 'aws.yaml')
@@ -77,6 +83,7 @@ describe('AWS environment file', () => {
     await expect(loadAwsConfig(file)).rejects.toThrow(/account 210987654321 is not in allow.accounts/)
     writeFileSync(file, example.replace('alarm:game-prod-gateway-5xx-rate', 'alarm:x').replace(':123456789012:alarm:x', ':999999999999:alarm:x'))
     await expect(loadAwsConfig(file)).rejects.toThrow(/999999999999 is not allowed/)
+    rmSync(dir, { recursive: true, force: true })
   })
 
   it('resolves secrets from the environment or a file, only when asked', () => {
@@ -85,5 +92,6 @@ describe('AWS environment file', () => {
     expect(readSecret({ fromFile: 'redis.auth' }, { baseDir: dir })).toBe('s3cret')
     expect(readSecret({ fromEnv: 'GAMEDAY_TEST_SECRET' }, { env: { GAMEDAY_TEST_SECRET: 'x' } })).toBe('x')
     expect(() => readSecret({ fromEnv: 'GAMEDAY_TEST_SECRET' }, { env: {} })).toThrow(/GAMEDAY_TEST_SECRET is not set/)
+    rmSync(dir, { recursive: true, force: true })
   })
 })

@@ -158,7 +158,13 @@ export const AwsConfigSchema = z
         cacheRecovery: DurationMs.prefault('20m'),
       })
       .prefault({}),
-    pollInterval: DurationMs.prefault('5s'),
+    pollInterval: DurationMs.prefault('5s').describe('the first pause between two polls of an AWS API while waiting; later ones back off (×1.5, ±20%)'),
+    maxPollInterval: DurationMs.prefault('15s').describe('the longest pause between two polls'),
+    endpoint: z
+      .string()
+      .url()
+      .optional()
+      .describe('send every AWS call here instead of the regional endpoints (a VPC endpoint, LocalStack): https, or http on loopback only'),
     ecs: z.strictObject({
       cluster: z.string().min(1),
       services: z.record(z.string().min(1), ServiceRef).default({}),
@@ -166,9 +172,25 @@ export const AwsConfigSchema = z
     nats: z.record(z.string().min(1), NatsClusterSchema).default({}),
     subnets: z.strictObject({ tags: TagMap.describe('tags of the subnets to isolate; grouped by their AZ') }).optional(),
     caches: z.record(z.string().min(1), CacheSchema).default({}),
-    gateway: z.strictObject({ url: z.string().url() }).optional(),
+    gateway: z
+      .strictObject({
+        url: z.string().url().describe('http:// or https://'),
+        caFile: z.string().optional().describe('the private CA an https:// gateway certificate chains to (~ expands; relative to this file)'),
+      })
+      .optional(),
   })
   .superRefine((cfg, ctx) => {
+    if (cfg.endpoint) {
+      const url = new URL(cfg.endpoint)
+      const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname) || url.hostname.startsWith('127.')
+      if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['endpoint'],
+          message: 'an endpoint must be https:// (plain http:// only on loopback): signed AWS calls are not sent in the clear',
+        })
+      }
+    }
     for (const [name, cache] of Object.entries(cfg.caches)) {
       for (const svc of cache.usedBy ?? []) {
         if (!cfg.ecs.services[svc]) {

@@ -1,22 +1,20 @@
+/** The AWS environment: allow-list, discovery, EC2 nodes and ECS tasks, through mocked SDK clients. */
 import { ECSClient } from '@aws-sdk/client-ecs'
 import { mockClient } from 'aws-sdk-client-mock'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { AllowListError, BlastRadiusError, ValidationError } from '../../api/errors.ts'
+import { dirname, join } from 'node:path'
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
+import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch'
+import { AWS } from '../../api/aws.ts'
+import { AllowListError, DiscoveryError, UnsupportedError } from '../../api/errors.ts'
 import { AwsEnvironment, loadAwsEnvironment } from './environment.ts'
-import { ACCOUNT, captureLog, CLUSTER, EXAMPLE_FILE, FakeAws, REGION, testConfig } from './test-support.ts'
+import { captureLog, CLUSTER, EXAMPLE_FILE, FakeAws, testConfig } from '../../../test/aws/support/mocked-account.ts'
 
 let aws: FakeAws
 beforeEach(() => {
   aws = new FakeAws()
 })
 afterEach(() => aws.restore())
-
-const ctx = (runId = 'run-123', signal?: AbortSignal) => ({ runId, log: captureLog(), signal })
-const ROLE = `arn:aws:iam::${ACCOUNT}:role/gameday-fis`
-const ALARMS = [
-  `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:game-prod-gateway-5xx-rate`,
-  `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:game-prod-player-state-errors`,
-]
 
 async function discovered(cfg = testConfig()): Promise<AwsEnvironment> {
   const env = aws.environment(cfg)
@@ -93,12 +91,25 @@ describe('AwsEnvironment: discovery', () => {
       'ai-integration': { name: 'ai-integration', desired: 6 },
     })
     expect(topo.caches).toEqual({ cache: { name: 'game-cache', az: 'az-a' } })
-    expect(env.ecsServiceName('ai-integration')).toBe('game-prod-ai-integration') // found by tag
+    expect(env.tasks.serviceName('ai-integration')).toBe('game-prod-ai-integration') // found by tag
     expect(log.lines.join('\n')).toMatch(/NATS core: n1=i-0000000000000001@az-a\(running\)/)
   })
 
   it('topology() before discovery says how to discover', () => {
+    expect(() => aws.environment().topology()).toThrow(DiscoveryError)
     expect(() => aws.environment().topology()).toThrow(/call up\(\)/)
+  })
+
+  it('after a failed discovery, topology() says why — the cause and what to do — not "not discovered"', async () => {
+    aws.mocks.sts
+      .on(GetCallerIdentityCommand)
+      .rejects(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }))
+    const env = aws.environment()
+    await expect(env.discover()).rejects.toBeInstanceOf(DiscoveryError)
+    expect(() => env.topology()).toThrow(
+      /^no usable AWS credentials for account 123456789012 in eu-west-1 \(Could not load credentials from any providers\)\. Log in — e\.g\. `aws sso login --profile <profile>`/,
+    )
+    await expect(env.isUp()).rejects.toBeInstanceOf(DiscoveryError) // not "down": gameday never starts AWS
   })
 
   it('gives probes their endpoints, secrets resolved only when asked', async () => {
@@ -170,6 +181,64 @@ describe('AwsEnvironment: nodes on EC2', () => {
   })
 })
 
+describe('AwsEnvironment: what plan is told', () => {
+  const n1 = { cluster: 'core', name: 'n1', az: 'az-a' }
+
+  it('nodes: the exact EC2 calls; what EC2 cannot do is refused with an UnsupportedError', async () => {
+    const env = await discovered()
+    expect(env.nodes.describe('kill', n1)).toEqual([
+      'ec2:StopInstances InstanceIds=[i-0000000000000001] Force=true',
+      'ec2:StartInstances InstanceIds=[i-0000000000000001] (on revert)',
+    ])
+    for (const action of ['pause', 'resume', 'lameDuck'] as const) expect(() => env.nodes.describe(action, n1)).toThrow(UnsupportedError)
+    expect(() => env.nodes.describe('pause', n1)).toThrow(/AWS cannot freeze a NATS server: EC2 has no pause/)
+    expect(aws.calls()).toEqual([])
+  })
+
+  it('tasks: StopTask as sent, and a grace ECS cannot apply said to be ignored, not shown as applied', async () => {
+    const env = await discovered()
+    const task = { service: 'gateway', id: 'arn:aws:ecs:eu-west-1:123456789012:task/game-prod/gateway0001', state: 'RUNNING', az: 'az-a' }
+    expect(env.tasks.describe('stop', task, { reason: 'gameday plan' })).toEqual([
+      `ecs:StopTask cluster=game-prod task=${task.id} reason="gameday plan" (gateway in az-a)`,
+    ])
+    expect(env.tasks.describe('stop', task, { graceMs: 10_000, reason: 'gameday plan' })[0]).toMatch(
+      /reason="gameday plan" \(gateway in az-a\) — grace 10s is NOT applied: ECS sends SIGTERM, then SIGKILL after the task definition's stopTimeout$/,
+    )
+    expect(env.tasks.describe('kill', task)[0]).toMatch(/reason="gameday: kill task .*ECS has no SIGKILL-only stop/)
+    expect(env.tasks.pollIntervalMs).toBe(1)
+  })
+
+  it('the gateway CA, resolved from the environment file', () => {
+    expect(aws.environment().endpoints.gatewayCaFile!()).toBeUndefined()
+    const env = aws.environment(testConfig((c) => (c.gateway = { url: 'https://gateway.game.internal', caFile: 'ca/gateway.pem' })))
+    expect(env.endpoints.gatewayCaFile!()).toBe(join(dirname(EXAMPLE_FILE), 'ca', 'gateway.pem'))
+  })
+})
+
+describe('AwsEnvironment: the CloudWatch part of the capability (the cloudwatch probe)', () => {
+  const query = {
+    id: 'm',
+    metric: { namespace: 'AWS/ApplicationELB', name: 'HTTPCode_Target_5XX_Count', dimensions: {}, stat: 'Sum' },
+    periodSeconds: 60,
+    returnData: true,
+  }
+
+  it("GetMetricData through the environment's client, after the allow-list", async () => {
+    aws.mocks.cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'm', Timestamps: [new Date(0)], Values: [3], StatusCode: 'Complete' }] })
+    const env = aws.environment()
+    const values = await env.capability(AWS)!.cloudwatch.getMetricData([query], new Date(0), new Date(60_000))
+    expect(values).toEqual([{ id: 'm', timestamps: [new Date(0)], values: [3], status: 'Complete', messages: [] }])
+    expect(aws.mocks.cloudwatch.commandCalls(GetMetricDataCommand)).toHaveLength(1)
+  })
+
+  it('refused for credentials of another account, before GetMetricData', async () => {
+    aws.account = '999999999999'
+    const env = aws.environment()
+    await expect(env.capability(AWS)!.cloudwatch.getMetricData([query], new Date(0), new Date(60_000))).rejects.toBeInstanceOf(AllowListError)
+    expect(aws.mocks.cloudwatch.commandCalls(GetMetricDataCommand)).toEqual([])
+  })
+})
+
 describe('AwsEnvironment: tasks on ECS', () => {
   it('lists a service tasks, stops one with a reason, waits for the desired count', async () => {
     const env = await discovered()
@@ -190,274 +259,5 @@ describe('AwsEnvironment: tasks on ECS', () => {
     const after = await env.tasks.list('inventory')
     expect(after.filter((t) => t.state === 'RUNNING')).toHaveLength(4)
     expect(after.map((t) => t.id)).not.toContain(tasks[1].id)
-  })
-})
-
-describe('AwsEnvironment: partition through FIS', () => {
-  const spec = {
-    cluster: 'core',
-    groups: [
-      ['n3', 'n4'],
-      ['n1', 'n2', 'n5'],
-    ],
-    azs: ['az-b'],
-  }
-
-  it('describes the calls without making any', async () => {
-    const env = await discovered()
-    const lines = env.network!.describePartition(spec)
-    expect(lines[0]).toContain('fis:CreateExperimentTemplate')
-    expect(lines[0]).toContain('aws:network:disrupt-connectivity {duration=PT30M,scope=availability-zone}')
-    expect(lines[0]).toContain(`arns=[arn:aws:ec2:${REGION}:${ACCOUNT}:subnet/subnet-0b1,arn:aws:ec2:${REGION}:${ACCOUNT}:subnet/subnet-0b2]`)
-    expect(lines.slice(1).map((l) => l.split(' ')[0])).toEqual(['fis:StartExperiment', 'fis:StopExperiment', 'fis:DeleteExperimentTemplate'])
-    expect(aws.calls()).toEqual([])
-  })
-
-  it('creates a tagged template on the AZ subnets, starts it and waits until running; heal stops and deletes it', async () => {
-    const env = await discovered()
-    const state = await env.network!.partition({ ...spec, durationMs: 120_000 } as typeof spec, ctx())
-    const [create] = aws.callsOf('CreateExperimentTemplate')
-    expect(create).toEqual({
-      clientToken: expect.any(String),
-      description: 'gameday run-123: isolate az-b (eu-west-1b) from the other AZs',
-      roleArn: ROLE,
-      stopConditions: ALARMS.map((value) => ({ source: 'aws:cloudwatch:alarm', value })),
-      targets: {
-        Subnets: {
-          resourceType: 'aws:ec2:subnet',
-          resourceArns: [`arn:aws:ec2:${REGION}:${ACCOUNT}:subnet/subnet-0b1`, `arn:aws:ec2:${REGION}:${ACCOUNT}:subnet/subnet-0b2`],
-          selectionMode: 'ALL',
-        },
-      },
-      actions: {
-        isolate: {
-          actionId: 'aws:network:disrupt-connectivity',
-          description: 'cut eu-west-1b from the other AZs',
-          parameters: { duration: 'PT2M', scope: 'availability-zone' },
-          targets: { Subnets: 'Subnets' },
-        },
-      },
-      tags: { 'gameday:run-id': 'run-123', 'gameday:fault': 'network.partition', 'gameday:managed-by': 'gameday', Name: 'gameday-network.partition-run-123' },
-      experimentOptions: { accountTargeting: 'single-account', emptyTargetResolutionMode: 'fail' },
-    })
-    expect(aws.callsOf('StartExperiment')).toEqual([
-      {
-        experimentTemplateId: 'EXTgameday0001',
-        clientToken: expect.any(String),
-        tags: { 'gameday:run-id': 'run-123', 'gameday:fault': 'network.partition', 'gameday:managed-by': 'gameday' },
-      },
-    ])
-    expect(aws.callsOf('GetExperiment')).toHaveLength(2) // initiating, running
-    expect(state).toEqual({
-      kind: 'fis',
-      fault: 'network.partition',
-      runId: 'run-123',
-      templateId: 'EXTgameday0001',
-      ownsTemplate: true,
-      experimentId: 'EXPgameday0002',
-    })
-
-    aws.clearCalls()
-    await env.network!.heal(state, ctx())
-    expect(aws.mutatingCalls()).toEqual([
-      { client: 'fis', command: 'StopExperiment', input: { id: 'EXPgameday0002' } },
-      { client: 'fis', command: 'DeleteExperimentTemplate', input: { id: 'EXTgameday0001' } },
-    ])
-    expect(aws.experiments.get('EXPgameday0002')!.status).toBe('stopped')
-    // idempotent: healing again stops nothing and tolerates the template being gone
-    aws.clearCalls()
-    await env.network!.heal(state, ctx())
-    expect(aws.mutatingCalls().map((c) => c.command)).toEqual(['DeleteExperimentTemplate'])
-  })
-
-  it('heal with a null state (crash before the state was journaled) finds the experiment by its run-id tag', async () => {
-    const env = await discovered()
-    await env.network!.partition(spec, ctx('run-other'))
-    await env.network!.partition(spec, ctx('run-crashed'))
-    const recovering = aws.environment() // `gameday recover` builds a fresh environment
-    aws.clearCalls()
-    await recovering.network!.heal(null, ctx('run-crashed'))
-    expect(aws.mutatingCalls()).toEqual([
-      { client: 'fis', command: 'StopExperiment', input: { id: 'EXPgameday0004' } },
-      { client: 'fis', command: 'DeleteExperimentTemplate', input: { id: 'EXTgameday0003' } },
-    ])
-    expect(aws.experiments.get('EXPgameday0002')!.status).toBe('running') // another run's experiment is untouched
-  })
-
-  it('abort while waiting stops the started experiment and deletes the template', async () => {
-    const env = await discovered()
-    aws.startStates = Array(1000).fill('initiating')
-    const abort = new AbortController()
-    const partition = env.network!.partition(spec, ctx('run-123', abort.signal))
-    setTimeout(() => abort.abort(new Error('Ctrl-C')), 20)
-    await expect(partition).rejects.toThrow(/aborted/)
-    expect(aws.mutatingCalls().map((c) => c.command)).toEqual(['CreateExperimentTemplate', 'StartExperiment', 'StopExperiment', 'DeleteExperimentTemplate'])
-    expect([...aws.experiments.values()][0].status).toBe('stopped')
-    expect(aws.templates.size).toBe(0)
-  })
-
-  it('a start refused by FIS (stop condition firing) leaves no template behind', async () => {
-    const env = await discovered()
-    aws.firingAlarms = ['game-prod-gateway-5xx-rate']
-    await expect(env.network!.partition(spec, ctx())).rejects.toThrow(/ALARM/)
-    expect(aws.mutatingCalls().map((c) => c.command)).toEqual(['CreateExperimentTemplate', 'StartExperiment', 'DeleteExperimentTemplate'])
-  })
-
-  it('refuses partitions AWS cannot express, before any call', async () => {
-    const env = await discovered()
-    expect(() =>
-      env.network!.describePartition({
-        cluster: 'core',
-        groups: [
-          ['n1', 'n3'],
-          ['n2', 'n4', 'n5'],
-        ],
-      }),
-    ).toThrow(ValidationError)
-    expect(() =>
-      env.network!.describePartition({
-        cluster: 'core',
-        groups: [
-          ['n1', 'n3'],
-          ['n2', 'n4', 'n5'],
-        ],
-      }),
-    ).toThrow(/whole AZs/)
-    await expect(env.network!.partition({ cluster: 'core', groups: [['n3'], ['n1', 'n2', 'n4', 'n5']], azs: ['az-b'] }, ctx())).rejects.toThrow(
-      /not aligned with AZs/,
-    )
-    await expect(env.network!.partition({ ...spec, oneWay: true }, ctx())).rejects.toThrow(/one way/)
-    expect(aws.calls()).toEqual([])
-  })
-
-  it('derives the AZ from explicit groups made of whole AZs', async () => {
-    const env = await discovered()
-    expect(env.planPartition({ cluster: 'core', groups: [['n5'], ['n1', 'n2', 'n3', 'n4']] }).realAzs).toEqual(['eu-west-1c'])
-    expect(env.planPartition({ cluster: 'core', groups: [['n1', 'n2', 'n3', 'n4'], ['n5']] }).azs).toEqual(['az-c'])
-  })
-
-  it('refuses to cut more AZs than the limit', async () => {
-    const env = await discovered()
-    await expect(
-      env.network!.partition({ cluster: 'core', groups: [['n1', 'n2'], ['n3', 'n4'], ['n5']], azs: ['az-a', 'az-b'] }, ctx()),
-    ).rejects.toBeInstanceOf(BlastRadiusError)
-    expect(aws.mutatingCalls()).toEqual([])
-  })
-})
-
-describe('AwsEnvironment: Redis links through FIS ECS task actions', () => {
-  it('latency: aws:ecs:task-network-latency on each using service, sources = the Redis endpoint', async () => {
-    const env = await discovered()
-    const state = await env.network!.degradeCache({ cache: 'cache', latencyMs: 200, jitterMs: 20 }, ctx())
-    const [create] = aws.callsOf('CreateExperimentTemplate') as { targets: object; actions: object; tags: object }[]
-    expect(create.targets).toEqual({
-      Tasksinventory: { resourceType: 'aws:ecs:task', parameters: { cluster: CLUSTER, service: 'game-prod-inventory' }, selectionMode: 'ALL' },
-      Tasksplayerstate: { resourceType: 'aws:ecs:task', parameters: { cluster: CLUSTER, service: 'game-prod-player-state' }, selectionMode: 'ALL' },
-    })
-    expect(create.actions).toEqual({
-      latencyinventory: {
-        actionId: 'aws:ecs:task-network-latency',
-        description: 'delay inventory → cache by 200ms',
-        parameters: {
-          duration: 'PT30M',
-          delayMilliseconds: '200',
-          jitterMilliseconds: '20',
-          sources: 'master.game-cache.abc123.euw1.cache.amazonaws.com',
-          useEcsFaultInjectionEndpoints: 'true',
-        },
-        targets: { Tasks: 'Tasksinventory' },
-      },
-      latencyplayerstate: {
-        actionId: 'aws:ecs:task-network-latency',
-        description: 'delay player-state → cache by 200ms',
-        parameters: {
-          duration: 'PT30M',
-          delayMilliseconds: '200',
-          jitterMilliseconds: '20',
-          sources: 'master.game-cache.abc123.euw1.cache.amazonaws.com',
-          useEcsFaultInjectionEndpoints: 'true',
-        },
-        targets: { Tasks: 'Tasksplayerstate' },
-      },
-    })
-    expect(create.tags).toMatchObject({ 'gameday:run-id': 'run-123', 'gameday:fault': 'redis.degrade' })
-    aws.clearCalls()
-    await env.network!.restoreCache(state, ctx())
-    expect(aws.mutatingCalls().map((c) => c.command)).toEqual(['StopExperiment', 'DeleteExperimentTemplate'])
-  })
-
-  it('down: aws:ecs:task-network-blackhole-port on the Redis port, egress tcp, for the chosen services', async () => {
-    const env = await discovered()
-    const lines = env.network!.describeCacheDegradation({ cache: 'cache', down: true, services: ['gateway'] })
-    expect(lines[0]).toContain(
-      'aws:ecs:task-network-blackhole-port {duration=PT30M,port=6379,protocol=tcp,trafficType=egress,useEcsFaultInjectionEndpoints=true}',
-    )
-    expect(aws.calls()).toEqual([])
-    await env.network!.degradeCache({ cache: 'cache', down: true, services: ['gateway'] }, ctx())
-    const [create] = aws.callsOf('CreateExperimentTemplate') as { actions: Record<string, { actionId: string; parameters: object }> }[]
-    expect(Object.values(create.actions)).toEqual([
-      {
-        actionId: 'aws:ecs:task-network-blackhole-port',
-        description: 'drop gateway → cache (tcp/6379)',
-        parameters: { duration: 'PT30M', port: '6379', protocol: 'tcp', trafficType: 'egress', useEcsFaultInjectionEndpoints: 'true' },
-        targets: { Tasks: 'Tasksgateway' },
-      },
-    ])
-  })
-
-  it('refuses a bandwidth cap, which Fargate cannot express, before any call', async () => {
-    const env = await discovered()
-    await expect(env.network!.degradeCache({ cache: 'cache', rateKBps: 64 }, ctx())).rejects.toThrow(/rateKBps.*cannot be expressed on ECS Fargate/)
-    expect(aws.calls()).toEqual([])
-  })
-})
-
-describe('AwsEnvironment: blast radius and alarms', () => {
-  it('refuses more tasks, a larger share of a service, more instances or more AZs than allowed', async () => {
-    const env = await discovered()
-    const task = (n: number, service = 'ai-integration') => ({ kind: 'task' as const, id: `t${n}`, service })
-    await env.checkBlastRadius('ecs.stop-task', [task(1), task(2), task(3)], 'plan')
-    await expect(env.checkBlastRadius('ecs.stop-task', [task(1), task(2), task(3), task(4)], 'plan')).rejects.toThrow(
-      /4 tasks at plan; the limit is maxTasks=3/,
-    )
-    await expect(env.checkBlastRadius('ecs.stop-task', [task(1), task(2), task(3)], 'inject')).resolves.toBeUndefined()
-    await expect(env.checkBlastRadius('ecs.stop-task', [task(1, 'gateway'), task(2, 'gateway')], 'plan')).rejects.toThrow(
-      /2 of the 3 running tasks of gateway \(67%\) at plan; the limit is maxTaskPercent=50/,
-    )
-    const node = (name: string, az: string) => ({ kind: 'node' as const, id: name, az })
-    await expect(env.checkBlastRadius('nats.stop-node', [node('n1', 'az-a'), node('n3', 'az-b')], 'plan')).rejects.toThrow(/maxInstances=1/)
-    await env.checkBlastRadius('nats.kill-node', [node('n1', 'az-a'), node('n3', 'az-b')], 'plan') // per-fault override: 2
-    await env.checkBlastRadius('network.partition', [node('n3', 'az-b'), node('n4', 'az-b')], 'plan') // one AZ
-    await expect(env.checkBlastRadius('network.partition', [node('n1', 'az-a'), node('n3', 'az-b')], 'plan')).rejects.toThrow(/2 AZs/)
-    await expect(
-      env.checkBlastRadius(
-        'redis.az-power',
-        [
-          { kind: 'az', id: 'az-a' },
-          { kind: 'az', id: 'az-b' },
-        ],
-        'inject',
-      ),
-    ).rejects.toThrow(/maxAzs=1/)
-    expect(aws.mutatingCalls()).toEqual([])
-  })
-
-  it('never lets a fault stop every task of a service', async () => {
-    const env = await discovered(testConfig((c) => (c.limits.maxTasks = 10)))
-    aws.service('gateway').desired = 1
-    aws.service('gateway').tasks.splice(1)
-    await expect(env.checkBlastRadius('ecs.stop-task', [{ kind: 'task', id: 't', service: 'gateway' }], 'inject')).rejects.toThrow(
-      /must keep at least one task/,
-    )
-  })
-
-  it('alarmsFiring asks CloudWatch for the alarms in ALARM', async () => {
-    const env = aws.environment()
-    aws.firingAlarms = ['game-prod-player-state-errors']
-    expect(await env.alarmsFiring(ALARMS)).toEqual([ALARMS[1]])
-    expect(aws.callsOf('DescribeAlarms')).toEqual([
-      { AlarmNames: ['game-prod-gateway-5xx-rate', 'game-prod-player-state-errors'], StateValue: 'ALARM', AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] },
-    ])
-    expect(await env.alarmsFiring([])).toEqual([])
   })
 })

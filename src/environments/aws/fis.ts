@@ -10,43 +10,28 @@ import {
   CreateExperimentTemplateCommand,
   DeleteExperimentTemplateCommand,
   GetExperimentCommand,
+  GetExperimentTemplateCommand,
   ListExperimentsCommand,
   ListExperimentTemplatesCommand,
   StartExperimentCommand,
   StopExperimentCommand,
   type CreateExperimentTemplateCommandInput,
-  type CreateExperimentTemplateActionInput,
-  type CreateExperimentTemplateTargetInput,
   type FisClient,
 } from '@aws-sdk/client-fis'
 import { randomUUID } from 'node:crypto'
-import type { Logger } from '../../api/environment.ts'
+import type { FisRevertOutcome, FisRunState, FisTemplateSpec } from '../../api/aws.ts'
+import type { ControlContext, Logger } from '../../api/environment.ts'
 import { AbortError, GamedayError } from '../../api/errors.ts'
-import type { Json } from '../../api/fault.ts'
-import { sleep, TimeoutError } from '../../util/abort.ts'
 import type { AwsConfig } from './config.ts'
+import { pollUntil } from './poll.ts'
 
 export const TAG_RUN_ID = 'gameday:run-id'
 export const TAG_FAULT = 'gameday:fault'
 export const TAG_MANAGED = 'gameday:managed-by'
 
 /** States from which an experiment still acts (or will). */
-export const ACTIVE_STATES = ['pending', 'initiating', 'running'] as const
+export const ACTIVE_STATES = ['pending', 'initiating', 'running', 'stopping']
 const FINAL_STATES = ['completed', 'stopped', 'failed', 'cancelled']
-
-/** What the journal keeps of an FIS experiment gameday started. */
-export interface FisState {
-  [key: string]: Json
-  kind: 'fis'
-  fault: string
-  /** the run that started it (null: the run reverting it) */
-  runId: string | null
-  /** the template, when gameday created it (deleted on revert) */
-  templateId: string | null
-  /** whether gameday created the template (aws.fis-experiment runs templates it does not own) */
-  ownsTemplate: boolean
-  experimentId: string | null
-}
 
 export class FisExperimentError extends GamedayError {
   override name = 'FisExperimentError'
@@ -60,15 +45,8 @@ export function isoDuration(ms: number): string {
   return `PT${seconds}S`
 }
 
-export interface TemplateParts {
-  fault: string
-  description: string
-  targets: Record<string, CreateExperimentTemplateTargetInput>
-  actions: Record<string, CreateExperimentTemplateActionInput>
-}
-
 /** A complete CreateExperimentTemplate input: role, stop conditions and tags from the environment. */
-export function buildTemplate(cfg: AwsConfig, runId: string, parts: TemplateParts): CreateExperimentTemplateCommandInput {
+export function buildTemplate(cfg: AwsConfig, runId: string, parts: FisTemplateSpec): CreateExperimentTemplateCommandInput {
   if (!cfg.fis) throw new GamedayError('this fault needs AWS FIS: set fis.roleArn in the environment file')
   const input: CreateExperimentTemplateCommandInput = {
     clientToken: randomUUID(),
@@ -86,15 +64,17 @@ export function buildTemplate(cfg: AwsConfig, runId: string, parts: TemplatePart
   return input
 }
 
-function kv(record: Record<string, string> | undefined): string {
+/** `k=v,k=v`: how plan prints FIS parameters and tags */
+export function kv(record: Record<string, string> | undefined): string {
   return Object.entries(record ?? {})
     .map(([k, v]) => `${k}=${v}`)
     .join(',')
 }
 
-/** The mutating calls running a template would make, one line each, for `plan`. */
-export function describeTemplateRun(input: CreateExperimentTemplateCommandInput): string[] {
-  const lines: string[] = []
+/** The CreateExperimentTemplate call as one line: what plan prints, and what a test renders a sent call with. */
+export function describeCreateTemplate(
+  input: Pick<CreateExperimentTemplateCommandInput, 'roleArn' | 'targets' | 'actions' | 'stopConditions' | 'tags'>,
+): string {
   const targets = Object.entries(input.targets ?? {}).map(([name, t]) => {
     const what = t.resourceArns?.length ? `arns=[${t.resourceArns.join(',')}]` : t.resourceTags ? `tags={${kv(t.resourceTags)}}` : ''
     const params = t.parameters ? ` parameters={${kv(t.parameters)}}` : ''
@@ -104,32 +84,26 @@ export function describeTemplateRun(input: CreateExperimentTemplateCommandInput)
     ([name, a]) => `${name}(${a.actionId} {${kv(a.parameters)}} on ${Object.values(a.targets ?? {}).join(',')})`,
   )
   const stops = (input.stopConditions ?? []).map((s) => (s.source === 'none' ? 'none' : s.value)).join(',')
-  lines.push(
-    `fis:CreateExperimentTemplate roleArn=${input.roleArn} targets=[${targets.join('; ')}] actions=[${actions.join('; ')}] stopConditions=[${stops}] tags={${kv(input.tags)}}`,
-  )
-  lines.push(`fis:StartExperiment experimentTemplateId=<created> tags={${TAG_RUN_ID}=${input.tags?.[TAG_RUN_ID]},${TAG_FAULT}=${input.tags?.[TAG_FAULT]}}`)
-  lines.push('fis:StopExperiment id=<started> (on revert or abort, if still running)')
-  lines.push('fis:DeleteExperimentTemplate id=<created> (on revert)')
-  return lines
+  return `fis:CreateExperimentTemplate roleArn=${input.roleArn} targets=[${targets.join('; ')}] actions=[${actions.join('; ')}] stopConditions=[${stops}] tags={${kv(input.tags)}}`
+}
+
+/** The calls running a template makes, one line each, for `plan`. */
+export function describeTemplateRun(input: CreateExperimentTemplateCommandInput): string[] {
+  return [
+    describeCreateTemplate(input),
+    `fis:StartExperiment experimentTemplateId=<created> tags={${TAG_RUN_ID}=${input.tags?.[TAG_RUN_ID]},${TAG_FAULT}=${input.tags?.[TAG_FAULT]}}`,
+    'fis:StopExperiment id=<started> (on revert or abort, if still running)',
+    'fis:DeleteExperimentTemplate id=<created> (on revert)',
+  ]
 }
 
 export interface FisRunnerOptions {
-  pollMs: number
-  startTimeoutMs: number
-  stopTimeoutMs: number
+  config: Pick<AwsConfig, 'pollInterval' | 'maxPollInterval' | 'timeouts'>
   /** the allow-list check every call goes through */
   guard: () => Promise<void>
 }
 
-export interface RunContext {
-  runId: string
-  log: Logger
-  signal?: AbortSignal
-}
-
-function errorName(err: unknown): string {
-  return (err as { name?: string })?.name ?? ''
-}
+const notFound = (err: unknown) => (err as { name?: string })?.name === 'ResourceNotFoundException'
 
 export class FisRunner {
   constructor(
@@ -137,8 +111,12 @@ export class FisRunner {
     private readonly opts: FisRunnerOptions,
   ) {}
 
-  /** CreateExperimentTemplate → StartExperiment → wait until running. */
-  async createAndStart(input: CreateExperimentTemplateCommandInput, ctx: RunContext): Promise<FisState> {
+  private get timeouts() {
+    return this.opts.config.timeouts
+  }
+
+  /** CreateExperimentTemplate → StartExperiment → wait until running; a failure deletes the template again. */
+  async createAndStart(input: CreateExperimentTemplateCommandInput, ctx: ControlContext): Promise<FisRunState> {
     await this.opts.guard()
     const fault = input.tags?.[TAG_FAULT] ?? 'unknown'
     const created = await this.fis.send(new CreateExperimentTemplateCommand(input))
@@ -153,8 +131,8 @@ export class FisRunner {
     }
   }
 
-  /** StartExperiment on a template (created by gameday or not) and wait until it runs. */
-  async start(templateId: string, ctx: RunContext, fault: string, ownsTemplate: boolean, until: 'running' | 'completed' = 'running'): Promise<FisState> {
+  /** StartExperiment on a template (created by gameday or not), tagged with the run, and wait until it runs (or completes). */
+  async start(templateId: string, ctx: ControlContext, fault: string, ownsTemplate: boolean, until: 'running' | 'completed' = 'running'): Promise<FisRunState> {
     await this.opts.guard()
     const started = await this.fis.send(
       new StartExperimentCommand({
@@ -166,7 +144,6 @@ export class FisRunner {
     const experimentId = started.experiment?.id
     if (!experimentId) throw new FisExperimentError(`fis:StartExperiment on ${templateId} returned no experiment id`)
     ctx.log.info(`fis: started experiment ${experimentId} (template ${templateId})`)
-    const state: FisState = { kind: 'fis', fault, runId: ctx.runId, templateId, ownsTemplate, experimentId }
     try {
       await this.waitFor(experimentId, until, ctx.signal)
     } catch (err) {
@@ -174,75 +151,98 @@ export class FisRunner {
       await this.stopExperiment(experimentId, ctx.log).catch((stopErr) => ctx.log.warn(`fis: could not stop ${experimentId}: ${(stopErr as Error).message}`))
       throw err
     }
-    return state
+    return { kind: 'fis', fault, runId: ctx.runId, templateId, ownsTemplate, experimentId }
   }
 
-  private async getState(experimentId: string): Promise<{ status: string; reason?: string }> {
-    const got = await this.fis.send(new GetExperimentCommand({ id: experimentId }))
-    return { status: got.experiment?.state?.status ?? 'unknown', reason: got.experiment?.state?.reason }
-  }
-
-  /** Polls GetExperiment until the experiment runs (or completes), bounded by fisStart. */
-  async waitFor(experimentId: string, until: 'running' | 'completed', signal?: AbortSignal): Promise<string> {
-    const timeoutMs = until === 'running' ? this.opts.startTimeoutMs : this.opts.startTimeoutMs + this.opts.stopTimeoutMs
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      if (signal?.aborted) throw new AbortError(`aborted while waiting for FIS experiment ${experimentId}`)
-      const { status, reason } = await this.getState(experimentId)
-      if (status === 'running' && until === 'running') return status
-      if (status === 'completed') return status
-      if (FINAL_STATES.includes(status)) {
-        throw new FisExperimentError(`FIS experiment ${experimentId} ended ${status} before running${reason ? `: ${reason}` : ''}`)
-      }
-      if (Date.now() > deadline) throw new TimeoutError(`FIS experiment ${experimentId} still ${status} after ${timeoutMs}ms`)
-      try {
-        await sleep(this.opts.pollMs, signal)
-      } catch {
-        throw new AbortError(`aborted while waiting for FIS experiment ${experimentId}`)
-      }
-    }
-  }
-
-  /** StopExperiment when still active, then wait until it is final. Idempotent. */
-  async stopExperiment(experimentId: string, log: Logger): Promise<string> {
-    await this.opts.guard()
-    let { status } = await this.getState(experimentId)
-    if ((ACTIVE_STATES as readonly string[]).includes(status)) {
-      try {
-        await this.fis.send(new StopExperimentCommand({ id: experimentId }))
-        log.info(`fis: stopping experiment ${experimentId} (was ${status})`)
-      } catch (err) {
-        // it may have finished between the two calls; the state below tells
-        log.warn(`fis: StopExperiment ${experimentId}: ${(err as Error).message}`)
-      }
-    }
-    const deadline = Date.now() + this.opts.stopTimeoutMs
-    for (;;) {
-      ;({ status } = await this.getState(experimentId))
-      if (FINAL_STATES.includes(status)) return status
-      if (Date.now() > deadline) throw new TimeoutError(`FIS experiment ${experimentId} still ${status} ${this.opts.stopTimeoutMs}ms after StopExperiment`)
-      await sleep(this.opts.pollMs)
-    }
-  }
-
-  async deleteTemplate(templateId: string, log: Logger): Promise<void> {
-    await this.opts.guard()
+  /** The experiment's state; `gone` when FIS no longer knows it. */
+  private async status(experimentId: string): Promise<{ status: string; reason?: string }> {
     try {
-      await this.fis.send(new DeleteExperimentTemplateCommand({ id: templateId }))
-      log.info(`fis: deleted experiment template ${templateId}`)
+      const got = await this.fis.send(new GetExperimentCommand({ id: experimentId }))
+      return { status: got.experiment?.state?.status ?? 'unknown', reason: got.experiment?.state?.reason }
     } catch (err) {
-      if (errorName(err) === 'ResourceNotFoundException') return
+      if (notFound(err)) return { status: 'gone' }
       throw err
     }
   }
 
-  /** Experiments of this run (and fault, and template) found by their tags, active ones only. */
-  async findActiveExperiments(
-    runId: string,
-    filter: { fault?: string; templateId?: string } = {},
-  ): Promise<{ id: string; templateId?: string; status: string }[]> {
+  /** Polls GetExperiment until the experiment runs (or completes), bounded by timeouts.fisStart. */
+  async waitFor(experimentId: string, until: 'running' | 'completed', signal?: AbortSignal): Promise<string> {
+    const timeoutMs = until === 'running' ? this.timeouts.fisStart : this.timeouts.fisStart + this.timeouts.fisStop
+    let last = 'unknown'
+    try {
+      return await pollUntil(
+        this.opts.config,
+        async () => {
+          const { status, reason } = await this.status(experimentId)
+          last = status
+          if ((status === 'running' && until === 'running') || status === 'completed') return status
+          if (FINAL_STATES.includes(status) || status === 'gone') {
+            throw new FisExperimentError(`FIS experiment ${experimentId} ended ${status} before running${reason ? `: ${reason}` : ''}`)
+          }
+          return undefined
+        },
+        { timeoutMs, signal, timeoutMessage: (ms) => `FIS experiment ${experimentId} still ${last} after ${ms}ms` },
+      )
+    } catch (err) {
+      if (signal?.aborted) throw new AbortError(`aborted while waiting for FIS experiment ${experimentId}`, { cause: err })
+      throw err
+    }
+  }
+
+  /** StopExperiment when still active, then wait until it is final. Idempotent: returns the state it found and the one it left. */
+  async stopExperiment(experimentId: string, log: Logger): Promise<{ was: string; now: string }> {
     await this.opts.guard()
-    const found: { id: string; templateId?: string; status: string }[] = []
+    const was = (await this.status(experimentId)).status
+    if (ACTIVE_STATES.includes(was) && was !== 'stopping') {
+      try {
+        await this.fis.send(new StopExperimentCommand({ id: experimentId }))
+        log.info(`fis: stopping experiment ${experimentId} (was ${was})`)
+      } catch (err) {
+        // it may have ended between the two calls; the state below tells
+        log.warn(`fis: StopExperiment ${experimentId}: ${(err as Error).message}`)
+      }
+    }
+    let now = was
+    await pollUntil(
+      this.opts.config,
+      async () => {
+        now = (await this.status(experimentId)).status
+        return FINAL_STATES.includes(now) || now === 'gone' ? now : undefined
+      },
+      { timeoutMs: this.timeouts.fisStop, timeoutMessage: (ms) => `FIS experiment ${experimentId} still ${now} ${ms}ms after StopExperiment` },
+    )
+    return { was, now }
+  }
+
+  /** DeleteExperimentTemplate; false when it was already gone. */
+  async deleteTemplate(templateId: string, log: Logger): Promise<boolean> {
+    await this.opts.guard()
+    try {
+      await this.fis.send(new DeleteExperimentTemplateCommand({ id: templateId }))
+      log.info(`fis: deleted experiment template ${templateId}`)
+      return true
+    } catch (err) {
+      if (notFound(err)) return false
+      throw err
+    }
+  }
+
+  /** Whether a template exists (GetExperimentTemplate), so a revert never deletes one twice. */
+  async templateExists(templateId: string): Promise<boolean> {
+    await this.opts.guard()
+    try {
+      await this.fis.send(new GetExperimentTemplateCommand({ id: templateId }))
+      return true
+    } catch (err) {
+      if (notFound(err)) return false
+      throw err
+    }
+  }
+
+  /** Experiments of this run (and fault, and template) found by their tags, in any state. */
+  async findExperiments(runId: string, filter: { fault?: string; templateId?: string } = {}): Promise<{ id: string; status: string }[]> {
+    await this.opts.guard()
+    const found: { id: string; status: string }[] = []
     let nextToken: string | undefined
     do {
       const page = await this.fis.send(new ListExperimentsCommand({ maxResults: 100, nextToken }))
@@ -250,14 +250,14 @@ export class FisRunner {
         if (!e.id || e.tags?.[TAG_RUN_ID] !== runId) continue
         if (filter.fault && e.tags?.[TAG_FAULT] !== filter.fault) continue
         if (filter.templateId && e.experimentTemplateId !== filter.templateId) continue
-        const status = e.state?.status ?? 'unknown'
-        if ((ACTIVE_STATES as readonly string[]).includes(status) || status === 'stopping') found.push({ id: e.id, templateId: e.experimentTemplateId, status })
+        found.push({ id: e.id, status: e.state?.status ?? 'unknown' })
       }
       nextToken = page.nextToken
     } while (nextToken)
     return found
   }
 
+  /** Templates gameday created for this run (and fault), found by their tags. */
   async findTemplates(runId: string, fault?: string): Promise<string[]> {
     await this.opts.guard()
     const found: string[] = []
@@ -265,7 +265,7 @@ export class FisRunner {
     do {
       const page = await this.fis.send(new ListExperimentTemplatesCommand({ maxResults: 100, nextToken }))
       for (const t of page.experimentTemplates ?? []) {
-        if (!t.id || t.tags?.[TAG_RUN_ID] !== runId) continue
+        if (!t.id || t.tags?.[TAG_RUN_ID] !== runId || t.tags?.[TAG_MANAGED] !== 'gameday') continue
         if (fault && t.tags?.[TAG_FAULT] !== fault) continue
         found.push(t.id)
       }
@@ -275,29 +275,44 @@ export class FisRunner {
   }
 
   /**
-   * Undo an FIS fault from whatever the journal holds: the full state, a partial one, or
-   * nothing at all (a crash between the first mutating call and the journaled state). What
-   * the state lacks is found through the run-id and fault tags. Idempotent.
+   * Undo a FIS fault from whatever the journal holds: the full state, a partial one, or nothing
+   * (the run died between its first mutating call and journaling the ids). What the state lacks
+   * is found through the run-id and fault tags. Every experiment found is left in a final state
+   * (verified), and only templates that still exist are deleted: a second revert changes nothing
+   * and says so.
    */
-  async revert(state: Partial<FisState> | null | undefined, ctx: RunContext & { fault: string }): Promise<void> {
+  async revert(state: Partial<FisRunState> | null | undefined, ctx: ControlContext & { fault: string }): Promise<FisRevertOutcome> {
     const runId = state?.runId ?? ctx.runId
     const fault = state?.fault ?? ctx.fault
     const ownsTemplate = state?.ownsTemplate ?? true
-    const experiments = new Set<string>()
-    if (state?.experimentId) experiments.add(state.experimentId)
-    else {
-      const filter = ownsTemplate ? { fault } : { fault, templateId: state?.templateId ?? undefined }
-      for (const e of await this.findActiveExperiments(runId, filter)) experiments.add(e.id)
-      if (experiments.size) ctx.log.info(`fis: found ${experiments.size} experiment(s) of run ${runId} (${fault}) by tag`)
-    }
+    const outcome: FisRevertOutcome = { stopped: [], alreadyEnded: [], deletedTemplates: [], summary: '' }
+
+    const experiments = state?.experimentId
+      ? [state.experimentId]
+      : (await this.findExperiments(runId, ownsTemplate ? { fault } : { fault, templateId: state?.templateId ?? undefined })).map((e) => e.id)
     for (const id of experiments) {
-      const status = await this.stopExperiment(id, ctx.log)
-      ctx.log.info(`fis: experiment ${id} is ${status}`)
+      const { was, now } = await this.stopExperiment(id, ctx.log)
+      if (ACTIVE_STATES.includes(was)) outcome.stopped.push(id)
+      else outcome.alreadyEnded.push(id)
+      if (now === 'gone') ctx.log.info(`fis: experiment ${id} is no longer known to FIS`)
     }
-    if (!ownsTemplate) return
-    const templates = new Set<string>()
-    if (state?.templateId) templates.add(state.templateId)
-    else for (const id of await this.findTemplates(runId, fault)) templates.add(id)
-    for (const id of templates) await this.deleteTemplate(id, ctx.log)
+
+    if (ownsTemplate) {
+      const templates = state?.templateId ? [state.templateId] : await this.findTemplates(runId, fault)
+      for (const id of templates) {
+        if ((await this.templateExists(id)) && (await this.deleteTemplate(id, ctx.log))) outcome.deletedTemplates.push(id)
+      }
+    }
+
+    const parts = [
+      outcome.stopped.length ? `stopped ${outcome.stopped.join(', ')}` : '',
+      outcome.alreadyEnded.length ? `${outcome.alreadyEnded.join(', ')} had already ended` : '',
+      outcome.deletedTemplates.length ? `deleted template ${outcome.deletedTemplates.join(', ')}` : '',
+    ].filter(Boolean)
+    outcome.summary = parts.length
+      ? `fis (${fault}, run ${runId}): ${parts.join('; ')}`
+      : `fis (${fault}, run ${runId}): nothing to undo — no experiment ${experiments.length ? 'left acting' : 'found'}, no template left`
+    ctx.log.info(outcome.summary)
+    return outcome
   }
 }

@@ -2,4 +2,4 @@
 export { AwsEnvironment, loadAwsEnvironment, type AwsEnvironmentOptions, type Discovery } from './environment.ts'
 export { AwsConfigSchema, loadAwsConfig, parseAwsConfig, type AwsConfig } from './config.ts'
 export { createClients, isReadOnlyCommand, type AwsClients } from './clients.ts'
-export { FisRunner, TAG_FAULT, TAG_RUN_ID, type FisState } from './fis.ts'
+export { FisRunner, TAG_FAULT, TAG_RUN_ID } from './fis.ts'

@@ -1,11 +1,11 @@
 /**
  * The CloudWatch part of the AWS capability, built on an SDK client: GetMetricData with every
- * page joined. The AWS environment offers it as `capability('aws').cloudwatch` (it holds the
- * client, created for its region and credentials); tests pass a client aws-sdk-client-mock
- * intercepts.
+ * page joined. The AWS environment offers it as `capability(AWS).cloudwatch` (it holds the
+ * client, created for its region and credentials, and checks its guardrails before each call);
+ * tests pass a client aws-sdk-client-mock intercepts.
  */
 import { GetMetricDataCommand, type CloudWatchClient, type MetricDataQuery } from '@aws-sdk/client-cloudwatch'
-import type { AwsCloudWatch, MetricQuery, MetricValues } from './cloudwatch.ts'
+import type { AwsCloudWatch, MetricQuery, MetricValues } from '../../api/aws.ts'
 
 function toSdk(q: MetricQuery): MetricDataQuery {
   if (q.expression !== undefined)
@@ -24,9 +24,10 @@ function toSdk(q: MetricQuery): MetricDataQuery {
   }
 }
 
-export function cloudWatchMetrics(client: CloudWatchClient): AwsCloudWatch {
+export function cloudWatchMetrics(client: CloudWatchClient, guard: () => Promise<void> = async () => {}): AwsCloudWatch {
   return {
     async getMetricData(queries, from, to, signal) {
+      await guard()
       const byId = new Map<string, MetricValues>()
       let NextToken: string | undefined
       do {

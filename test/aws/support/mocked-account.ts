@@ -1,11 +1,13 @@
 /**
  * Test support for the AWS environment and faults: real SDK clients whose `send` is
- * intercepted by aws-sdk-client-mock (the one accepted double in this project), answering from
- * a small in-memory account so that waits end the way they would on AWS — an instance goes
- * stopping → stopped, an experiment initiating → running, a stopped task is replaced.
+ * intercepted by aws-sdk-client-mock, answering from a small in-memory account so that waits
+ * end the way they would on AWS — an instance goes stopping → stopped, an experiment
+ * initiating → running, a stopped task is replaced. (test/aws/support/fake-aws-server.ts is the
+ * same account over the real wire protocols, for the end-to-end suite.)
  *
  * Every call is recorded in order, so tests assert exact inputs and that plan made only
- * Describe/List/Get calls. Credentials and region are dummies: nothing can reach AWS.
+ * Describe/List/Get calls. The clients carry dummy credentials and a region of their own and
+ * never send: nothing can reach AWS, and no credential chain or metadata service is consulted.
  */
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -44,20 +46,12 @@ import {
 } from '@aws-sdk/client-fis'
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { mockClient, type AwsStub } from 'aws-sdk-client-mock'
-import type { Logger } from '../../api/environment.ts'
-import type { FaultContext, Json } from '../../api/fault.ts'
-import { createRng } from '../../util/rng.ts'
-import { isReadOnlyCommand, type AwsClients } from './clients.ts'
-import { parseAwsConfig, type AwsConfig } from './config.ts'
-import { AwsEnvironment } from './environment.ts'
-
-// No SDK code path may look for real credentials or the instance metadata service.
-process.env.AWS_ACCESS_KEY_ID = 'AKIAFAKEFAKEFAKE'
-process.env.AWS_SECRET_ACCESS_KEY = 'fake-secret-for-tests'
-process.env.AWS_REGION = 'eu-west-1'
-process.env.AWS_EC2_METADATA_DISABLED = 'true'
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
-delete process.env.AWS_PROFILE
+import type { Logger } from '../../../src/api/environment.ts'
+import type { FaultContext, Json } from '../../../src/api/fault.ts'
+import { createRng } from '../../../src/util/rng.ts'
+import { isReadOnlyCommand, type AwsClients } from '../../../src/environments/aws/clients.ts'
+import { parseAwsConfig, type AwsConfig } from '../../../src/environments/aws/config.ts'
+import { AwsEnvironment } from '../../../src/environments/aws/environment.ts'
 
 export const ACCOUNT = '123456789012'
 export const REGION = 'eu-west-1'
@@ -70,6 +64,7 @@ const credentials = { accessKeyId: 'AKIAFAKEFAKEFAKE', secretAccessKey: 'fake-se
 export function testConfig(patch: (cfg: AwsConfig) => void = () => {}): AwsConfig {
   const cfg = parseAwsConfig(readFileSync(EXAMPLE_FILE, 'utf8'), EXAMPLE_FILE)
   cfg.pollInterval = 1
+  cfg.maxPollInterval = 1
   cfg.timeouts = { instance: 2000, replacement: 2000, taskRecovery: 2000, fisStart: 2000, fisStop: 2000, cacheRecovery: 2000 }
   cfg.allow.fisTemplates = ['EXTexisting0001']
   patch(cfg)
@@ -341,6 +336,7 @@ export class FakeAws {
     })
     this.on('ecs', ListTasksCommand, (input) => {
       const s = this.services.find((x) => x.name === input.serviceName)
+      if (s) this.progressService(s) // ECS works on, whoever asks
       return { taskArns: (s?.tasks ?? []).filter((t) => !input.desiredStatus || t.desiredStatus === input.desiredStatus).map((t) => t.arn) }
     })
     this.on('ecs', DescribeTasksCommand, (input) => {
