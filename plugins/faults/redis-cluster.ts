@@ -216,8 +216,9 @@ export const redisClusterFailover = defineFault<z.infer<typeof FailoverParams>, 
     const c = control(ctx, 'redis.cluster-failover')
     for (const m of state?.moves ?? []) {
       const shard = (await c.shards(m.cache))?.find((s) => s.shard === m.shard)
-      if (shard?.primary?.name === m.from) continue
-      await c.failover(m.cache, m.from, 'coordinated', ctx.signal)
+      if (shard?.primary?.name !== m.from) await c.failover(m.cache, m.from, 'coordinated', ctx.signal)
+      // reverted means the shard as it was: its replica healthy again, not still catching up
+      await awaitRejoined(ctx, m.cache, m.shard, m.to, 60_000)
     }
   },
 })
