@@ -147,4 +147,22 @@ export const MUTANT_TABLE: ExperimentRow[] = [
     note: 'AWS only',
   },
   { experiment: 'redis-cas-failover.yaml', local: false, pairs: [], note: 'AWS only; compare-and-set on ElastiCache itself' },
+  {
+    experiment: 'redis-cluster-cas-failover.yaml',
+    local: true,
+    pairs: [],
+    note: 'needs a Redis Cluster (environments/local-redis-cluster.yaml); its broken variant is the service as built, acknowledging before a replica has the write — REDIS_WAIT_REPLICAS=1 (local-redis-cluster-wait.yaml) is the fix (test/e2e/production-shape.local.test.ts)',
+  },
+  {
+    experiment: 'nats-tls-rotation.yaml',
+    local: true,
+    pairs: [],
+    note: 'needs NATS with TLS (environments/local-secure.yaml); no target variant reaches a reload that keeps connections',
+  },
+  {
+    experiment: 'nats-expired-certificate.yaml',
+    local: true,
+    pairs: [],
+    note: 'needs NATS with TLS (environments/local-secure.yaml); clients reconnecting is nats.js, not target code',
+  },
 ]

@@ -44,7 +44,10 @@ export const natsRotateCertificate = defineFault<z.infer<typeof RotateParams>, I
   description: "give a NATS node a fresh certificate from the environment's CA and reload its configuration (no restart); revert puts the old one back",
   targets: ['node'],
   params: RotateParams,
-  resolve: async (ctx, spec) => nodeTargets(await resolveNodes(ctx, spec.target), spec.target),
+  resolve: async (ctx, spec) => {
+    tls(ctx, 'nats.rotate-certificate') // refused at resolve, before a run's first mutating call
+    return nodeTargets(await resolveNodes(ctx, spec.target), spec.target)
+  },
   describe: (ctx, spec, targets) =>
     targetNodes(ctx, targets).flatMap((n) => spec.params.listeners.flatMap((l) => tls(ctx, 'nats.rotate-certificate').describe('install', n, l, 'fresh'))),
   async inject(ctx, spec, targets) {
@@ -71,7 +74,10 @@ export const natsBadCertificate = defineFault<z.infer<typeof BadParams>, Install
   description: 'present an expired or untrusted certificate on a NATS node (clients must move to the other nodes, not hang); revert restores the good one',
   targets: ['node'],
   params: BadParams,
-  resolve: async (ctx, spec) => nodeTargets(await resolveNodes(ctx, spec.target), spec.target),
+  resolve: async (ctx, spec) => {
+    tls(ctx, 'nats.bad-certificate') // refused at resolve, before a run's first mutating call
+    return nodeTargets(await resolveNodes(ctx, spec.target), spec.target)
+  },
   describe: (ctx, spec, targets) =>
     targetNodes(ctx, targets).flatMap((n) => [
       ...tls(ctx, 'nats.bad-certificate').describe('install', n, spec.params.listener, spec.params.kind),

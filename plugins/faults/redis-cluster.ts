@@ -40,7 +40,9 @@ function control(ctx: FaultContext, who: string): ClusterControl {
   const c = ctx.env.caches
   if (!c?.shards || !c.killNode || !c.startNode || !c.failover || !c.isolateNode || !c.rejoinNode || !c.describeNode)
     throw new UnsupportedError(
-      `${who} needs a Redis Cluster the ${ctx.env.kind} environment (${ctx.env.source}) can control (caches: { <name>: { mode: cluster } })`,
+      ctx.env.kind === 'aws'
+        ? `${who}: the aws environment cannot drive a cluster's nodes (on aws: redis.failover is ElastiCache TestFailover per node group; isolating a primary has no AWS counterpart in Gameday yet)`
+        : `${who} needs a Redis Cluster the ${ctx.env.kind} environment (${ctx.env.source}) can control (caches: { <name>: { mode: cluster } })`,
     )
   return c as ClusterControl
 }
@@ -205,8 +207,9 @@ export const redisClusterFailover = defineFault<z.infer<typeof FailoverParams>, 
     const c = control(ctx, 'redis.cluster-failover')
     for (const m of state?.moves ?? []) {
       const shard = (await c.shards(m.cache))?.find((s) => s.shard === m.shard)
-      if (shard?.primary?.name === m.from) continue
-      await c.failover(m.cache, m.from, 'coordinated', ctx.signal)
+      if (shard?.primary?.name !== m.from) await c.failover(m.cache, m.from, 'coordinated', ctx.signal)
+      // reverted means the shard as it was: its replica healthy again, not still catching up
+      await awaitRejoined(ctx, m.cache, m.shard, m.to, 60_000)
     }
   },
 })

@@ -34,6 +34,7 @@ describe('drain: judging one request', () => {
     ['no answer within the budget', { timedOut: true }, 'timedOut', 'timeout'],
     ['headers but no end within the budget', { responded: true, timedOut: true }, 'timedOut', 'timeout-mid-response'],
     ['a NATS request timeout', { error: { name: 'TimeoutError' } }, 'timedOut', 'timeout'],
+    ['a NATS request whose connection dropped before its reply', { error: { code: 'disconnect' } }, 'lost', 'disconnect'],
   ])('%s → %s (%s)', (_what, a, outcome, cause) => {
     expect(classifyAttempt(attempt(a), statuses)).toEqual({ outcome, cause })
   })
@@ -391,6 +392,8 @@ describe('drain: requests in flight at each stop', () => {
     expect(stopEvidence([req(900, 300)], stops.slice(0, 1)).inconclusive).toEqual([])
     expect(stopEvidence([req(900, 300)], stops.slice(0, 1), 5).inconclusive[0]).toMatch(/fewer than 5/)
     expect(stopEvidence([req(900, 300)], []).inconclusive[0]).toMatch(/no stop was seen/)
+    // 0: the experiment does not rest on stops (a reload under load), so none is not a lack of evidence
+    expect(stopEvidence([req(900, 300)], [], 0).inconclusive).toEqual([])
     expect(describeStop(stopEvidence([req(400, 700)], [{ ...stops[0], leftAt: T + 500, taskReport: { inFlightAtStop: 4, dropped: 4 } }]).stops[0])).toBe(
       "api-1 SIGTERM at 12:00:01.000 (out of service from 12:00:00.500): 1 of the probe's requests in flight; the task said it held 4, dropped 4",
     )

@@ -9,8 +9,11 @@
  *   failed     answered with any other error (400, 500, 502…): not lost, but not served
  *   lost       accepted and never answered: the connection reset or hung up after the request
  *              was written, the response cut short, or an answer that says the request vanished
- *              upstream (504: the gateway's call to the service timed out)
- *   timedOut   no answer at all within `timeout` (the request's budget): it hung
+ *              upstream (504: the gateway's call to the service timed out); over NATS, a request
+ *              whose connection dropped while it awaited its reply (`lost.disconnect`: the reply
+ *              went to a connection that is gone — a killed server's, not a client stuck)
+ *   timedOut   no answer at all within `timeout` (the request's budget), its connection up
+ *              throughout or never back: it hung
  *
  * Default tolerance `lost == 0`, `hung == 0` (`hung` is the count of timedOut requests).
  *
@@ -91,7 +94,7 @@ const Params = z.strictObject({
     .int()
     .nonnegative()
     .default(1)
-    .describe('a stop with fewer of the probe’s requests in flight than this leaves the verdict inconclusive (0: never)'),
+    .describe('a stop with fewer of the probe’s requests in flight than this — or no stop at all — leaves the verdict inconclusive (0: never)'),
 })
 type P = z.infer<typeof Params>
 
@@ -243,6 +246,8 @@ interface Client {
   nc: NatsConnection
   index: number
   leaving: boolean
+  /** disconnects seen so far: a request that spans one lost its reply with the connection */
+  drops: number
 }
 
 function natsError(err: unknown): Attempt['error'] {
@@ -313,6 +318,7 @@ export const drain = defineProbe<P>({
           ldmAt ??= now
           c.leaving = true
         } else if (s.type === 'disconnect') {
+          c.drops++
           disconnectAt ??= now
           from = s.server
         } else if (s.type === 'reconnect') {
@@ -348,7 +354,7 @@ export const drain = defineProbe<P>({
         reconnectJitter: 100,
         ...(ctx.env.endpoints.natsOptions?.(p.cluster) ?? {}),
       })
-      const c: Client = { nc, index, leaving: false }
+      const c: Client = { nc, index, leaving: false, drops: 0 }
       clients.push(c)
       // the status iterator ends with the connection; every reconnect it saw is already recorded
       void watch(c).catch(() => {})
@@ -386,7 +392,9 @@ export const drain = defineProbe<P>({
       const payload = Buffer.from(p.payload, 'base64')
       const timeout = p.timeout
       return async (seq, id) => {
-        const { nc } = await clientFor(seq)
+        const c = await clientFor(seq)
+        const { nc } = c
+        const dropsBefore = c.drops
         const h = natsHeaders()
         h.set('X-Request-Id', id)
         try {
@@ -396,6 +404,13 @@ export const drain = defineProbe<P>({
         } catch (err) {
           // nats.js buffers a publish while reconnecting: a request that errs was handed over, unless the client refused it
           const error = natsError(err)
+          if (error?.name === 'TimeoutError' && c.drops !== dropsBefore)
+            return {
+              written: true,
+              responded: false,
+              timedOut: false,
+              error: { code: 'disconnect', message: 'the connection dropped while the request awaited its reply' },
+            }
           return { written: error?.name !== 'ClosedConnectionError' && error?.name !== 'DrainingConnectionError', responded: false, timedOut: false, error }
         }
       }

@@ -86,15 +86,35 @@ describe('local and containers environment files', () => {
     )
     const lines = message.split('\n')
     expect(lines).toContain(
-      `${file}:14:5: unknown key "readyness": the keys here are entry, command, image, cwd, instances, http, caches, env, ready, stopGrace, deregistrationDelay, readyTimeout`,
+      `${file}:14:5: unknown key "readyness": the keys here are entry, command, image, cwd, instances, http, caches, calls, env, ready, stopGrace, deregistrationDelay, readyTimeout`,
     )
     expect(lines).toContain(`${file}:12:14: unknown cache "cahce" (caches: cache): define it under caches: or fix the name`)
     expect(lines).toContain(
-      `${file}:13:12: unknown placeholder \${NATS_URLS}: one of NATS_URL, REDIS_URL, PORT, TASK_ID, AZ, SERVICE, STOP_GRACE_MS (write $\${…} for a literal)`,
+      `${file}:13:12: unknown placeholder \${NATS_URLS}: one of NATS_URL, REDIS_URL, PORT, TASK_ID, AZ, SERVICE, STOP_GRACE_MS, NATS_CA_FILE, NATS_CERT_FILE, NATS_KEY_FILE, REDIS_NAT_MAP, REDIS_PASSWORD, REDIS_CA_FILE (write $\${…} for a literal)`,
     )
     expect(lines).toContain(`${file}:11:32: \${PORT} is set only for a service with \`http: true\` or \`ready: { tcp: true }\` / \`{ http: … }\``)
     expect(lines.filter((l) => l.includes('LITERAL'))).toEqual([]) // $${…} is a literal
     expect(lines).toHaveLength(4) // ${REDIS_URL} is fine: the service names a cache (if a wrong one)
+  })
+
+  it('the production shape: accounts without tls, a call to no service, a Redis Cluster its AZs cannot spread, a key of another cache mode', async () => {
+    const { file, message } = await problems(
+      `kind: local\nclusters:\n  core:\n    accounts: true\n    nodes:\n      - { name: n1, az: az-a }\ncaches:\n  cache: { mode: cluster, replicasPerShard: 1 }\n  other: { az: az-a, shards: 3 }\nservices:\n  gw:\n    entry: target/gateway.ts\n    calls: [inventry]\n    env: { P: "\${REDIS_PASSWORD}" }\n`,
+    )
+    const lines = message.split('\n')
+    expect(lines).toContain(`${file}:4:5: accounts: true maps each client certificate to its user: add tls: true to this cluster`)
+    expect(lines).toContain(
+      `${file}:8:27: 1 replica(s) per shard in other AZs than their primary need 2 AZs, and the environment's NATS nodes name 1 (az-a): add AZs or lower replicasPerShard`,
+    )
+    expect(lines).toContain(`${file}:9:22: unknown key "shards"`)
+    expect(lines).toContain(`${file}:13:13: unknown service "inventry" (services: gw): calls: names the services it sends requests to`)
+    expect(lines).toContain(`${file}:14:12: \${REDIS_PASSWORD} is set only for a service with \`caches: [<cache>]\``)
+    expect(lines).toHaveLength(5)
+  })
+
+  it('a sound production shape loads: the shipped local-secure and Redis Cluster files', async () => {
+    for (const name of ['local-secure', 'local-redis-cluster', 'local-redis-cluster-wait'])
+      await expect(loadEnvironment(join(REPO_ROOT, 'environments', `${name}.yaml`))).resolves.toBeDefined()
   })
 
   it('a ready: that is none of the forms names the forms', async () => {

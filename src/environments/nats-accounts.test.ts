@@ -1,9 +1,9 @@
-import { connect as tcpConnect } from 'node:net'
 import { join } from 'node:path'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startNatsCluster, type TestNatsCluster } from '../../test/support/nats-cluster.ts'
+import { connectOutcome as outcome, plaintextConnect } from '../../test/support/nats-clients.ts'
 import { accountsConfig, planAccounts } from './nats-accounts.ts'
 import { makeEnvironmentPki, type EnvironmentPki } from './tls/environment-pki.ts'
 import { CertificateAuthority, writeCertificate, type CertificateFiles } from './tls/pki.ts'
@@ -29,40 +29,6 @@ describe('planAccounts', () => {
     expect(() => planAccounts([{ name: 'gateway', calls: ['inventry'] }])).toThrow(/gateway calls inventry, which is not a service/)
   })
 })
-
-/** What a client that skips TLS gets from the server: the first line after its CONNECT. */
-function plaintextConnect(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = tcpConnect({ host: '127.0.0.1', port })
-    let seen = ''
-    socket.setTimeout(3_000, () => {
-      socket.destroy()
-      resolve(`timeout: ${seen}`)
-    })
-    socket.on('data', (d) => {
-      seen += d
-      if (seen.startsWith('INFO') && !seen.includes('CONNECT-SENT')) {
-        socket.write('CONNECT {"verbose":false,"pedantic":false}\r\nPING\r\n')
-        seen = 'CONNECT-SENT'
-      } else if (/PONG|-ERR/.test(seen)) {
-        socket.destroy()
-        resolve(seen.replace('CONNECT-SENT', '').trim())
-      }
-    })
-    socket.on('error', (err) => resolve(`error: ${err.message}`))
-    socket.on('close', () => resolve(`closed: ${seen.replace('CONNECT-SENT', '')}`.trim()))
-  })
-}
-
-async function outcome(server: string, opts: Record<string, unknown>): Promise<string> {
-  try {
-    const nc = await connect({ servers: server, maxReconnectAttempts: 0, timeout: 1_500, ...opts })
-    await nc.close()
-    return 'connected'
-  } catch (err) {
-    return `refused: ${(err as Error).message}`
-  }
-}
 
 describe('the same checks on the default plaintext cluster (the broken variant)', () => {
   it('a plaintext client and one without a certificate get in', async () => {

@@ -15,7 +15,7 @@ import { dirname, isAbsolute, resolve } from 'node:path'
 import { z } from 'zod'
 import { Duration } from '../api/duration.ts'
 import type { ReadyCheck, TaskDefinition } from './ecs/definition.ts'
-import { placeholdersIn, TASK_VARIABLES } from './ecs/variables.ts'
+import { placeholdersIn, REDIS_VARIABLES, TASK_VARIABLES } from './ecs/variables.ts'
 
 const READY_FORMS = 'ready must be one of { http: /path }, { natsService: <name> }, { log: "<regex>" }, { tcp: true }'
 
@@ -47,6 +47,10 @@ export const ServiceSchema = z.strictObject({
   /** serves HTTP: gets a PORT and sits behind the environment's load balancer */
   http: z.boolean().default(false),
   caches: z.array(z.string()).default([]).describe('Redis caches this service uses (the first is its REDIS_URL)'),
+  calls: z
+    .array(z.string())
+    .default([])
+    .describe('the services it sends NATS requests to: with accounts, its account imports their endpoints (and nothing else)'),
   env: z.record(z.string(), z.string()).default({}).describe('variables of its own; ${NATS_URL}, ${PORT}, ${TASK_ID}… are filled per task'),
   ready: ReadySchema.optional().describe('how a task proves it is ready (default: its {"event":"ready"} line)'),
   stopGrace: Duration.prefault('10s').describe('SIGTERM → SIGKILL grace, like the ECS stop timeout'),
@@ -83,6 +87,13 @@ export function checkServices(kind: 'local' | 'containers', services: Services, 
       else if (s.command !== undefined && s.image === undefined) issue(at('command'), 'on containers a command runs inside an image: add `image: name:tag`')
       if (s.cwd !== undefined) issue(at('cwd'), '`cwd:` is for local commands; an image has its own working directory')
     }
+    s.calls.forEach((callee, i) => {
+      if (!(callee in services))
+        issue(
+          at('calls', i),
+          `unknown service ${JSON.stringify(callee)} (services: ${Object.keys(services).join(', ')}): calls: names the services it sends requests to`,
+        )
+    })
     s.caches.forEach((cache, i) => {
       if (!(cache in caches))
         issue(
@@ -100,7 +111,7 @@ export function checkServices(kind: 'local' | 'containers', services: Services, 
         if (!(variable in TASK_VARIABLES))
           issue(path, `unknown placeholder \${${variable}}: one of ${Object.keys(TASK_VARIABLES).join(', ')} (write $\${…} for a literal)`)
         else if (variable === 'PORT' && !hasPort) issue(path, '${PORT} is set only for a service with `http: true` or `ready: { tcp: true }` / `{ http: … }`')
-        else if (variable === 'REDIS_URL' && !s.caches.length) issue(path, '${REDIS_URL} is set only for a service with `caches: [<cache>]`')
+        else if (REDIS_VARIABLES.includes(variable) && !s.caches.length) issue(path, `\${${variable}} is set only for a service with \`caches: [<cache>]\``)
       }
     }
   }
@@ -114,6 +125,7 @@ export function taskDefinition(name: string, s: ServiceConfig, environmentFile: 
     instances: s.instances,
     http: s.http,
     caches: s.caches,
+    calls: s.calls,
     ...(s.entry !== undefined ? { entry: s.entry } : {}),
     ...(s.command !== undefined ? { command: s.command } : {}),
     ...(s.image !== undefined ? { image: s.image } : {}),

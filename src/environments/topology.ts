@@ -3,7 +3,8 @@ import type { NodeAction, NodeInfo, Topology } from '../api/environment.ts'
 
 export interface TopologyConfig {
   clusters: Record<string, { nodes: { name: string; az: string }[] }>
-  caches: Record<string, { az?: string }>
+  /** a single server may sit in an AZ; a Redis Cluster's nodes are spread over several */
+  caches: Record<string, { az?: string } | { mode: 'cluster' }>
   services: Record<string, { instances: number }>
 }
 
@@ -14,7 +15,7 @@ export function topologyOf(config: TopologyConfig): Topology {
     clusters[name] = { name, nodes: c.nodes.map((n) => ({ cluster: name, name: n.name, az: n.az })) }
     c.nodes.forEach((n) => azs.add(n.az))
   }
-  const caches = Object.fromEntries(Object.entries(config.caches).map(([name, c]) => [name, { name, az: c.az }]))
+  const caches = Object.fromEntries(Object.entries(config.caches).map(([name, c]) => [name, { name, az: 'az' in c ? c.az : undefined }]))
   const services = Object.fromEntries(Object.entries(config.services).map(([name, s]) => [name, { name, desired: s.instances }]))
   return { azs: [...azs].sort(), clusters, caches, services }
 }

@@ -7,6 +7,10 @@
  * environment those may be fault-proxy addresses; learning the servers' real addresses from
  * cluster INFO would let clients walk around an injected partition.
  *
+ * TLS (the production shape): NATS_CA_FILE is the CA the servers' certificates come from, and
+ * NATS_CERT_FILE / NATS_KEY_FILE the task's client certificate — with accounts, its subject is
+ * the task's user. The URLs stay nats://: the client upgrades when the server requires TLS.
+ *
  * GAMEDAY_BROKEN=no-reconnect: the connection is never re-established once lost (`reconnect:
  * false`); the task stays up — alive and RUNNING to its scheduler — but serves nothing again.
  */
@@ -19,8 +23,19 @@ export interface ConnectionState {
   connected: boolean
 }
 
+/** NATS_CA_FILE, NATS_CERT_FILE, NATS_KEY_FILE as nats.js TLS options (none when unset). */
+export function natsTlsFromEnv(raw: NodeJS.ProcessEnv): { tls: { caFile?: string; certFile?: string; keyFile?: string } } | Record<string, never> {
+  const caFile = raw.NATS_CA_FILE || undefined
+  const certFile = raw.NATS_CERT_FILE || undefined
+  const keyFile = raw.NATS_KEY_FILE || undefined
+  if (!caFile && !certFile) return {}
+  if (!certFile !== !keyFile) throw new Error('NATS_CERT_FILE and NATS_KEY_FILE go together: set both, or neither')
+  return { tls: { ...(caFile ? { caFile } : {}), ...(certFile ? { certFile, keyFile } : {}) } }
+}
+
 export async function connectNats(env: TaskEnv, log: Logger): Promise<{ nc: NatsConnection; state: ConnectionState }> {
   const nc = await connect({
+    ...natsTlsFromEnv(env.raw),
     servers: env.natsServers,
     name: `${env.service}/${env.taskId}`,
     maxReconnectAttempts: -1,

@@ -7,6 +7,12 @@
  * `<id>:<version>`; the ack is awaited, and a failed publish is logged (`event-publish-failed`)
  * without failing the update, which is already stored.
  *
+ * Over Redis (a single server or a Redis Cluster: REDIS_URL, REDIS_NAT_MAP, REDIS_PASSWORD,
+ * REDIS_CA_FILE), REDIS_WAIT_REPLICAS=n acknowledges an update only once n replicas have it
+ * (WAIT in the same pipeline, REDIS_WAIT_TIMEOUT_MS, default 1000); an update they do not confirm
+ * in time answers 504, outcome unknown — replication is asynchronous, and without it an update
+ * acknowledged by a primary that then fails over is lost.
+ *
  * Broken on purpose: GAMEDAY_BROKEN=skip-cas ignores the expected version;
  * GAMEDAY_BROKEN=ack-without-store answers ok without writing anything;
  * GAMEDAY_BROKEN=non-atomic-cas reads the version, compares, then writes (a race between the two).
@@ -45,9 +51,12 @@ await runService({
     let store: StateStore
     if (storeKind === 'redis') {
       if (!env.redisUrl) throw new Error('STATE_STORE=redis needs REDIS_URL')
-      const redis = createRedis(env.redisUrl, log, { commandTimeoutMs: timeoutMs, connectTimeoutMs: 1_000 })
+      // REDIS_WAIT_REPLICAS: acknowledge an update only once that many replicas have it (WAIT)
+      const waitReplicas = intFromEnv(env.raw, 'REDIS_WAIT_REPLICAS', 0)
+      const waitTimeoutMs = intFromEnv(env.raw, 'REDIS_WAIT_TIMEOUT_MS', 1_000)
+      const redis = createRedis(env.redisUrl, log, { commandTimeoutMs: timeoutMs + (waitReplicas ? waitTimeoutMs : 0), connectTimeoutMs: 1_000 })
       await redisReady(redis, 30_000)
-      store = openRedisStore(redis, env.redisUrl)
+      store = openRedisStore(redis, env.redisUrl, { waitReplicas, waitTimeoutMs, retryForMs: timeoutMs })
     } else {
       store = await openKvStore(nc, log, { replicas, timeoutMs })
     }

@@ -23,6 +23,13 @@ const REFUSED_ON_AWS: Record<string, { fault: string; why: RegExp }> = {
   'kv-cas-under-kill.yaml': { fault: 'nats.pause-node', why: /AWS cannot freeze a NATS server: EC2 has no pause/ },
   'nats-lame-duck.yaml': { fault: 'nats.lame-duck', why: /AWS cannot put a NATS server into lame duck mode/ },
   'redis-cas-restart.yaml': { fault: 'redis.kill', why: /the aws environment cannot kill a cache server \(on aws: redis\.failover promotes a replica/ },
+  // the production shape's experiments: TLS faults need the environment's own CA, cluster faults its nodes
+  'nats-expired-certificate.yaml': { fault: 'nats.bad-certificate', why: /nats\.bad-certificate needs the nats-tls capability, which the aws environment/ },
+  'nats-tls-rotation.yaml': { fault: 'nats.rotate-certificate', why: /nats\.rotate-certificate needs the nats-tls capability, which the aws environment/ },
+  'redis-cluster-cas-failover.yaml': {
+    fault: 'redis.isolate-primary',
+    why: /redis\.isolate-primary: the aws environment cannot drive a cluster's nodes \(on aws: redis\.failover is ElastiCache TestFailover/,
+  },
 }
 
 let aws: FakeAws

@@ -40,7 +40,7 @@ export interface TestRedisCluster {
 }
 
 export async function startRedisCluster(
-  config: Partial<Pick<RedisClusterConfig, 'shards' | 'replicasPerShard' | 'auth' | 'tls' | 'minReplicasToWrite'>> = {},
+  config: Partial<Pick<RedisClusterConfig, 'shards' | 'replicasPerShard' | 'auth' | 'tls' | 'minReplicasToWrite' | 'nodeTimeout'>> = {},
 ): Promise<TestRedisCluster> {
   const full = {
     shards: 3,

@@ -16,7 +16,8 @@
 import { jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, JetStreamError } from '@nats-io/jetstream'
 import { Kvm, type KV } from '@nats-io/kv'
 import { ClosedConnectionError, DrainingConnectionError, RequestError, TimeoutError, type NatsConnection } from '@nats-io/transport-node'
-import { Redis } from 'ioredis'
+import { readFileSync } from 'node:fs'
+import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import { type RedisEndpoint } from '../../../src/api/index.ts'
 
 export type CasValue = number | null
@@ -160,7 +161,8 @@ export async function openNatsKvStore(
 
 /**
  * Redis: a hash `<prefix>:<key>` {value, version}, read with HMGET and changed by one Lua script
- * (check the version, write, bump it): atomic, as Redis runs a script alone.
+ * (check the version, write, bump it): atomic, as Redis runs a script alone. On a Redis Cluster
+ * each key's slot picks its shard, so the probe's keys spread over the shards.
  */
 const REDIS_CAS = `
 local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
@@ -187,21 +189,46 @@ export function redisStoreError(err: unknown): StoreError {
   return new StoreError(message, false, (err as Error)?.name || 'error')
 }
 
-export async function openRedisStore(endpoint: RedisEndpoint, opts: { timeoutMs: number; prefix: string }): Promise<CasStore> {
-  const redis = new Redis({
-    host: endpoint.host,
-    port: endpoint.port,
-    ...(endpoint.password ? { password: endpoint.password } : {}),
-    ...(endpoint.tls ? { tls: {} } : {}),
-    // fail fast, never re-send: a CAS executed twice could report a conflict for its own write
+/**
+ * A Redis Cluster client as the probe opens it: every node a seed, the endpoint's NAT map, and
+ * the same rule as a single server's — refused commands (MOVED, ASK, TRYAGAIN, CLUSTERDOWN: never
+ * applied) are sent again, a command whose connection dropped in flight never (`retryDelayOnFailover: 0`).
+ */
+function clusterClient(endpoint: RedisEndpoint, node: RedisOptions): Cluster {
+  return new Cluster(endpoint.cluster!.nodes, {
+    ...(endpoint.cluster!.natMap ? { natMap: endpoint.cluster!.natMap } : {}),
+    redisOptions: node,
     enableOfflineQueue: false,
+    retryDelayOnFailover: 0,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    clusterRetryStrategy: (times) => Math.min(50 * times, 500),
+    slotsRefreshTimeout: 1_000,
+    slotsRefreshInterval: 2_000,
+    lazyConnect: true,
+  })
+}
+
+export async function openRedisStore(endpoint: RedisEndpoint, opts: { timeoutMs: number; prefix: string }): Promise<CasStore> {
+  const node: RedisOptions = {
+    ...(endpoint.password ? { password: endpoint.password } : {}),
+    ...(endpoint.tls ? { tls: endpoint.caFile ? { ca: readFileSync(endpoint.caFile) } : {} } : {}),
+    // fail fast, never re-send: a CAS executed twice could report a conflict for its own write
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     commandTimeout: opts.timeoutMs,
     connectTimeout: 1_000,
-    retryStrategy: (times) => Math.min(50 * times, 500),
-    lazyConnect: true,
-  })
+  }
+  const redis: Redis | Cluster = endpoint.cluster
+    ? clusterClient(endpoint, node)
+    : new Redis({
+        host: endpoint.host,
+        port: endpoint.port,
+        ...node,
+        enableOfflineQueue: false,
+        retryStrategy: (times) => Math.min(50 * times, 500),
+        lazyConnect: true,
+      })
   redis.on('error', () => {}) // reconnects by itself; operations report their own errors
   redis.defineCommand('gamedayCas', { numberOfKeys: 1, lua: REDIS_CAS })
   const cas = (redis as unknown as { gamedayCas(key: string, mode: string, expected: string, value: string): Promise<[number, number]> }).gamedayCas.bind(redis)
@@ -209,7 +236,11 @@ export async function openRedisStore(endpoint: RedisEndpoint, opts: { timeoutMs:
   const full = (key: string) => `${opts.prefix}:${key}`
   return {
     kind: 'redis',
-    describe: { store: 'redis', url: `redis://${endpoint.host}:${endpoint.port}` },
+    describe: {
+      store: 'redis',
+      url: `${endpoint.tls ? 'rediss' : 'redis'}://${endpoint.host}:${endpoint.port}`,
+      ...(endpoint.cluster ? { cluster: true, nodes: endpoint.cluster.nodes.length } : {}),
+    },
     async read(key) {
       try {
         const [value, version] = await redis.hmget(full(key), 'value', 'version')

@@ -236,7 +236,9 @@ export function stopEvidence(records: readonly InFlightRecord[], stops: readonly
   }
   labels.forEach((label, i) => (metrics[`inFlightAtStop.${label}`] = counts[i]))
   const inconclusive: string[] = []
-  if (!stops.length) inconclusive.push('no stop was seen while the probe ran (no task SIGTERM or exit, no lame-duck eviction): nothing tested the drain')
+  // minInFlight 0: the experiment rests its verdict on something other than stops (a certificate reload stops nothing)
+  if (!stops.length && minInFlight > 0)
+    inconclusive.push('no stop was seen while the probe ran (no task SIGTERM or exit, no lame-duck eviction): nothing tested the drain')
   const thin = stops.flatMap((s, i) => (counts[i] < minInFlight ? [`${labels[i]} ${KIND[s.kind]} at ${clock(s.at)} (${counts[i]})`] : []))
   if (thin.length)
     inconclusive.push(

@@ -7,7 +7,7 @@ import type { Logger } from '../../api/environment.ts'
 import { freePorts } from '../../util/ports.ts'
 import { REPO_ROOT } from '../../util/node-entry.ts'
 import { natsServerConfig } from '../nats-config.ts'
-import { redisPersistenceArgs } from '../redis-config.ts'
+import { isClusterCache, redisPersistenceArgs } from '../redis-config.ts'
 import type { TaskDefinition } from '../ecs/definition.ts'
 import type { ContainersConfig, ImageName } from './config.ts'
 import type { EnvironmentContainers } from './discovery.ts'
@@ -80,6 +80,7 @@ export async function startContainers(
     )
   }
   for (const [name, c] of Object.entries(config.caches)) {
+    if (isClusterCache(c)) continue
     const port = take()
     starts.push(
       startContainer({

@@ -1,6 +1,6 @@
 /** environments/containers.yaml: the same topology as the local environment, as containers. */
 import { z } from 'zod'
-import { CacheConfig } from '../redis-config.ts'
+import { CacheConfig, checkCaches } from '../redis-config.ts'
 import { checkClusters, ClustersSchema } from '../cluster-config.ts'
 import { checkServices, ServiceSchema } from '../service-config.ts'
 
@@ -39,6 +39,7 @@ export const ContainersConfigSchema = z
   })
   .superRefine((c, ctx) => {
     checkClusters(c.clusters, ctx)
+    checkCaches(c.caches, [...new Set(Object.values(c.clusters).flatMap((cl) => cl.nodes.map((n) => n.az)))].sort(), ctx)
     checkServices('containers', c.services, c.caches, ctx)
   })
 

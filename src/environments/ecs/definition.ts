@@ -26,6 +26,8 @@ export interface TaskDefinition {
   http: boolean
   /** Redis caches it uses: the first is its REDIS_URL */
   caches: string[]
+  /** the services it sends NATS requests to (with accounts, what its account imports) */
+  calls?: string[]
   /** a TypeScript entry point of this repository, run with node (tsx) */
   entry?: string
   /** any executable and its arguments (placeholders filled per task) */

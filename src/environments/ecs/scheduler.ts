@@ -34,6 +34,8 @@ export interface SchedulerOptions {
   variables?(task: { id: string; service: string; az: string }): Record<string, string>
   /** NATS as the stand-in itself reaches it (natsService readiness) */
   observerNats: string[]
+  /** and how it connects there (TLS files, as gameday's own identity) */
+  observerNatsOptions?: Record<string, unknown>
   say(event: string, fields?: Record<string, unknown>): void
 }
 
@@ -293,7 +295,7 @@ export class EcsScheduler {
   private nats(): Promise<NatsConnection> {
     // imported on first use: only services with natsService readiness need a NATS client here
     this.natsConnection ??= import('@nats-io/transport-node').then(({ connect }) =>
-      connect({ servers: this.opts.observerNats, name: 'gameday-ecs', maxReconnectAttempts: -1, waitOnFirstConnect: true }),
+      connect({ servers: this.opts.observerNats, name: 'gameday-ecs', maxReconnectAttempts: -1, waitOnFirstConnect: true, ...this.opts.observerNatsOptions }),
     )
     return this.natsConnection
   }

@@ -1,7 +1,7 @@
 /** environments/local.yaml: the embedded default environment, all on loopback. */
 import { resolve } from 'node:path'
 import { z } from 'zod'
-import { CacheConfig } from '../redis-config.ts'
+import { CacheConfig, checkCaches } from '../redis-config.ts'
 import { checkClusters, ClustersSchema } from '../cluster-config.ts'
 import { checkServices, ServiceSchema, type ServiceConfig } from '../service-config.ts'
 import { unsafeStateDir } from './state-dir.ts'
@@ -29,6 +29,7 @@ export const LocalConfigSchema = z
         message: `stateDir ${JSON.stringify(c.stateDir)} cannot hold an environment: ${why}, and \`env down\` deletes what it created there; use a folder of its own, e.g. .gameday/local`,
       })
     checkClusters(c.clusters, ctx)
+    checkCaches(c.caches, [...new Set(Object.values(c.clusters).flatMap((cl) => cl.nodes.map((n) => n.az)))].sort(), ctx)
     checkServices('local', c.services, c.caches, ctx)
   })
 

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import type { Capability, Endpoints, Environment, EnvironmentStatus, Logger, Topology } from '../../api/environment.ts'
+import { NATS_TLS, type Capability, type Endpoints, type Environment, type EnvironmentStatus, type Logger, type Topology } from '../../api/environment.ts'
 import { GamedayError, TargetError } from '../../api/errors.ts'
 import { canConnect } from '../../util/ports.ts'
 import { nodeCommand, REPO_ROOT } from '../../util/node-entry.ts'
@@ -23,6 +23,11 @@ import type { LocalConfig } from './config.ts'
 import { supervisorControl } from './control.ts'
 import { localCaches } from './caches.ts'
 import { layOut, writeLayout } from './layout.ts'
+import { checkCluster } from '../redis-cluster/form.ts'
+import { GAMEDAY_IDENTITY } from '../nats-accounts.ts'
+import { natsTlsOptions } from '../tls/secure-nats.ts'
+import { localNatsTls } from './nats-tls.ts'
+import { clusterNodesOf, credentialsOf, reachableNodes } from './redis-clusters.ts'
 import { LocalNetwork } from './network.ts'
 import { localNodes } from './nodes.ts'
 import { isAlive, isStopped, killHard, processesOf, readPid, signal, spawnDetached, terminate, waitForExit } from './processes.ts'
@@ -61,8 +66,11 @@ export class LocalEnvironment implements Environment {
     return topologyOf(this.config)
   }
 
-  /** no capability beyond the common parts */
-  capability<T>(_key: Capability<T>): T | undefined {
+  private readonly natsTls = localNatsTls(() => this.state())
+
+  /** nats-tls when a NATS cluster runs TLS from the environment's CA */
+  capability<T>(key: Capability<T>): T | undefined {
+    if (key.name === NATS_TLS.name && Object.values(this.config.clusters).some((c) => c.tls)) return this.natsTls as T
     return undefined
   }
 
@@ -71,13 +79,31 @@ export class LocalEnvironment implements Environment {
       Object.values(this.state().nodes)
         .filter((n) => n.cluster === cluster)
         .map((n) => `nats://127.0.0.1:${n.clientPort}`),
+    // the production shape: TLS, as gameday's own identity (its account imports every service's exports)
+    natsOptions: (cluster) => {
+      const s = this.state()
+      const tls = Object.values(s.nodes).some((n) => n.cluster === cluster && n.tls)
+      return tls && s.pki ? natsTlsOptions(s.pki.caFile, s.pki.clients[GAMEDAY_IDENTITY]) : {}
+    },
     natsMonitor: (cluster, node) => {
       const n = this.state().nodes[node]
       if (!n || n.cluster !== cluster) throw new TargetError(`no node ${node} in cluster ${cluster}`)
       return `http://127.0.0.1:${n.httpPort}`
     },
     redis: (cache) => {
-      const c = this.state().caches[cache]
+      const s = this.state()
+      const rc = s.redisClusters?.[cache]
+      if (rc) {
+        // gameday reaches every node at the address it announces (its gate): no NAT map needed
+        const nodes = reachableNodes(rc).map((n) => ({ host: n.host, port: n.port }))
+        return {
+          ...nodes[0],
+          ...(rc.password ? { password: rc.password } : {}),
+          ...(rc.caFile ? { tls: true, caFile: rc.caFile } : {}),
+          cluster: { nodes },
+        }
+      }
+      const c = s.caches[cache]
       if (!c) throw new TargetError(`no cache "${cache}" in ${this.source}`)
       return { host: '127.0.0.1', port: c.port }
     },
@@ -123,7 +149,9 @@ export class LocalEnvironment implements Environment {
     // state first: if anything below fails, `down` finds everything
     writeJsonAtomic(stateFile(this.stateDir), state)
     try {
-      writeLayout(state, this.config)
+      // the folders, the private CA and the nodes' configurations; then the state with their paths
+      await writeLayout(state, this.config)
+      writeJsonAtomic(stateFile(this.stateDir), state)
       // the supervisor starts (and owns) every process: NATS nodes, Redis, then the services
       const { command, args } = nodeCommand('src/environments/local/supervisor.ts')
       const supervisorLog = join(state.logsDir, 'supervisor.log')
@@ -132,7 +160,10 @@ export class LocalEnvironment implements Environment {
       const stillUp = () => {
         if (!isAlive(readPid(state.supervisorPidFile))) throw new GamedayError(`the supervisor exited; see ${supervisorLog}`)
       }
-      log.info(`starting ${Object.keys(state.nodes).length} nats-server nodes and ${Object.keys(state.caches).length} redis-server`)
+      const clusterNodes = clusterNodesOf(state).length
+      log.info(
+        `starting ${Object.keys(state.nodes).length} nats-server nodes${Object.values(this.config.clusters).some((c) => c.tls) ? ' (TLS)' : ''} and ${Object.keys(state.caches).length + clusterNodes} redis-server${clusterNodes ? ` (${Object.keys(state.redisClusters).length} Redis Cluster of ${clusterNodes} nodes)` : ''}`,
+      )
       for (const cluster of Object.keys(this.config.clusters)) {
         await waitUnlessFailed(
           `cluster ${cluster} to form with a JetStream meta leader`,
@@ -149,6 +180,25 @@ export class LocalEnvironment implements Environment {
       }
       for (const c of Object.values(state.caches)) {
         await waitUnlessFailed(`redis ${c.name}`, async () => canConnect(c.port, '127.0.0.1', 500), { timeoutMs: 10_000, intervalMs: 50, signal: abort })
+      }
+      // the supervisor forms each Redis Cluster; whole means every slot served, every replica in sync
+      for (const rc of Object.values(state.redisClusters)) {
+        let problems: string[] = []
+        await waitUnlessFailed(
+          `Redis Cluster ${rc.name} to be formed and whole`,
+          async () => {
+            stillUp()
+            for (const { node } of clusterNodesOf(state).filter((x) => x.rc === rc)) {
+              const pid = readPid(node.pidFile)
+              if (pid && !isAlive(pid)) throw new GamedayError(`redis-server ${node.name} exited; see ${node.logFile}`)
+            }
+            problems = (await checkCluster(reachableNodes(rc), credentialsOf(rc))).problems
+            return problems.length === 0
+          },
+          { timeoutMs: 45_000, intervalMs: 200, signal: abort },
+        ).catch((err: Error) => {
+          throw new GamedayError(`${err.message}${problems.length ? ` (${problems.slice(0, 3).join('; ')})` : ''}; see ${supervisorLog}`)
+        })
       }
       const services = Object.values(this.definitions)
       if (services.length) log.info(`starting services: ${services.map((s) => `${s.service}×${s.instances}`).join(', ')}`)
@@ -180,7 +230,9 @@ export class LocalEnvironment implements Environment {
         signal(sup, 'SIGTERM')
         if (!(await waitForExit(sup, 20_000))) await killHard(sup)
       }
-      const servers = [...Object.values(s.nodes), ...Object.values(s.caches)].map((x) => readPid(x.pidFile)).filter((pid) => pid && ours().includes(pid))
+      const servers = [...Object.values(s.nodes), ...Object.values(s.caches), ...clusterNodesOf(s).map((x) => x.node)]
+        .map((x) => readPid(x.pidFile))
+        .filter((pid) => pid && ours().includes(pid))
       await Promise.all(servers.map((pid) => terminate(pid, 5_000)))
     }
     // whatever it started that still runs (after a supervisor crash, a half-done up)
@@ -211,6 +263,20 @@ export class LocalEnvironment implements Environment {
     for (const c of Object.values(s.caches)) {
       const pid = readPid(c.pidFile)
       lines.push({ what: `redis ${c.name}`, state: isAlive(pid) ? 'running' : 'dead', detail: `pid ${pid ?? '-'} :${c.port}` })
+    }
+    for (const rc of Object.values(s.redisClusters ?? {})) {
+      // no node answers: the lines below say dead or running, without a role
+      const shards = await this.caches.shards!(rc.name).catch(() => undefined)
+      for (const n of Object.values(rc.nodes)) {
+        const pid = readPid(n.pidFile)
+        const shard = shards?.find((x) => x.shard === n.shard)
+        const role = shard?.primary?.name === n.name ? 'primary' : shard?.replicas.some((r) => r.name === n.name) ? 'replica' : undefined
+        lines.push({
+          what: `redis ${rc.name}/${n.name} (${n.az})`,
+          state: isAlive(pid) ? (role ?? 'running') : 'dead',
+          detail: `pid ${pid ?? '-'} shard ${n.shard} :${n.announcePort} (${n.bindHost}:${n.realPort})${rc.config.tls ? ' tls' : ''}${rc.password ? ' auth' : ''}`,
+        })
+      }
     }
     const sup = readPid(s.supervisorPidFile)
     lines.push({ what: 'supervisor', state: isAlive(sup) ? 'running' : 'dead', detail: `pid ${sup ?? '-'}` })

@@ -21,7 +21,7 @@ describe('local network links', () => {
   it('plans one proxied path per route direction, per AZ and node, per service and cache, and a blackhole per node', () => {
     let port = 30000
     const links = planLinks(input, () => port++)
-    expect(links).toHaveLength(linkCount({ nodes: 5, azs: input.azs, services: [], cacheUses: 1 }))
+    expect(links).toHaveLength(linkCount({ nodes: 5, azs: input.azs, services: [], cacheLinks: 1 }))
     expect(links.filter((l) => l.kind === 'route')).toHaveLength(20)
     expect(links.filter((l) => l.kind === 'client')).toHaveLength(15)
     expect(links.find((l) => l.name === 'route-n1-n5')).toMatchObject({ upstreamPort: 2004, enabled: true })

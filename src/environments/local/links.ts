@@ -4,7 +4,8 @@
  *
  *   route:  node A → node B's cluster port   (one per ordered pair: each side solicits its own)
  *   client: a task in AZ x → node B's client port   (one per AZ and node)
- *   cache:  tasks of service s → Redis cache c   (one per service and cache)
+ *   cache:  tasks of service s → Redis cache c   (one per service and cache; for a Redis Cluster,
+ *           one per service and node — the tasks' client maps each node's announced address to its link)
  *
  * No direct path bypasses the proxy: nodes only know each other through their configured
  * (proxied) routes — the cluster address they gossip is a proxy that is always disabled — and
@@ -24,6 +25,10 @@ export interface Link {
   to: string
   listenPort: number
   upstreamPort: number
+  /** where the upstream listens, when not 127.0.0.1 (a Redis Cluster node's own loopback address) */
+  upstreamHost?: string
+  /** cache: the Redis Cluster node behind this link */
+  node?: string
   /** gossip blackholes are created disabled */
   enabled: boolean
 }
@@ -35,7 +40,8 @@ export const gossipLink = (node: string) => `gossip-${node}`
 export interface LinkPlanInput {
   nodes: { name: string; az: string; clientPort: number; clusterPort: number }[]
   azs: string[]
-  caches: { name: string; port: number }[]
+  /** a single server (port), or a Redis Cluster's nodes */
+  caches: { name: string; port?: number; nodes?: { name: string; host: string; port: number }[] }[]
   services: { name: string; caches: string[] }[]
 }
 
@@ -64,22 +70,36 @@ export function planLinks(input: LinkPlanInput, takePort: () => number): Link[] 
     for (const cacheName of s.caches) {
       const cache = input.caches.find((c) => c.name === cacheName)
       if (!cache) throw new Error(`service ${s.name} uses unknown cache ${cacheName}`)
-      links.push({
-        name: cacheLink(s.name, cacheName),
-        kind: 'cache',
-        from: s.name,
-        to: cacheName,
-        listenPort: takePort(),
-        upstreamPort: cache.port,
-        enabled: true,
-      })
+      for (const node of cache.nodes ?? [])
+        links.push({
+          name: cacheLink(s.name, node.name),
+          kind: 'cache',
+          from: s.name,
+          to: cacheName,
+          node: node.name,
+          listenPort: takePort(),
+          upstreamHost: node.host,
+          upstreamPort: node.port,
+          enabled: true,
+        })
+      if (cache.port !== undefined)
+        links.push({
+          name: cacheLink(s.name, cacheName),
+          kind: 'cache',
+          from: s.name,
+          to: cacheName,
+          listenPort: takePort(),
+          upstreamPort: cache.port,
+          enabled: true,
+        })
     }
   }
   return links
 }
 
-export function linkCount(input: Omit<LinkPlanInput, 'nodes' | 'caches'> & { nodes: number; cacheUses: number }): number {
-  return input.nodes * (input.nodes - 1) + input.nodes + input.azs.length * input.nodes + input.cacheUses
+/** `cacheLinks`: one per service and single cache, one per service and cluster node */
+export function linkCount(input: Omit<LinkPlanInput, 'nodes' | 'caches'> & { nodes: number; cacheLinks: number }): number {
+  return input.nodes * (input.nodes - 1) + input.nodes + input.azs.length * input.nodes + input.cacheLinks
 }
 
 /** The links a partition between `groups` cuts: both directions, or only groups[0] → the others. */

@@ -20,7 +20,7 @@ import { REPO_ROOT } from '../../util/node-entry.ts'
 export const MARKER = '.gameday-environment'
 const LEDGER = 'processes.jsonl'
 /** what `env up` creates in the folder, and so all `env down` may delete (logs and the marker stay) */
-export const CREATED_ENTRIES = ['state.json', 'pids', 'nats', 'redis', LEDGER]
+export const CREATED_ENTRIES = ['state.json', 'pids', 'nats', 'redis', 'pki', LEDGER]
 
 export interface Marker {
   id: string

@@ -4,6 +4,9 @@ import { join } from 'node:path'
 import type { TaskDefinition } from '../ecs/definition.ts'
 import type { Link } from './links.ts'
 import type { RedisPersistence } from '../redis-config.ts'
+import type { ClusterNodePlan, RedisClusterConfig } from '../redis-cluster/plan.ts'
+import type { NatsTls } from '../nats-config.ts'
+import type { CertificateFiles } from '../tls/pki.ts'
 
 export interface NodeState {
   cluster: string
@@ -16,6 +19,41 @@ export interface NodeState {
   pidFile: string
   logFile: string
   storeDir: string
+  /** its certificates, one pair per listener (a fault may replace one and not the other) */
+  tls?: NatsTls & { names: string[] }
+}
+
+/** One node of a Redis Cluster: its own loopback address, and the gates in front of it that the cluster knows it by. */
+export interface ClusterNodeState extends ClusterNodePlan {
+  /** the loopback address it binds and leaves from */
+  bindHost: string
+  realPort: number
+  busPort: number
+  /** its gates on 127.0.0.1: what it announces (clients, replicas, the bus) */
+  announcePort: number
+  announceBusPort: number
+  dir: string
+  pidFile: string
+  logFile: string
+  tls?: CertificateFiles
+}
+
+export interface RedisClusterState {
+  name: string
+  config: RedisClusterConfig
+  /** auth: true — made at env up */
+  password?: string
+  /** tls: true — the CA every node's certificate is from */
+  caFile?: string
+  nodes: Record<string, ClusterNodeState>
+}
+
+/** The environment's private CA (a cluster or cache with tls: true), made at env up. */
+export interface PkiState {
+  dir: string
+  caFile: string
+  /** client certificates by identity: each service, and gameday itself */
+  clients: Record<string, CertificateFiles>
 }
 
 export interface LocalState {
@@ -23,7 +61,13 @@ export interface LocalState {
   createdAt: string
   stateDir: string
   nodes: Record<string, NodeState>
+  /** single redis-servers */
   caches: Record<string, { name: string; az?: string; port: number; pidFile: string; logFile: string; dir: string; persistence: RedisPersistence }>
+  /** Redis Clusters (mode: cluster) */
+  redisClusters: Record<string, RedisClusterState>
+  pki?: PkiState
+  /** NATS clusters with accounts: the `accounts { }` block every node's configuration carries */
+  accounts?: Record<string, string>
   /** the services, as the ECS stand-in runs them */
   services: Record<string, TaskDefinition>
   /** the load balancer in front of the HTTP services (one port per http service) */

@@ -2,11 +2,13 @@
  * The local environment's supervisor daemon: the host of its ECS stand-in (../ecs/) over child
  * processes, its load balancers and its fault proxy.
  *
- * It is the parent of every process of the environment — nats-server nodes, redis-server and
- * service tasks — so that each is reaped when it dies (a killed process whose parent has gone
- * stays a zombie on hosts whose init does not reap). Faults signal nodes and caches directly by
- * pid and start them again through the control API (POST /nodes/<name>/start,
- * /caches/<name>/start); tasks are the stand-in's (GET /tasks, POST /tasks/<id>/stop|kill).
+ * It is the parent of every process of the environment — nats-server nodes, redis-server, Redis
+ * Cluster nodes and service tasks — so that each is reaped when it dies (a killed process whose
+ * parent has gone stays a zombie on hosts whose init does not reap). Faults signal nodes and
+ * caches directly by pid and start them again through the control API (POST /nodes/<name>/start,
+ * /caches/<name>/start, /caches/<cache>/nodes/<node>/start); a Redis Cluster node is cut from its
+ * peers and let back by its gates, which live here (POST /caches/<cache>/nodes/<node>/isolate,
+ * /rejoin); tasks are the stand-in's (GET /tasks, POST /tasks/<id>/stop|kill).
  *
  * Started detached by `LocalEnvironment.up()`; SIGTERM stops every task gracefully, then the
  * servers, then exits.
@@ -23,6 +25,8 @@ import { redisPersistenceArgs } from '../redis-config.ts'
 import { EcsScheduler } from '../ecs/scheduler.ts'
 import { serveTaskApi } from '../ecs/control-api.ts'
 import { ProcessRuntime } from './process-runtime.ts'
+import { clusterNodeCommand, LocalRedisClusters } from './redis-clusters.ts'
+import { taskAccess } from './task-access.ts'
 import { bundleEntries } from './entry-bundles.ts'
 import { readState, type LocalState } from './state.ts'
 import { recordProcess } from './state-dir.ts'
@@ -41,9 +45,11 @@ class Supervisor {
   private proxy: FaultProxy | undefined
   private shuttingDown = false
   private bundles: Record<string, string> = {}
+  private readonly clusters: LocalRedisClusters
 
   constructor(private readonly state: LocalState) {
     const nodes = Object.values(state.nodes)
+    this.clusters = new LocalRedisClusters(state)
     this.scheduler = new EcsScheduler({
       definitions: state.services,
       azs: [...new Set(nodes.map((n) => n.az))].sort(),
@@ -53,26 +59,15 @@ class Supervisor {
         started: (pid, argv) => recordProcess(state.stateDir, pid, argv),
         bundle: (entry) => this.bundles[entry],
       }),
-      // a task reaches NATS and Redis only through the proxied paths of its AZ and service;
-      // nodes of its own AZ first (it connects in order): AZ affinity, as deployed
-      natsUrls: (az) =>
-        state.links
-          .filter((l) => l.kind === 'client' && l.from === az)
-          .sort((a, b) => Number(state.nodes[b.to]?.az === az) - Number(state.nodes[a.to]?.az === az))
-          .map((l) => `nats://127.0.0.1:${l.listenPort}`),
-      redisUrl: (service) => {
-        const cache = state.services[service]?.caches[0]
-        const link = cache ? state.links.find((l) => l.kind === 'cache' && l.from === service && l.to === cache) : undefined
-        return link ? `redis://127.0.0.1:${link.listenPort}` : undefined
-      },
+      // a task reaches NATS and Redis only through the proxied paths of its AZ and service
+      ...taskAccess(state),
       extraEnv: { GAMEDAY_STATE_DIR: state.stateDir },
-      observerNats: nodes.map((n) => `nats://127.0.0.1:${n.clientPort}`),
       say,
     })
   }
 
-  /** Starts a nats-server node or redis-server as our child; its pid file is what faults signal. */
-  startInfra(kind: 'node' | 'cache', name: string): number {
+  /** Starts a nats-server node, a redis-server or a Redis Cluster node (`<cache>/<node>`) as our child; its pid file is what faults signal. */
+  startInfra(kind: 'node' | 'cache' | 'cluster-node', name: string): number {
     const existing = this.infra.get(`${kind}:${name}`)
     // a process that has exited but whose exit event is still queued (not yet reaped) is not running
     if (existing && existing.exitCode === null && existing.signalCode === null && isAlive(existing.pid)) return existing.pid!
@@ -84,6 +79,12 @@ class Supervisor {
       const n = this.state.nodes[name]
       if (!n) throw new Error(`no node ${name}`)
       ;[command, args, pidFile, logFile] = [NATS_BIN, ['-c', n.confFile], n.pidFile, n.logFile]
+    } else if (kind === 'cluster-node') {
+      const [cache, node] = name.split('/')
+      const rc = this.state.redisClusters[cache]
+      const n = rc?.nodes[node]
+      if (!n) throw new Error(`no node ${node} in Redis Cluster ${cache}`)
+      ;[command, args, pidFile, logFile] = [REDIS_BIN, clusterNodeCommand(rc, n), n.pidFile, n.logFile]
     } else {
       const c = this.state.caches[name]
       if (!c) throw new Error(`no cache ${name}`)
@@ -109,13 +110,19 @@ class Supervisor {
     const server = createHttpServer((req, res) => {
       if (serveTaskApi(this.scheduler, req, res)) return
       const m = /^\/(nodes|caches)\/([^/]+)\/start$/.exec(req.url ?? '')
-      if (req.method !== 'POST' || !m) {
+      const c = /^\/caches\/([^/]+)\/nodes\/([^/]+)\/(start|isolate|rejoin)$/.exec(req.url ?? '')
+      if (req.method !== 'POST' || (!m && !c)) {
         res.writeHead(404).end()
         return
       }
+      const reply = (value: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(value))
       try {
-        const pid = this.startInfra(m[1] === 'nodes' ? 'node' : 'cache', decodeURIComponent(m[2]))
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ pid }))
+        if (m) return reply({ pid: this.startInfra(m[1] === 'nodes' ? 'node' : 'cache', decodeURIComponent(m[2])) })
+        const [cache, node, action] = [decodeURIComponent(c![1]), decodeURIComponent(c![2]), c![3]]
+        if (action === 'start') return reply({ pid: this.startInfra('cluster-node', `${cache}/${node}`) })
+        if (action === 'isolate') return reply({ cutFrom: this.clusters.isolate(cache, node) })
+        this.clusters.rejoin(cache, node)
+        reply({})
       } catch (err) {
         res.writeHead(400).end((err as Error).message)
       }
@@ -132,7 +139,12 @@ class Supervisor {
     if (this.state.proxy.embedded) this.proxy = await FaultProxy.start({ listen: `127.0.0.1:${this.state.proxy.adminPort}` })
     await populateProxies(
       this.state.proxy.url,
-      this.state.links.map((l) => ({ name: l.name, listen: `127.0.0.1:${l.listenPort}`, upstream: `127.0.0.1:${l.upstreamPort}`, enabled: l.enabled })),
+      this.state.links.map((l) => ({
+        name: l.name,
+        listen: `127.0.0.1:${l.listenPort}`,
+        upstream: `${l.upstreamHost ?? '127.0.0.1'}:${l.upstreamPort}`,
+        enabled: l.enabled,
+      })),
     )
   }
 
@@ -142,6 +154,13 @@ class Supervisor {
     const bundled = bundleEntries(entries).then((b) => (this.bundles = b))
     await this.startProxy()
     await this.startControl()
+    // Redis Clusters form while the NATS nodes start: both take a second or two, neither needs the other
+    await this.clusters.startGates()
+    for (const rc of Object.values(this.state.redisClusters)) for (const n of Object.keys(rc.nodes)) this.startInfra('cluster-node', `${rc.name}/${n}`)
+    const formed = this.clusters.form().then(
+      () => say('redis-clusters.formed'),
+      (err: Error) => say('redis-clusters.failed', { error: err.message }),
+    )
     // one node after the other, each once the one before listens for routes: a node's routes then
     // reach every earlier node at once (a route that fails waits 1 s to retry), so the votes of
     // JetStream's first meta-leader election are heard — started all at once, every node's early
@@ -158,6 +177,7 @@ class Supervisor {
     const deadline = Date.now() + 30_000
     while (Date.now() < deadline && !(await Promise.all(ports.map((port) => canConnect(port)))).every(Boolean)) await new Promise((r) => setTimeout(r, 50))
     await bundled
+    await formed
     if (!this.shuttingDown) await this.scheduler.start()
   }
 
@@ -182,6 +202,7 @@ class Supervisor {
           }),
       ),
     )
+    await this.clusters.stopGates()
     await this.proxy?.close()
   }
 }

@@ -8,6 +8,7 @@
  */
 import { Redis } from 'ioredis'
 import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { waitFor } from '../../util/abort.ts'
 import { SLOT_COUNT, type ClusterNodePlan } from './plan.ts'
 
@@ -15,9 +16,12 @@ import { SLOT_COUNT, type ClusterNodePlan } from './plan.ts'
 export interface ReachableNode extends ClusterNodePlan {
   host: string
   port: number
+  /** what it announces to clients: an IP (a gate's), or a hostname (a container's name) */
   announceHost: string
   announcePort: number
   announceBusPort: number
+  /** the IP the others MEET it at, when it announces a hostname (CLUSTER MEET takes an IP) */
+  meetHost?: string
 }
 
 export interface Credentials {
@@ -32,7 +36,8 @@ export function nodeClient(node: { host: string; port: number }, creds: Credenti
     host: node.host,
     port: node.port,
     password: creds.password,
-    ...(creds.caFile ? { tls: { ca: readFileSync(creds.caFile), servername: node.host } } : {}),
+    // verified against the name dialled (an IP against the certificate's IP names)
+    ...(creds.caFile ? { tls: { ca: readFileSync(creds.caFile), ...(isIP(node.host) ? {} : { servername: node.host }) } } : {}),
     lazyConnect: true,
     enableOfflineQueue: true,
     maxRetriesPerRequest: 1,
@@ -47,7 +52,7 @@ export function nodeClient(node: { host: string; port: number }, creds: Credenti
 /** One line of CLUSTER NODES. */
 export interface ClusterNodeLine {
   id: string
-  /** announced host:port */
+  /** announced host:port — its hostname when it announces one, else its IP */
   address: string
   flags: string[]
   /** the primary's id, for a replica */
@@ -63,9 +68,12 @@ export function parseClusterNodes(text: string): ClusterNodeLine[] {
     .filter(Boolean)
     .map((line) => {
       const [id, addr, flags, primary, , , , link, ...slots] = line.trim().split(' ')
+      // ip:port@cport[,hostname]
+      const [ipPort, bus = ''] = addr.split('@')
+      const hostname = bus.split(',')[1]
       return {
         id,
-        address: addr.split('@')[0],
+        address: hostname ? `${hostname}:${ipPort.slice(ipPort.lastIndexOf(':') + 1)}` : ipPort,
         flags: flags.split(','),
         ...(primary !== '-' ? { primaryId: primary } : {}),
         linkState: link as ClusterNodeLine['linkState'],
@@ -96,7 +104,7 @@ export async function formCluster(nodes: ReachableNode[], creds: Credentials, op
     for (const n of nodes) ids.set(n.name, (await client(n).call('CLUSTER', 'MYID')) as string)
     for (const n of nodes) for (const [from, to] of n.slots) await client(n).call('CLUSTER', 'ADDSLOTSRANGE', String(from), String(to))
     const [first, ...rest] = nodes
-    for (const n of rest) await client(first).call('CLUSTER', 'MEET', n.announceHost, String(n.announcePort), String(n.announceBusPort))
+    for (const n of rest) await client(first).call('CLUSTER', 'MEET', n.meetHost ?? n.announceHost, String(n.announcePort), String(n.announceBusPort))
     await waitFor(
       'every Redis Cluster node to know every other',
       async () => {

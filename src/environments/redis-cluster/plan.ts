@@ -10,7 +10,7 @@
  */
 import { z } from 'zod'
 import { Duration } from '../../api/duration.ts'
-import { RedisPersistence } from '../redis-config.ts'
+import { RedisPersistence, redisPersistenceArgs } from '../redis-persistence.ts'
 
 export const SLOT_COUNT = 16384
 
@@ -78,8 +78,10 @@ export interface ClusterNodeAddress {
   bindHost: string
   port: number
   busPort: number
-  /** what it announces to the cluster and to clients (MOVED, CLUSTER SLOTS): a gate or a container name */
-  announceHost: string
+  /** the IP it announces to the cluster and to clients (MOVED, CLUSTER SLOTS): a gate's; absent, the peers see its own */
+  announceHost?: string
+  /** a name it announces instead of its IP to clients (a container's name on its network, which its certificate carries) */
+  announceHostname?: string
   announcePort: number
   announceBusPort: number
   dir: string
@@ -100,9 +102,8 @@ export function clusterNodeArgs(
   const args = [
     '--bind',
     at.bindHost,
-    // outbound replication and cluster-bus connections leave from the node's own address
-    '--bind-source-addr',
-    at.bindHost,
+    // outbound replication and cluster-bus connections leave from the node's own address (a container has one of its own)
+    ...(at.bindHost !== '0.0.0.0' ? ['--bind-source-addr', at.bindHost] : []),
     '--protected-mode',
     'no',
     '--dir',
@@ -115,8 +116,8 @@ export function clusterNodeArgs(
     String(config.nodeTimeout),
     '--cluster-port',
     String(at.busPort),
-    '--cluster-announce-ip',
-    at.announceHost,
+    ...(at.announceHost ? ['--cluster-announce-ip', at.announceHost] : []),
+    ...(at.announceHostname ? ['--cluster-announce-hostname', at.announceHostname, '--cluster-preferred-endpoint-type', 'hostname'] : []),
     '--cluster-announce-bus-port',
     String(at.announceBusPort),
     // a replica with a stale copy still takes over (the default factor 10 × node timeout refuses it)
@@ -131,11 +132,7 @@ export function clusterNodeArgs(
     // a replica's first sync starts at once (the default waits 5 s for more replicas to share it)
     '--repl-diskless-sync-delay',
     '0',
-    '--save',
-    '',
-    ...(config.persistence === 'none'
-      ? ['--appendonly', 'no']
-      : ['--appendonly', 'yes', '--appendfsync', config.persistence === 'aof-always' ? 'always' : 'everysec']),
+    ...redisPersistenceArgs(config.persistence),
   ]
   if (secrets.tls) {
     args.push(

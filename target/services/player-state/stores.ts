@@ -11,7 +11,6 @@
 import { jetstream, JetStreamApiError, JetStreamApiCodes } from '@nats-io/jetstream'
 import { Kvm, type KV } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
-import type { Redis } from 'ioredis'
 import type { Logger } from '../../lib/log.ts'
 import { retryJetStream, withReplicaFallback } from '../../lib/jetstream.ts'
 
@@ -75,47 +74,7 @@ export async function openKvStore(nc: NatsConnection, log: Logger, opts: { repli
   }
 }
 
-/**
- * Redis: a hash `player-state:<id>` with fields `state` and `version` (1, 2, 3… per player),
- * written by one Lua script so the version check and the write are atomic.
- */
-const CAS_SCRIPT = `
-local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
-if ARGV[1] == 'cas' and current ~= tonumber(ARGV[2]) then
-  return {0, current}
-end
-local next = current + 1
-redis.call('HSET', KEYS[1], 'state', ARGV[3], 'version', next)
-return {1, next}
-`
-
-export function redisKey(playerId: string): string {
-  return `player-state:${playerId}`
-}
-
-export function openRedisStore(redis: Redis, url: string): StateStore {
-  redis.defineCommand('playerStateCas', { numberOfKeys: 1, lua: CAS_SCRIPT })
-  const cas = (
-    redis as unknown as { playerStateCas(key: string, mode: string, expected: string, state: string): Promise<[number, number]> }
-  ).playerStateCas.bind(redis)
-  return {
-    kind: 'redis',
-    describe: { store: 'redis', url },
-    async get(playerId) {
-      const [state, version] = await redis.hmget(redisKey(playerId), 'state', 'version')
-      if (state === null || version === null) return null
-      return { state, version: BigInt(version) }
-    },
-    async put(playerId, state, expectedVersion) {
-      const mode = expectedVersion === undefined ? 'put' : 'cas'
-      const [ok, version] = await cas(redisKey(playerId), mode, String(expectedVersion ?? 0n), state)
-      return ok === 1 ? { ok: true, version: BigInt(version) } : { ok: false, current: BigInt(version) }
-    },
-    async close() {
-      await redis.quit().catch(() => redis.disconnect())
-    },
-  }
-}
+export { openRedisStore, redisKey, type RedisDurability } from './redis-store.ts'
 
 /**
  * BROKEN ON PURPOSE (GAMEDAY_BROKEN=non-atomic-cas): compare-and-set as a user might write it —
