@@ -13,8 +13,9 @@
  *                           its replica, and what the old primary acknowledged meanwhile is
  *                           dropped when it rejoins — the classic loss of asynchronous replication
  *
- * Blast radius counts shards. On AWS, ElastiCache TestFailover per node group (kill-primary,
- * cluster-failover) and FIS network disruption (isolate-primary) are the counterparts.
+ * Blast radius counts shards. On AWS the counterpart of kill-primary and cluster-failover is
+ * `redis.failover` (ElastiCache TestFailover of the node group owning the key, slot, shard or
+ * AZ); isolate-primary has none (FIS disrupts whole subnets, the clients' included).
  */
 import calculateSlot from 'cluster-key-slot'
 import { z } from 'zod'
@@ -41,7 +42,7 @@ function control(ctx: FaultContext, who: string): ClusterControl {
   if (!c?.shards || !c.killNode || !c.startNode || !c.failover || !c.isolateNode || !c.rejoinNode || !c.describeNode)
     throw new UnsupportedError(
       ctx.env.kind === 'aws'
-        ? `${who}: the aws environment cannot drive a cluster's nodes (on aws: redis.failover is ElastiCache TestFailover per node group; isolating a primary has no AWS counterpart in Gameday yet)`
+        ? `${who}: the aws environment cannot drive a cluster's nodes; on aws, fail a shard over with redis.failover (ElastiCache TestFailover of the node group: target { cache, key | slot | shard | az }). Cutting one primary from its replica while clients still write to it has no AWS counterpart: FIS network disruption cuts whole subnets, clients included`
         : `${who} needs a Redis Cluster the ${ctx.env.kind} environment (${ctx.env.source}) can control (caches: { <name>: { mode: cluster } })`,
     )
   return c as ClusterControl

@@ -109,6 +109,8 @@ export interface CacheGroupInfo {
   /** tags that select exactly this group in FIS (FIS finds replication groups by tag only) */
   fisTargetTags?: Record<string, string>
   members: { id: string; az: string; realAz: string; role: string; nodeGroup?: string }[]
+  /** its shards (one for a group without cluster mode), with the hash slots each serves (inclusive ranges) */
+  nodeGroups: { id: string; slots: [number, number][] }[]
 }
 
 export interface AwsElastiCache {

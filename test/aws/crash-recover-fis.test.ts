@@ -41,7 +41,7 @@ const SCENARIOS: CrashScenario[] = [
     target: { cache: 'cache' },
     first: 'TestFailover',
     inFlight: 'TestFailover',
-    says: { 'in-flight': /redis\.failover: game-cache is available, primary game-cache-002/, injected: /primary game-cache-002/ },
+    says: { 'in-flight': /redis\.failover: game-cache is available, shard 0001 primary game-cache-002/, injected: /primary game-cache-002/ },
   },
 ]
 

@@ -28,7 +28,7 @@ const REFUSED_ON_AWS: Record<string, { fault: string; why: RegExp }> = {
   'nats-tls-rotation.yaml': { fault: 'nats.rotate-certificate', why: /nats\.rotate-certificate needs the nats-tls capability, which the aws environment/ },
   'redis-cluster-cas-failover.yaml': {
     fault: 'redis.isolate-primary',
-    why: /redis\.isolate-primary: the aws environment cannot drive a cluster's nodes \(on aws: redis\.failover is ElastiCache TestFailover/,
+    why: /redis\.isolate-primary: the aws environment cannot drive a cluster's nodes; on aws, fail a shard over with redis\.failover \(ElastiCache TestFailover/,
   },
 }
 

@@ -244,17 +244,19 @@ describe('redis.failover', () => {
     expect(aws.mutatingCalls()).toEqual([])
     expect(targets).toEqual([
       {
-        kind: 'cache',
-        id: 'cache',
+        kind: 'shard',
+        id: 'cache/0001',
+        cache: 'cache',
         az: 'az-a',
         replicationGroup: 'game-cache',
         nodeGroup: '0001',
         primary: 'game-cache-001',
         replicas: ['game-cache-002', 'game-cache-003'],
+        slots: '0-16383',
       },
     ])
     expect(lines).toEqual([
-      'elasticache:TestFailover ReplicationGroupId=game-cache NodeGroupId=0001 (primary game-cache-001 in az-a; a replica of game-cache-002, game-cache-003 is promoted)',
+      'elasticache:TestFailover ReplicationGroupId=game-cache NodeGroupId=0001 (primary game-cache-001 in az-a, slots 0-16383; a replica of game-cache-002, game-cache-003 is promoted)',
       'revert: no call undoes a failover; waits for game-cache to be available',
     ])
   })
@@ -289,6 +291,60 @@ describe('redis.failover', () => {
     aws.replicationGroup.status = 'modifying'
     await expect(plan(redisFailover, spec(redisFailover, { cache: 'cache' }))).rejects.toThrow(/game-cache is modifying, not available/)
     await expect(plan(redisFailover, spec(redisFailover, { cache: 'nope' }))).rejects.toThrow(/unknown cache "nope"/)
+    expect(aws.mutatingCalls()).toEqual([])
+  })
+})
+
+describe('redis.failover on a cluster-mode group (a shard per node group)', () => {
+  beforeEach(() => {
+    const shard = (n: number, azs: string[]) =>
+      azs.map((az, i) => ({ id: `game-cache-000${n}-00${i + 1}`, az, role: i === 0 ? 'primary' : 'replica', nodeGroup: `000${n}` }))
+    aws.replicationGroup.nodeGroups = [
+      { id: '0001', slots: '0-5460' },
+      { id: '0002', slots: '5461-10922' },
+      { id: '0003', slots: '10923-16383' },
+    ]
+    aws.replicationGroup.members = [
+      ...shard(1, ['eu-west-1a', 'eu-west-1b']),
+      ...shard(2, ['eu-west-1b', 'eu-west-1c']),
+      ...shard(3, ['eu-west-1c', 'eu-west-1a']),
+    ]
+  })
+
+  it('fails over the node group owning a key, and only that one', async () => {
+    // player:1 hashes to slot 8684 (CRC16 mod 16384), served by node group 0002
+    const { targets, lines } = await plan(redisFailover, spec(redisFailover, { cache: 'cache', key: 'player:1' }))
+    expect(targets.map((t) => [t.id, t.primary, t.az, t.slots])).toEqual([['cache/0002', 'game-cache-0002-001', 'az-b', '5461-10922']])
+    expect(lines[0]).toMatch(
+      /^elasticache:TestFailover ReplicationGroupId=game-cache NodeGroupId=0002 \(primary game-cache-0002-001 in az-b, slots 5461-10922;/,
+    )
+    const ctx = faultContext(env)
+    const s = spec(redisFailover, { cache: 'cache', key: 'player:1' })
+    await redisFailover.inject(ctx, s, await redisFailover.resolve(ctx, s))
+    expect(aws.mutatingCalls().map((c) => [c.command, c.input])).toEqual([['TestFailover', { ReplicationGroupId: 'game-cache', NodeGroupId: '0002' }]])
+    expect(aws.replicationGroup.members.filter((m) => m.role === 'primary').map((m) => m.id)).toEqual([
+      'game-cache-0001-001',
+      'game-cache-0002-002',
+      'game-cache-0003-001',
+    ])
+  })
+
+  it('selects by slot, shard number and the AZ of the primary; an unknown one is refused', async () => {
+    const ids = async (target: TargetSelector) => (await plan(redisFailover, spec(redisFailover, target))).targets.map((t) => t.id)
+    expect(await ids({ cache: 'cache', slot: 16000 })).toEqual(['cache/0003'])
+    expect(await ids({ cache: 'cache', shard: 1 })).toEqual(['cache/0001'])
+    expect(await ids({ cache: 'cache', az: 'az-c' })).toEqual(['cache/0003'])
+    await expect(plan(redisFailover, spec(redisFailover, { cache: 'cache', shard: 7 }))).rejects.toThrow(
+      /no node group 7 in game-cache \(has 0001, 0002, 0003\)/,
+    )
+    expect(aws.mutatingCalls()).toEqual([])
+  })
+
+  it('counts shards against maxShards (default 1): two at once is refused at plan', async () => {
+    await expect(plan(redisFailover, spec(redisFailover, { cache: 'cache', count: 2 }))).rejects.toThrow(
+      /redis.failover would fail over 2 cache shards \(cache\/000\d, cache\/000\d\) at plan; the limit is maxShards=1/,
+    )
+    await expect(plan(redisFailover, spec(redisFailover, { cache: 'cache', count: 4 }))).rejects.toThrow(/count: 4 asks for more than the 3 shards/)
     expect(aws.mutatingCalls()).toEqual([])
   })
 })

@@ -23,6 +23,19 @@ export interface CacheInfo extends CacheGroupInfo {
   readerHost?: string
 }
 
+/**
+ * ElastiCache's `Slots` of a node group ("0-5460", ranges joined by commas; a single slot alone)
+ * as inclusive ranges. A group without cluster mode has no Slots: it serves them all.
+ */
+export function parseSlots(slots: string | undefined): [number, number][] {
+  if (!slots) return [[0, 16383]]
+  return slots.split(',').map((part) => {
+    const [a, b = a] = part.trim().split('-').map(Number)
+    if (!Number.isInteger(a) || !Number.isInteger(b)) throw new TargetError(`ElastiCache reported node group slots "${slots}", which Gameday cannot read`)
+    return [a, b]
+  })
+}
+
 export class AwsCaches implements AwsElastiCache {
   constructor(
     private readonly config: AwsConfig,
@@ -64,6 +77,7 @@ export class AwsCaches implements AwsElastiCache {
       primaryPort: rg.ConfigurationEndpoint?.Port ?? group?.PrimaryEndpoint?.Port,
       readerHost: group?.ReaderEndpoint?.Address,
       members,
+      nodeGroups: (rg.NodeGroups ?? []).map((g) => ({ id: g.NodeGroupId ?? '?', slots: parseSlots(g.Slots) })),
     }
   }
 

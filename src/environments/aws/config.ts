@@ -106,9 +106,10 @@ const LimitValues = z.strictObject({
   maxTaskPercent: z.number().gt(0).lte(100).optional(),
   maxInstances: z.int().positive().optional(),
   maxAzs: z.int().positive().optional(),
+  maxShards: z.int().positive().optional(),
 })
 
-export const DEFAULT_LIMITS = { maxTasks: 2, maxTaskPercent: 50, maxInstances: 1, maxAzs: 1 } as const
+export const DEFAULT_LIMITS = { maxTasks: 2, maxTaskPercent: 50, maxInstances: 1, maxAzs: 1, maxShards: 1 } as const
 
 const LimitsSchema = z
   .strictObject({
@@ -116,6 +117,7 @@ const LimitsSchema = z
     maxTaskPercent: z.number().gt(0).lte(100).default(DEFAULT_LIMITS.maxTaskPercent).describe("percent of a service's live tasks"),
     maxInstances: z.int().positive().default(DEFAULT_LIMITS.maxInstances).describe('EC2 instances one fault may stop'),
     maxAzs: z.int().positive().default(DEFAULT_LIMITS.maxAzs).describe('AZs one fault may cut or power off'),
+    maxShards: z.int().positive().default(DEFAULT_LIMITS.maxShards).describe('cache shards (ElastiCache node groups) one fault may fail over'),
     faults: z.record(z.string(), LimitValues).default({}).describe('per fault type overrides'),
   })
   .prefault({})
@@ -209,7 +211,7 @@ export const AwsConfigSchema = z
 export type AwsConfig = z.infer<typeof AwsConfigSchema>
 export type NatsClusterConfig = AwsConfig['nats'][string]
 export type CacheConfig = AwsConfig['caches'][string]
-export type Limits = { maxTasks: number; maxTaskPercent: number; maxInstances: number; maxAzs: number }
+export type Limits = { maxTasks: number; maxTaskPercent: number; maxInstances: number; maxAzs: number; maxShards: number }
 
 // ── allow-list ─────────────────────────────────────────────────────────────────────────────
 
@@ -244,6 +246,7 @@ export function limitsFor(cfg: AwsConfig, faultType: string): Limits {
     maxTaskPercent: over.maxTaskPercent ?? base.maxTaskPercent,
     maxInstances: over.maxInstances ?? base.maxInstances,
     maxAzs: over.maxAzs ?? base.maxAzs,
+    maxShards: over.maxShards ?? base.maxShards,
   }
 }
 

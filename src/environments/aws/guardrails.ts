@@ -4,7 +4,7 @@
  *   allow-list    the file (region, account, cluster), the region every client is configured
  *                 for and — with one read-only STS call, made once — the account the credentials
  *                 belong to; checked before any other call
- *   blast radius  targets counted by kind (EC2 instances, tasks per service, AZs) and per wave,
+ *   blast radius  targets counted by kind (EC2 instances, tasks per service, AZs, cache shards) and per wave,
  *                 at plan and again at injection against live counts
  *   alarms        CloudWatch alarms in ALARM, for the experiment's `alarm:` guardrails
  *
@@ -134,7 +134,7 @@ export interface BlastRadiusFacts {
 
 /**
  * Counts the targets by kind — EC2 instances (`node`), AZs (`az`, and the AZs a `link` cuts),
- * tasks (`task`, in all and per service) — against the file's limits for this fault type.
+ * cache shards (`shard`), tasks (`task`, in all and per service) — against the file's limits for this fault type.
  * Targets of different waves are hit one after another (a rolling restart): each wave alone.
  */
 export async function checkBlastRadius(
@@ -165,6 +165,13 @@ async function checkWave(cfg: AwsConfig, facts: BlastRadiusFacts, faultType: str
   if (instances.size > limits.maxInstances) {
     throw new BlastRadiusError(
       `${faultType} would stop ${instances.size} EC2 instances (${[...instances].join(', ')}) ${at}; the limit is maxInstances=${limits.maxInstances}`,
+    )
+  }
+
+  const shards = new Set(ofKind('shard').map((t) => t.id))
+  if (shards.size > limits.maxShards) {
+    throw new BlastRadiusError(
+      `${faultType} would fail over ${shards.size} cache shards (${[...shards].join(', ')}) ${at}; the limit is maxShards=${limits.maxShards}`,
     )
   }
 

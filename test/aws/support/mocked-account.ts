@@ -135,7 +135,13 @@ export class FakeAws {
   services: FakeService[]
   /** how many DescribeServices polls a replacement task stays PENDING */
   replacementDelay = 1
-  replicationGroup = {
+  /** one shard (node group 0001) unless `nodeGroups` is set: cluster mode, members placed by `nodeGroup` */
+  replicationGroup: {
+    id: string
+    status: string
+    members: { id: string; az: string; role: string; nodeGroup?: string }[]
+    nodeGroups?: { id: string; slots: string }[]
+  } = {
     id: 'game-cache',
     status: 'available',
     members: [
@@ -385,27 +391,29 @@ export class FakeAws {
             Status: status,
             MultiAZ: 'enabled' as const,
             AutomaticFailover: 'enabled' as const,
-            ClusterEnabled: false,
-            NodeGroups: [
-              {
-                NodeGroupId: '0001',
-                PrimaryEndpoint: { Address: 'master.game-cache.abc123.euw1.cache.amazonaws.com', Port: 6379 },
-                ReaderEndpoint: { Address: 'replica.game-cache.abc123.euw1.cache.amazonaws.com', Port: 6379 },
-                NodeGroupMembers: rg.members.map((m) => ({ CacheClusterId: m.id, PreferredAvailabilityZone: m.az, CurrentRole: m.role })),
-              },
-            ],
+            ClusterEnabled: !!rg.nodeGroups,
+            NodeGroups: (rg.nodeGroups ?? [{ id: '0001', slots: undefined }]).map((g) => ({
+              NodeGroupId: g.id,
+              Slots: g.slots,
+              PrimaryEndpoint: { Address: 'master.game-cache.abc123.euw1.cache.amazonaws.com', Port: 6379 },
+              ReaderEndpoint: { Address: 'replica.game-cache.abc123.euw1.cache.amazonaws.com', Port: 6379 },
+              NodeGroupMembers: rg.members
+                .filter((m) => (m.nodeGroup ?? '0001') === g.id)
+                .map((m) => ({ CacheClusterId: m.id, PreferredAvailabilityZone: m.az, CurrentRole: m.role })),
+            })),
           },
         ],
       }
     })
 
-    // a failover promotes the first replica; the group reads 'modifying' for one describe
+    // a failover promotes the shard's first replica; the group reads 'modifying' for one describe
     this.on('elasticache', TestFailoverCommand, (input) => {
       const rg = this.replicationGroup
-      if (input.ReplicationGroupId !== rg.id || input.NodeGroupId !== '0001')
+      const inGroup = rg.members.filter((m) => (m.nodeGroup ?? '0001') === input.NodeGroupId)
+      if (input.ReplicationGroupId !== rg.id || !inGroup.length)
         throw Object.assign(new Error('ReplicationGroupNotFoundFault'), { name: 'ReplicationGroupNotFoundFault' })
-      const primary = rg.members.find((m) => m.role === 'primary')!
-      const promoted = rg.members.find((m) => m.role === 'replica')!
+      const primary = inGroup.find((m) => m.role === 'primary')!
+      const promoted = inGroup.find((m) => m.role === 'replica')!
       primary.role = 'replica'
       promoted.role = 'primary'
       rg.status = 'modifying'
