@@ -46,6 +46,7 @@ import {
   defineProbe,
   readDurabilityFile,
   sleep,
+  waitFor,
   type DurabilityResult,
   type Json,
   type Metrics,
@@ -232,60 +233,47 @@ async function streamTaking(
   return { replicas: info.config.num_replicas, created: false }
 }
 
+const isNoSuchStream = (err: unknown) => err instanceof JetStreamApiError && err.code === 10059
+
+/** What JetStream says while it settles (no meta leader yet, a timeout, not enabled yet): ask again. */
+const isSettling = (err: unknown) => err instanceof JetStreamApiError || err instanceof TimeoutError || (err as Error)?.name === 'JetStreamNotEnabled'
+
 /** The system's stream, as it is: it must exist and take `subject`; nothing is created or changed. */
 async function existingStream(jsm: JetStreamManager, p: P, subject: string, deadlineMs: number): Promise<{ replicas: number; created: boolean }> {
-  const deadline = performance.now() + deadlineMs
-  let lastError: unknown
-  while (performance.now() < deadline) {
-    try {
-      return await streamTaking(
-        jsm,
-        p.stream,
-        subject,
-        (subjects) =>
-          new GamedayError(`stream ${p.stream} does not take ${subject} (its subjects: ${subjects?.join(', ') || 'none'}); choose a subject under one of them`),
-      )
-    } catch (err) {
-      if (err instanceof GamedayError) throw err
-      if (err instanceof JetStreamApiError && err.code === 10059)
-        throw new GamedayError(`stream ${p.stream} does not exist; with create: false the probe uses the system's own stream and never creates one`)
-      // JetStream still settling (no meta leader yet, a timeout): ask again
-      lastError = err
-      await sleep(500)
-    }
+  const refuse = (subjects: string[] | undefined) =>
+    new GamedayError(`stream ${p.stream} does not take ${subject} (its subjects: ${subjects?.join(', ') || 'none'}); choose a subject under one of them`)
+  try {
+    return await waitFor(`stream ${p.stream}`, () => streamTaking(jsm, p.stream, subject, refuse), {
+      timeoutMs: deadlineMs,
+      intervalMs: 500,
+      isFatal: (err) => err instanceof GamedayError || isNoSuchStream(err),
+    })
+  } catch (err) {
+    if (isNoSuchStream(err))
+      throw new GamedayError(`stream ${p.stream} does not exist; with create: false the probe uses the system's own stream and never creates one`)
+    if (err instanceof GamedayError) throw err
+    throw new GamedayError(`could not read stream ${p.stream}: ${(err as Error)?.message ?? err}`)
   }
-  throw new GamedayError(`could not read stream ${p.stream}: ${(lastError as Error)?.message ?? lastError}`)
 }
 
+/** The probe's own stream: used if it exists and takes `subject`, else created (retried while a fresh cluster settles). */
 async function ensureStream(jsm: JetStreamManager, p: P, subject: string, deadlineMs: number): Promise<{ replicas: number; created: boolean }> {
-  const deadline = performance.now() + deadlineMs
-  let lastError: unknown
-  while (performance.now() < deadline) {
-    try {
-      return await streamTaking(
-        jsm,
-        p.stream,
-        subject,
-        (subjects) => new Error(`stream ${p.stream} exists but does not take ${subject} (subjects: ${subjects?.join(', ')}); choose another stream or subject`),
-      )
-    } catch (err) {
-      if (!(err instanceof JetStreamApiError) || err.code !== 10059) {
-        if (!(err instanceof JetStreamApiError) && !(err instanceof TimeoutError) && (err as Error)?.name !== 'JetStreamNotEnabled') throw err
-        lastError = err
-        await sleep(500)
-        continue
+  const refuse = (subjects: string[] | undefined) =>
+    new GamedayError(`stream ${p.stream} exists but does not take ${subject} (subjects: ${subjects?.join(', ')}); choose another stream or subject`)
+  return waitFor(
+    `stream ${p.stream} to be found or created`,
+    async () => {
+      try {
+        return await streamTaking(jsm, p.stream, subject, refuse)
+      } catch (err) {
+        if (!isNoSuchStream(err)) throw err
       }
-    }
-    try {
+      // "insufficient resources" while a fresh cluster settles, or a concurrent create, are retried
       const info = await jsm.streams.add({ name: p.stream, subjects: [`${p.subject}.>`], num_replicas: p.replicas, storage: 'file' as never })
       return { replicas: info.config.num_replicas, created: true }
-    } catch (err) {
-      lastError = err
-      // e.g. "insufficient resources" while a fresh cluster settles, or a concurrent create
-      await sleep(500)
-    }
-  }
-  throw new Error(`could not create or find stream ${p.stream}: ${(lastError as Error)?.message ?? lastError}`)
+    },
+    { timeoutMs: deadlineMs, intervalMs: 500, isFatal: (err) => !isSettling(err) },
+  )
 }
 
 interface DrainReport {
