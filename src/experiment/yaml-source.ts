@@ -3,10 +3,13 @@
  * error — syntax, schema or semantic — is reported as `file:line:col: message`.
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs'
-import { LineCounter, parseDocument, isNode, isCollection, isPair, visit, type Document } from 'yaml'
+import { LineCounter, parseDocument, isCollection, isPair, visit, type Document } from 'yaml'
 import { CORE_SCHEMA, load as loadYaml, mergeTag } from 'js-yaml'
 import { ValidationError } from '../api/errors.ts'
 import { MAX_SOURCE_BYTES, MAX_YAML_DEPTH } from './limits.ts'
+import { splitTopLevelSequences } from './yaml-split.ts'
+import { ChunkedYaml } from './yaml-chunks.ts'
+import { offsetOfPath } from './yaml-path.ts'
 
 export interface SourceIssue {
   file: string
@@ -23,6 +26,8 @@ export class YamlSource {
   private parsed: { doc: Document.Parsed; lines: LineCounter } | undefined
   /** the document as plain data, aliases resolved */
   private value: unknown = undefined
+  /** read in chunks: a path's position is looked up in the chunk that holds it, not in a document of the whole file */
+  private chunks: ChunkedYaml | undefined
 
   private constructor(
     readonly file: string,
@@ -35,13 +40,14 @@ export class YamlSource {
   }
 
   /**
-   * A large file without aliases is first read by js-yaml (YAML 1.2 core schema with merge
-   * keys, duplicate keys refused): an order of magnitude faster and smaller than building the
-   * positioned document, which is then built only if a problem needs a position. Anything the
-   * fast reader refuses, and every small file, goes through the positioned parser, which says
-   * where the problem is.
+   * A large file without aliases is read by js-yaml (YAML 1.2 core schema with merge keys,
+   * duplicate keys refused): an order of magnitude faster and smaller than building the
+   * positioned document. Where it can be cut (yaml-split.ts) it is read chunk by chunk, so the
+   * parser never holds the whole file's events, and a problem's position is looked up in the
+   * one chunk that holds it. Anything the fast reader refuses, and every small file, goes
+   * through the positioned parser, which says where the problem is.
    */
-  static parse(file: string, text: string): YamlSource {
+  static parse(file: string, text: string, fastFromBytes = FAST_PATH_MIN_BYTES): YamlSource {
     const source = new YamlSource(file, text)
     // Nesting the parser cannot survive (it runs out of stack, or of memory on deep indentation)
     // is refused before parsing, where it starts.
@@ -50,15 +56,16 @@ export class YamlSource {
       source.early = { file, ...offsetToLineCol(text, tooDeep.offset), message: tooDeep.message }
       return source
     }
-    if (text.length >= FAST_PATH_MIN_BYTES && !ALIAS.test(text)) {
-      try {
-        source.value = loadYaml(text, { schema: FAST_SCHEMA })
+    if (text.length >= fastFromBytes && !ALIAS.test(text)) {
+      const fast = readFast(text)
+      if (fast) {
+        source.value = fast.value
+        source.chunks = fast.chunks
         const deep = deepPath(source.value, MAX_YAML_DEPTH)
         if (deep) source.early = source.issue(deep, `nested deeper than ${MAX_YAML_DEPTH} levels: an experiment never needs that`)
         return source
-      } catch {
-        // the positioned parser below says what is wrong, and where
       }
+      // the positioned parser below says what is wrong, and where
     }
     const { doc, lines } = source.document()
     if (doc.errors.length) return source
@@ -117,32 +124,30 @@ export class YamlSource {
    * looks at), the item for a sequence index, else the deepest existing ancestor.
    */
   position(path: readonly PropertyKey[]): { line: number; col: number } {
+    if (this.chunks && !this.parsed) return this.lineCol(this.chunks.offsetOf(path))
     const { doc, lines } = this.document()
-    const start = (n: unknown): number | undefined => (n as { range?: number[] } | null)?.range?.[0]
-    let node: unknown = doc.contents
-    let offset = start(node) ?? 0
-    for (let i = 0; i < path.length; i++) {
-      const key = path[i]
-      if (!isNode(node) || !('items' in node)) break
-      const items = (node as { items: unknown[] }).items
-      if (typeof key === 'number') {
-        node = items[key]
-        if (node === undefined) break
-        offset = start(node) ?? offset
-        continue
-      }
-      const pair = items.find((p) => {
-        const k = (p as { key?: unknown }).key
-        return (isNode(k) ? (k as { value?: unknown }).value : k) === key
-      }) as { key?: unknown; value?: unknown } | undefined
-      if (!pair) break
-      const last = i === path.length - 1
-      const valueIsCollection = isNode(pair.value) && 'items' in (pair.value as object)
-      offset = (last || !valueIsCollection ? start(pair.key) : start(pair.value)) ?? offset
-      node = pair.value
-    }
-    const pos = lines.linePos(offset)
+    const pos = lines.linePos(offsetOfPath(doc, path))
     return { line: pos.line, col: pos.col }
+  }
+
+  /** where each line starts, for the positions of a file read in chunks (built on the first problem) */
+  private lineStarts: Int32Array | undefined
+
+  private lineCol(offset: number): { line: number; col: number } {
+    if (!this.lineStarts) {
+      const starts = [0]
+      for (let i = this.text.indexOf('\n'); i >= 0; i = this.text.indexOf('\n', i + 1)) starts.push(i + 1)
+      this.lineStarts = Int32Array.from(starts)
+    }
+    // the last line starting at or before the offset
+    let lo = 0
+    let hi = this.lineStarts.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1
+      if (this.lineStarts[mid] <= offset) lo = mid
+      else hi = mid - 1
+    }
+    return { line: lo + 1, col: offset - this.lineStarts[lo] + 1 }
   }
 
   issue(path: readonly PropertyKey[], message: string): SourceIssue {
@@ -191,6 +196,25 @@ export function readSourceText(file: string): string {
     return buffer.toString('utf8', 0, length)
   } finally {
     closeSync(fd)
+  }
+}
+
+/**
+ * js-yaml's reading of a file, chunk by chunk where it can be cut; undefined when it refuses the
+ * file (the positioned parser then says why). A file read whole is positioned, when a problem
+ * needs it, by a positioned document of the whole file.
+ */
+function readFast(text: string): { value: unknown; chunks?: ChunkedYaml } | undefined {
+  const split = splitTopLevelSequences(text)
+  if (split) {
+    const chunks = new ChunkedYaml(text, split, FAST_SCHEMA)
+    const value = chunks.load()
+    if (value !== undefined) return { value, chunks }
+  }
+  try {
+    return { value: loadYaml(text, { schema: FAST_SCHEMA }) }
+  } catch {
+    return undefined
   }
 }
 
