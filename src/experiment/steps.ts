@@ -88,6 +88,27 @@ const RepeatShape = z.strictObject({
 export type IssueMapper = (base: PropertyKey[], error: z.ZodError, value: unknown) => StepIssue[]
 
 /**
+ * A top-level step already parsed when the YAML was read (YamlSource's `items` option): a large
+ * method is turned into steps chunk by chunk, never held whole as plain data. parseSteps takes
+ * it as it is.
+ */
+export class ReadStep {
+  constructor(
+    readonly step: Step | undefined,
+    readonly issues: readonly StepIssue[],
+  ) {}
+}
+
+/** Parses one top-level step of the method, at `path` (['method', index]), as the file is read. */
+export function readStep(raw: unknown, path: PropertyKey[], toIssues: IssueMapper): ReadStep {
+  const { step, issues } = parseStep(raw, path, toIssues, 0)
+  // held until the whole method is read: no empty list per step
+  return new ReadStep(step, issues.length ? issues : NO_ISSUES)
+}
+
+const NO_ISSUES: readonly StepIssue[] = Object.freeze([])
+
+/**
  * Parses a list of steps written at `path` (e.g. ['method']). Returns every step that is valid
  * (composites keep their valid children) and every problem found, so one bad step does not
  * hide the others.
@@ -99,7 +120,7 @@ export function parseSteps(raw: unknown, path: PropertyKey[], toIssues: IssueMap
   if (raw.length === 0) return { steps, issues: [{ path, message: 'needs at least one step' }] }
   raw.forEach((item, i) => {
     // concat: an exact-size array (a spread leaves room to grow, ~2.5× the memory, once per step)
-    const r = parseStep(item, path.concat(i), toIssues, depth)
+    const r = item instanceof ReadStep ? item : parseStep(item, path.concat(i), toIssues, depth)
     issues.push(...r.issues)
     if (r.step) steps.push(r.step)
   })

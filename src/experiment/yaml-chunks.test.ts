@@ -23,8 +23,8 @@ function pathsOf(value: unknown, at: PropertyKey[] = [], out: PropertyKey[][] = 
 }
 
 function sameAnswers(text: string): void {
-  const positioned = YamlSource.parse('x.yaml', text, Infinity)
-  const fast = YamlSource.parse('x.yaml', text, 0)
+  const positioned = YamlSource.parse('x.yaml', text, { fastFromBytes: Infinity })
+  const fast = YamlSource.parse('x.yaml', text, { fastFromBytes: 0 })
   expect(positioned.syntaxIssues(), text).toEqual([])
   expect(fast.syntaxIssues()).toEqual([])
   expect(fast.toJS()).toEqual(positioned.toJS())
@@ -111,14 +111,14 @@ describe('a large file read in chunks', () => {
   it('a cut that would break a chunk is noticed: the file is then read whole', () => {
     // a quoted scalar continued at column 0 is no cut point, whatever the scan thinks of it
     const text = `name: x\nmethod:\n  - wait: 1s\n    name: 'a\n  - b'\n  - wait: 2s\n`
-    const fast = YamlSource.parse('x.yaml', text, 0)
-    expect(fast.toJS()).toEqual(YamlSource.parse('x.yaml', text, Infinity).toJS())
+    const fast = YamlSource.parse('x.yaml', text, { fastFromBytes: 0 })
+    expect(fast.toJS()).toEqual(YamlSource.parse('x.yaml', text, { fastFromBytes: Infinity }).toJS())
   })
 
   it('a syntax error in a large file is still reported where it is', () => {
     const text = `name: x\nmethod:\n  - wait: 1s\n  - wait: [2s\n  - wait: 3s\n`
-    const issues = YamlSource.parse('x.yaml', text, 0).syntaxIssues()
-    expect(issues).toEqual(YamlSource.parse('x.yaml', text, Infinity).syntaxIssues())
+    const issues = YamlSource.parse('x.yaml', text, { fastFromBytes: 0 }).syntaxIssues()
+    expect(issues).toEqual(YamlSource.parse('x.yaml', text, { fastFromBytes: Infinity }).syntaxIssues())
     expect(issues).toHaveLength(1)
   })
 
@@ -162,12 +162,31 @@ describe('a large file read in chunks', () => {
           return // the fast reader refuses it too, and the positioned parser answers
         }
         // read in chunks or whole, js-yaml reads the same
-        expect(YamlSource.parse('x.yaml', text, 0).toJS()).toEqual(whole)
+        expect(YamlSource.parse('x.yaml', text, { fastFromBytes: 0 }).toJS()).toEqual(whole)
         // where the two parsers agree on the value (they differ on e.g. a null key), they agree on positions
-        const positioned = YamlSource.parse('x.yaml', text, Infinity)
+        const positioned = YamlSource.parse('x.yaml', text, { fastFromBytes: Infinity })
         if (positioned.syntaxIssues().length === 0 && isDeepStrictEqual(positioned.toJS(), whole)) sameAnswers(text)
       }),
       { seed: 20261202, numRuns: 800 },
     )
+  })
+
+  it('hands the items of a sequence to its reader as they are read, in either reader', () => {
+    const items = { method: (item: unknown, index: number) => ({ index, item }) }
+    const fast = YamlSource.parse('x.yaml', HAND_WRITTEN, { fastFromBytes: 0, items })
+    const positioned = YamlSource.parse('x.yaml', HAND_WRITTEN, { fastFromBytes: Infinity, items })
+    const method = (fast.toJS() as { method: { index: number }[] }).method
+    expect(method.map((m) => m.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8])
+    expect(fast.toJS()).toEqual(positioned.toJS())
+  })
+
+  it('refuses an item nested beyond the bound, where it is', () => {
+    const deep = `${'['.repeat(70)}${']'.repeat(70)}`
+    const text = `name: x\nmethod:\n  - wait: 1s\n  - wait: 2s\n  - wait: ${deep}\nguardrails: []\n`
+    const fast = YamlSource.parse('x.yaml', text, { fastFromBytes: 0, items: { method: (item) => item } })
+    expect(fast.syntaxIssues()).toEqual([{ file: 'x.yaml', line: 5, col: expect.any(Number), message: expect.stringMatching(/nested deeper than 64 levels/) }])
+    expect(YamlSource.parse('x.yaml', text, { fastFromBytes: Infinity }).syntaxIssues()).toEqual([
+      { file: 'x.yaml', line: 5, col: expect.any(Number), message: expect.stringMatching(/nested deeper than 64 levels/) },
+    ])
   })
 })

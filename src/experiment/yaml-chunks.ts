@@ -58,9 +58,11 @@ export class ChunkedYaml {
 
   /**
    * The document as plain data, or undefined when a chunk does not parse or is not what the split
-   * promised (the file is then read whole, which says what is wrong and where).
+   * promised (the file is then read whole, which says what is wrong and where). Each chunk's
+   * items go through `readItems` as soon as they are parsed, and what it returns stands in for
+   * them: a reader that turns them into something smaller lets the plain data die young.
    */
-  load(): unknown {
+  load(readItems: (key: string, firstIndex: number, items: unknown[]) => unknown[] = (_k, _i, items) => items): unknown {
     let root: unknown
     try {
       root = this.parse(this.skeleton.text)
@@ -81,7 +83,7 @@ export class ChunkedYaml {
           return undefined
         }
         if (!Array.isArray(value) || value.length !== chunk.items) return undefined
-        for (const item of value) items.push(item)
+        for (const item of readItems(key, chunk.firstItem, value)) items.push(item)
       }
       doc[key] = items
     }

@@ -11,6 +11,18 @@ import { splitTopLevelSequences } from './yaml-split.ts'
 import { ChunkedYaml } from './yaml-chunks.ts'
 import { offsetOfPath } from './yaml-path.ts'
 
+/**
+ * How a file is read. `items` names top-level sequences whose items are handed, as they are read,
+ * to a function whose result stands in for each of them in toJS() — in a large file read in
+ * chunks, a chunk's items are turned into the model while they are young, and the file is never
+ * held whole as plain data. Nesting is checked before.
+ */
+export interface ReadOptions {
+  items?: Record<string, (item: unknown, index: number) => unknown>
+  /** files from this size on are read by the fast parser first (tests force either reader) */
+  fastFromBytes?: number
+}
+
 export interface SourceIssue {
   file: string
   line: number
@@ -35,8 +47,8 @@ export class YamlSource {
   ) {}
 
   /** Reads and parses a file; a file that cannot be read is a ValidationError with one issue at 1:1. */
-  static read(file: string): YamlSource {
-    return YamlSource.parse(file, readSourceText(file))
+  static read(file: string, options: ReadOptions = {}): YamlSource {
+    return YamlSource.parse(file, readSourceText(file), options)
   }
 
   /**
@@ -47,7 +59,8 @@ export class YamlSource {
    * one chunk that holds it. Anything the fast reader refuses, and every small file, goes
    * through the positioned parser, which says where the problem is.
    */
-  static parse(file: string, text: string, fastFromBytes = FAST_PATH_MIN_BYTES): YamlSource {
+  static parse(file: string, text: string, options: ReadOptions = {}): YamlSource {
+    const readers = options.items ?? {}
     const source = new YamlSource(file, text)
     // Nesting the parser cannot survive (it runs out of stack, or of memory on deep indentation)
     // is refused before parsing, where it starts.
@@ -56,13 +69,12 @@ export class YamlSource {
       source.early = { file, ...offsetToLineCol(text, tooDeep.offset), message: tooDeep.message }
       return source
     }
-    if (text.length >= fastFromBytes && !ALIAS.test(text)) {
-      const fast = readFast(text)
+    if (text.length >= (options.fastFromBytes ?? FAST_PATH_MIN_BYTES) && !ALIAS.test(text)) {
+      const fast = readFast(text, readers)
       if (fast) {
         source.value = fast.value
         source.chunks = fast.chunks
-        const deep = deepPath(source.value, MAX_YAML_DEPTH)
-        if (deep) source.early = source.issue(deep, `nested deeper than ${MAX_YAML_DEPTH} levels: an experiment never needs that`)
+        if (fast.deep) source.early = source.issue(fast.deep, TOO_DEEP)
         return source
       }
       // the positioned parser below says what is wrong, and where
@@ -72,13 +84,13 @@ export class YamlSource {
     const deep = deepestBeyond(doc.contents, MAX_YAML_DEPTH)
     if (deep !== undefined) {
       const pos = lines.linePos(deep)
-      source.early = { file, line: pos.line, col: pos.col, message: `nested deeper than ${MAX_YAML_DEPTH} levels: an experiment never needs that` }
+      source.early = { file, line: pos.line, col: pos.col, message: TOO_DEEP }
       return source
     }
     // Aliases are resolved here, once: an unresolvable one, or so many that they would expand
     // the document without bound (a "billion laughs"), is a positioned error, not a crash.
     try {
-      source.value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT })
+      source.value = readItemsOf(doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }), readers)
     } catch (err) {
       const pos = lines.linePos(firstAlias(doc) ?? 0)
       source.early = { file, line: pos.line, col: pos.col, message: `YAML aliases: ${(err as Error).message} (at most ${MAX_ALIAS_COUNT} alias expansions)` }
@@ -199,30 +211,59 @@ export function readSourceText(file: string): string {
   }
 }
 
+const TOO_DEEP = `nested deeper than ${MAX_YAML_DEPTH} levels: an experiment never needs that`
+
 /**
  * js-yaml's reading of a file, chunk by chunk where it can be cut; undefined when it refuses the
  * file (the positioned parser then says why). A file read whole is positioned, when a problem
- * needs it, by a positioned document of the whole file.
+ * needs it, by a positioned document of the whole file. `deep`: the first path nested too deep.
  */
-function readFast(text: string): { value: unknown; chunks?: ChunkedYaml } | undefined {
+function readFast(text: string, readers: NonNullable<ReadOptions['items']>): { value: unknown; chunks?: ChunkedYaml; deep?: PropertyKey[] } | undefined {
   const split = splitTopLevelSequences(text)
   if (split) {
     const chunks = new ChunkedYaml(text, split, FAST_SCHEMA)
-    const value = chunks.load()
-    if (value !== undefined) return { value, chunks }
+    let deep: PropertyKey[] | undefined
+    // each chunk's items are checked for depth (under [key, index]) and handed to their reader while young
+    const value = chunks.load((key, first, items) => {
+      const inChunk = deep ? undefined : deepPath(items, MAX_YAML_DEPTH - 1)
+      if (inChunk) deep = [key, first + (inChunk[0] as number), ...inChunk.slice(1)]
+      const read = readers[key]
+      return read ? items.map((item, i) => read(item, first + i)) : items
+    })
+    if (value !== undefined) {
+      // the skeleton's own nesting: the sequences' items are in it by now, but shallower than their own check
+      deep ??= deepPath(value, MAX_YAML_DEPTH, new Set(split.sequences.map((s) => s.key)))
+      return { value, chunks, deep }
+    }
   }
   try {
-    return { value: loadYaml(text, { schema: FAST_SCHEMA }) }
+    const value: unknown = loadYaml(text, { schema: FAST_SCHEMA })
+    const deep = deepPath(value, MAX_YAML_DEPTH)
+    return { value: deep ? value : readItemsOf(value, readers), deep }
   } catch {
     return undefined
   }
 }
 
+/** The document with the items of the named top-level sequences replaced by what their readers make of them. */
+function readItemsOf(value: unknown, readers: NonNullable<ReadOptions['items']>): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value
+  const doc = value as Record<string, unknown>
+  for (const [key, read] of Object.entries(readers)) {
+    const items = doc[key]
+    if (Array.isArray(items)) doc[key] = items.map((item, i) => read(item, i))
+  }
+  return value
+}
+
 /** an alias (`*name`) anywhere: such files take the positioned parser, which bounds alias expansion */
 const ALIAS = /(^|[\s[{,:-])\*[^\s*]/m
 
-/** The path of the first collection nested deeper than `max` in plain data, walking without recursion. */
-function deepPath(root: unknown, max: number): PropertyKey[] | undefined {
+/**
+ * The path of the first collection nested deeper than `max` in plain data, walking without
+ * recursion; `skipAtRoot`: keys of the root not to walk into (checked already).
+ */
+function deepPath(root: unknown, max: number, skipAtRoot?: ReadonlySet<string>): PropertyKey[] | undefined {
   interface Frame {
     value: unknown
     depth: number
@@ -240,7 +281,11 @@ function deepPath(root: unknown, max: number): PropertyKey[] | undefined {
       return path
     }
     if (Array.isArray(value)) value.forEach((v, i) => stack.push({ value: v, depth: frame.depth + 1, parent: frame, key: i }))
-    else for (const k in value) stack.push({ value: (value as Record<string, unknown>)[k], depth: frame.depth + 1, parent: frame, key: k })
+    else
+      for (const k in value) {
+        if (frame.depth === 0 && skipAtRoot?.has(k)) continue
+        stack.push({ value: (value as Record<string, unknown>)[k], depth: frame.depth + 1, parent: frame, key: k })
+      }
   }
   return undefined
 }
