@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs'
 import type { z } from 'zod'
 import type { Experiment, ProbeSpec } from './schema.ts'
 import { YamlSource, type SourceIssue } from './yaml-source.ts'
-import { parseExperimentValue, parseSteadyStateValue, sourceOf, zodIssues } from './parse.ts'
+import { EXPERIMENT_ITEMS, parseExperimentValue, parseSteadyStateValue, sourceOf, zodIssues } from './parse.ts'
 import { parseTolerance } from './tolerance.ts'
 import { toleranceList, toleranceProblem } from './tolerance.ts'
 import { EXTENSION_LOAD_TIMEOUT_MS } from './limits.ts'
@@ -48,7 +48,7 @@ interface PlacedProbe {
 export async function loadExperiment(file: string, baseRegistry: Registry, opts: LoadOptions = {}): Promise<LoadResult> {
   let source: YamlSource
   try {
-    source = YamlSource.read(file)
+    source = YamlSource.read(file, { items: EXPERIMENT_ITEMS })
   } catch (err) {
     if (err instanceof ValidationError && err.issues.length) return { ok: false, issues: err.issues }
     throw err

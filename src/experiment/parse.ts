@@ -17,7 +17,7 @@ import {
   type ProbeSpec,
   type SteadyState,
 } from './schema.ts'
-import { parseSteps, type StepIssue } from './steps.ts'
+import { parseSteps, readStep, type StepIssue } from './steps.ts'
 
 type Issue = z.core.$ZodIssue
 
@@ -106,6 +106,11 @@ function parseGuardrail(raw: unknown, path: PropertyKey[], issues: StepIssue[]):
 
 const FIELDS = ExperimentSchema.shape
 const TOP_LEVEL = new Set(Object.keys(FIELDS))
+
+/** How an experiment file is read: its method's steps are parsed as the file is read (see ReadStep). */
+export const EXPERIMENT_ITEMS = {
+  method: (item: unknown, index: number) => readStep(item, ['method', index], zodIssues),
+}
 
 /** The experiment, with what could not be parsed left out (or at its default), and every problem found. */
 export function parseExperimentValue(raw: unknown): { experiment: Experiment; issues: StepIssue[] } {

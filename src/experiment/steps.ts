@@ -88,6 +88,27 @@ const RepeatShape = z.strictObject({
 export type IssueMapper = (base: PropertyKey[], error: z.ZodError, value: unknown) => StepIssue[]
 
 /**
+ * A top-level step already parsed when the YAML was read (YamlSource's `items` option): a large
+ * method is turned into steps chunk by chunk, never held whole as plain data. parseSteps takes
+ * it as it is.
+ */
+export class ReadStep {
+  constructor(
+    readonly step: Step | undefined,
+    readonly issues: readonly StepIssue[],
+  ) {}
+}
+
+/** Parses one top-level step of the method, at `path` (['method', index]), as the file is read. */
+export function readStep(raw: unknown, path: PropertyKey[], toIssues: IssueMapper): ReadStep {
+  const { step, issues } = parseStep(raw, path, toIssues, 0)
+  // held until the whole method is read: no empty list per step
+  return new ReadStep(step, issues.length ? issues : NO_ISSUES)
+}
+
+const NO_ISSUES: readonly StepIssue[] = Object.freeze([])
+
+/**
  * Parses a list of steps written at `path` (e.g. ['method']). Returns every step that is valid
  * (composites keep their valid children) and every problem found, so one bad step does not
  * hide the others.
@@ -98,7 +119,8 @@ export function parseSteps(raw: unknown, path: PropertyKey[], toIssues: IssueMap
   if (!Array.isArray(raw)) return { steps, issues: [{ path, message: 'expected a list of steps' }] }
   if (raw.length === 0) return { steps, issues: [{ path, message: 'needs at least one step' }] }
   raw.forEach((item, i) => {
-    const r = parseStep(item, [...path, i], toIssues, depth)
+    // concat: an exact-size array (a spread leaves room to grow, ~2.5× the memory, once per step)
+    const r = item instanceof ReadStep ? item : parseStep(item, path.concat(i), toIssues, depth)
     issues.push(...r.issues)
     if (r.step) steps.push(r.step)
   })
@@ -132,7 +154,7 @@ function parseStep(raw: unknown, path: PropertyKey[], toIssues: IssueMapper, dep
   const parsed = shape.safeParse(raw)
   // the shape's own fields (name, timeout, times, every) are checked here; children one by one below
   const issues = parsed.success ? [] : toIssues(path, parsed.error, raw)
-  const childPath = kind === 'repeat' ? [...path, 'repeat', 'steps'] : [...path, kind]
+  const childPath = kind === 'repeat' ? path.concat('repeat', 'steps') : path.concat(kind)
   const childRaw = kind === 'repeat' ? ((raw as { repeat?: { steps?: unknown } }).repeat?.steps ?? undefined) : (raw as Record<string, unknown>)[kind]
   // when the children list itself is malformed, zod said so above
   const children = Array.isArray(childRaw) && childRaw.length > 0 ? parseSteps(childRaw, childPath, toIssues, depth + 1) : { steps: [], issues: [] }

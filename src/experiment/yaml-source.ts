@@ -3,10 +3,25 @@
  * error — syntax, schema or semantic — is reported as `file:line:col: message`.
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs'
-import { LineCounter, parseDocument, isNode, isCollection, isPair, visit, type Document } from 'yaml'
+import { LineCounter, parseDocument, isCollection, isPair, visit, type Document } from 'yaml'
 import { CORE_SCHEMA, load as loadYaml, mergeTag } from 'js-yaml'
 import { ValidationError } from '../api/errors.ts'
 import { MAX_SOURCE_BYTES, MAX_YAML_DEPTH } from './limits.ts'
+import { splitTopLevelSequences } from './yaml-split.ts'
+import { ChunkedYaml } from './yaml-chunks.ts'
+import { offsetOfPath } from './yaml-path.ts'
+
+/**
+ * How a file is read. `items` names top-level sequences whose items are handed, as they are read,
+ * to a function whose result stands in for each of them in toJS() — in a large file read in
+ * chunks, a chunk's items are turned into the model while they are young, and the file is never
+ * held whole as plain data. Nesting is checked before.
+ */
+export interface ReadOptions {
+  items?: Record<string, (item: unknown, index: number) => unknown>
+  /** files from this size on are read by the fast parser first (tests force either reader) */
+  fastFromBytes?: number
+}
 
 export interface SourceIssue {
   file: string
@@ -23,6 +38,8 @@ export class YamlSource {
   private parsed: { doc: Document.Parsed; lines: LineCounter } | undefined
   /** the document as plain data, aliases resolved */
   private value: unknown = undefined
+  /** read in chunks: a path's position is looked up in the chunk that holds it, not in a document of the whole file */
+  private chunks: ChunkedYaml | undefined
 
   private constructor(
     readonly file: string,
@@ -30,18 +47,20 @@ export class YamlSource {
   ) {}
 
   /** Reads and parses a file; a file that cannot be read is a ValidationError with one issue at 1:1. */
-  static read(file: string): YamlSource {
-    return YamlSource.parse(file, readSourceText(file))
+  static read(file: string, options: ReadOptions = {}): YamlSource {
+    return YamlSource.parse(file, readSourceText(file), options)
   }
 
   /**
-   * A large file without aliases is first read by js-yaml (YAML 1.2 core schema with merge
-   * keys, duplicate keys refused): an order of magnitude faster and smaller than building the
-   * positioned document, which is then built only if a problem needs a position. Anything the
-   * fast reader refuses, and every small file, goes through the positioned parser, which says
-   * where the problem is.
+   * A large file without aliases is read by js-yaml (YAML 1.2 core schema with merge keys,
+   * duplicate keys refused): an order of magnitude faster and smaller than building the
+   * positioned document. Where it can be cut (yaml-split.ts) it is read chunk by chunk, so the
+   * parser never holds the whole file's events, and a problem's position is looked up in the
+   * one chunk that holds it. Anything the fast reader refuses, and every small file, goes
+   * through the positioned parser, which says where the problem is.
    */
-  static parse(file: string, text: string): YamlSource {
+  static parse(file: string, text: string, options: ReadOptions = {}): YamlSource {
+    const readers = options.items ?? {}
     const source = new YamlSource(file, text)
     // Nesting the parser cannot survive (it runs out of stack, or of memory on deep indentation)
     // is refused before parsing, where it starts.
@@ -50,28 +69,28 @@ export class YamlSource {
       source.early = { file, ...offsetToLineCol(text, tooDeep.offset), message: tooDeep.message }
       return source
     }
-    if (text.length >= FAST_PATH_MIN_BYTES && !ALIAS.test(text)) {
-      try {
-        source.value = loadYaml(text, { schema: FAST_SCHEMA })
-        const deep = deepPath(source.value, MAX_YAML_DEPTH)
-        if (deep) source.early = source.issue(deep, `nested deeper than ${MAX_YAML_DEPTH} levels: an experiment never needs that`)
+    if (text.length >= (options.fastFromBytes ?? FAST_PATH_MIN_BYTES) && !ALIAS.test(text)) {
+      const fast = readFast(text, readers)
+      if (fast) {
+        source.value = fast.value
+        source.chunks = fast.chunks
+        if (fast.deep) source.early = source.issue(fast.deep, TOO_DEEP)
         return source
-      } catch {
-        // the positioned parser below says what is wrong, and where
       }
+      // the positioned parser below says what is wrong, and where
     }
     const { doc, lines } = source.document()
     if (doc.errors.length) return source
     const deep = deepestBeyond(doc.contents, MAX_YAML_DEPTH)
     if (deep !== undefined) {
       const pos = lines.linePos(deep)
-      source.early = { file, line: pos.line, col: pos.col, message: `nested deeper than ${MAX_YAML_DEPTH} levels: an experiment never needs that` }
+      source.early = { file, line: pos.line, col: pos.col, message: TOO_DEEP }
       return source
     }
     // Aliases are resolved here, once: an unresolvable one, or so many that they would expand
     // the document without bound (a "billion laughs"), is a positioned error, not a crash.
     try {
-      source.value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT })
+      source.value = readItemsOf(doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }), readers)
     } catch (err) {
       const pos = lines.linePos(firstAlias(doc) ?? 0)
       source.early = { file, line: pos.line, col: pos.col, message: `YAML aliases: ${(err as Error).message} (at most ${MAX_ALIAS_COUNT} alias expansions)` }
@@ -117,32 +136,30 @@ export class YamlSource {
    * looks at), the item for a sequence index, else the deepest existing ancestor.
    */
   position(path: readonly PropertyKey[]): { line: number; col: number } {
+    if (this.chunks && !this.parsed) return this.lineCol(this.chunks.offsetOf(path))
     const { doc, lines } = this.document()
-    const start = (n: unknown): number | undefined => (n as { range?: number[] } | null)?.range?.[0]
-    let node: unknown = doc.contents
-    let offset = start(node) ?? 0
-    for (let i = 0; i < path.length; i++) {
-      const key = path[i]
-      if (!isNode(node) || !('items' in node)) break
-      const items = (node as { items: unknown[] }).items
-      if (typeof key === 'number') {
-        node = items[key]
-        if (node === undefined) break
-        offset = start(node) ?? offset
-        continue
-      }
-      const pair = items.find((p) => {
-        const k = (p as { key?: unknown }).key
-        return (isNode(k) ? (k as { value?: unknown }).value : k) === key
-      }) as { key?: unknown; value?: unknown } | undefined
-      if (!pair) break
-      const last = i === path.length - 1
-      const valueIsCollection = isNode(pair.value) && 'items' in (pair.value as object)
-      offset = (last || !valueIsCollection ? start(pair.key) : start(pair.value)) ?? offset
-      node = pair.value
-    }
-    const pos = lines.linePos(offset)
+    const pos = lines.linePos(offsetOfPath(doc, path))
     return { line: pos.line, col: pos.col }
+  }
+
+  /** where each line starts, for the positions of a file read in chunks (built on the first problem) */
+  private lineStarts: Int32Array | undefined
+
+  private lineCol(offset: number): { line: number; col: number } {
+    if (!this.lineStarts) {
+      const starts = [0]
+      for (let i = this.text.indexOf('\n'); i >= 0; i = this.text.indexOf('\n', i + 1)) starts.push(i + 1)
+      this.lineStarts = Int32Array.from(starts)
+    }
+    // the last line starting at or before the offset
+    let lo = 0
+    let hi = this.lineStarts.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1
+      if (this.lineStarts[mid] <= offset) lo = mid
+      else hi = mid - 1
+    }
+    return { line: lo + 1, col: offset - this.lineStarts[lo] + 1 }
   }
 
   issue(path: readonly PropertyKey[], message: string): SourceIssue {
@@ -194,11 +211,59 @@ export function readSourceText(file: string): string {
   }
 }
 
+const TOO_DEEP = `nested deeper than ${MAX_YAML_DEPTH} levels: an experiment never needs that`
+
+/**
+ * js-yaml's reading of a file, chunk by chunk where it can be cut; undefined when it refuses the
+ * file (the positioned parser then says why). A file read whole is positioned, when a problem
+ * needs it, by a positioned document of the whole file. `deep`: the first path nested too deep.
+ */
+function readFast(text: string, readers: NonNullable<ReadOptions['items']>): { value: unknown; chunks?: ChunkedYaml; deep?: PropertyKey[] } | undefined {
+  const split = splitTopLevelSequences(text)
+  if (split) {
+    const chunks = new ChunkedYaml(text, split, FAST_SCHEMA)
+    let deep: PropertyKey[] | undefined
+    // each chunk's items are checked for depth (under [key, index]) and handed to their reader while young
+    const value = chunks.load((key, first, items) => {
+      const inChunk = deep ? undefined : deepPath(items, MAX_YAML_DEPTH - 1)
+      if (inChunk) deep = [key, first + (inChunk[0] as number), ...inChunk.slice(1)]
+      const read = readers[key]
+      return read ? items.map((item, i) => read(item, first + i)) : items
+    })
+    if (value !== undefined) {
+      // the skeleton's own nesting: the sequences' items are in it by now, but shallower than their own check
+      deep ??= deepPath(value, MAX_YAML_DEPTH, new Set(split.sequences.map((s) => s.key)))
+      return { value, chunks, deep }
+    }
+  }
+  try {
+    const value: unknown = loadYaml(text, { schema: FAST_SCHEMA })
+    const deep = deepPath(value, MAX_YAML_DEPTH)
+    return { value: deep ? value : readItemsOf(value, readers), deep }
+  } catch {
+    return undefined
+  }
+}
+
+/** The document with the items of the named top-level sequences replaced by what their readers make of them. */
+function readItemsOf(value: unknown, readers: NonNullable<ReadOptions['items']>): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value
+  const doc = value as Record<string, unknown>
+  for (const [key, read] of Object.entries(readers)) {
+    const items = doc[key]
+    if (Array.isArray(items)) doc[key] = items.map((item, i) => read(item, i))
+  }
+  return value
+}
+
 /** an alias (`*name`) anywhere: such files take the positioned parser, which bounds alias expansion */
 const ALIAS = /(^|[\s[{,:-])\*[^\s*]/m
 
-/** The path of the first collection nested deeper than `max` in plain data, walking without recursion. */
-function deepPath(root: unknown, max: number): PropertyKey[] | undefined {
+/**
+ * The path of the first collection nested deeper than `max` in plain data, walking without
+ * recursion; `skipAtRoot`: keys of the root not to walk into (checked already).
+ */
+function deepPath(root: unknown, max: number, skipAtRoot?: ReadonlySet<string>): PropertyKey[] | undefined {
   interface Frame {
     value: unknown
     depth: number
@@ -216,7 +281,11 @@ function deepPath(root: unknown, max: number): PropertyKey[] | undefined {
       return path
     }
     if (Array.isArray(value)) value.forEach((v, i) => stack.push({ value: v, depth: frame.depth + 1, parent: frame, key: i }))
-    else for (const k in value) stack.push({ value: (value as Record<string, unknown>)[k], depth: frame.depth + 1, parent: frame, key: k })
+    else
+      for (const k in value) {
+        if (frame.depth === 0 && skipAtRoot?.has(k)) continue
+        stack.push({ value: (value as Record<string, unknown>)[k], depth: frame.depth + 1, parent: frame, key: k })
+      }
   }
   return undefined
 }
