@@ -13,7 +13,8 @@ const alias = [
 //  - containers: the testcontainers environment (needs a Docker engine)
 //  - browser:    the report pages opened in headless Chromium
 //  - package:    gameday packed, installed into an empty project and used there as a user would
-// Tests that touch real processes run their files one at a time: the machine has 2 cores.
+// The heavy projects (local, containers, browser, package) run their files one at a time: the
+// machine has 2 cores, and their verdicts rest on latencies a second file would disturb.
 export default defineConfig({
   test: {
     projects: [
@@ -23,6 +24,9 @@ export default defineConfig({
           name: 'unit',
           include: ['{src,plugins,target,test}/**/*.test.ts'],
           exclude: ['**/*.local.test.ts', '**/*.containers.test.ts', '**/*.browser.test.ts', '**/*.package.test.ts', 'node_modules/**'],
+          // two files at a time (vitest's default on 2 cores is one): most of a unit file's time is
+          // spent waiting on its servers, fault windows and child processes, not on a core
+          maxWorkers: 2,
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },

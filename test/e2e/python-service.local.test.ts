@@ -3,11 +3,13 @@
  * text protocol — started as a `command:` among the reference services on the local environment,
  * ready when it answers $SRV.PING: the flagship game day and a task-stop game day pass against
  * it; a variant that exits on SIGTERM without draining fails the task-stop game day, and one that
- * never answers $SRV.PING fails `env up` with its last lines. Nothing is left running.
+ * never answers $SRV.PING fails `env up` with its last lines. The two game days on the example as
+ * it is share one environment (each reverts what it did, and a run leaves an environment it did
+ * not start up); the variants start their own. Nothing is left running.
  */
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { parse, stringify } from 'yaml'
 import { gameday, sandbox, type CliRun } from './cli.ts'
 import { killHard, processesOf } from '../../src/environments/local/processes.ts'
@@ -35,9 +37,12 @@ function variant(dir: string, change: (inventory: Record<string, unknown>) => vo
   return file
 }
 
-async function cli(args: string[]): Promise<{ code: number | null; output: string; stateDir: string; reportsDir: string }> {
-  const { stateDir, reportsDir } = sandbox()
-  boxes.push(stateDir)
+/** The gameday CLI in a sandbox of its own: its own state directory, or the shared environment's. */
+async function cli(args: string[], sharedStateDir?: string): Promise<{ code: number | null; output: string; stateDir: string; reportsDir: string }> {
+  const box = sandbox()
+  const { reportsDir } = box
+  const stateDir = sharedStateDir ?? box.stateDir
+  if (!sharedStateDir) boxes.push(stateDir)
   const run = gameday(
     args.map((a) => a.replace('$REPORTS', reportsDir)),
     stateDir,
@@ -47,38 +52,54 @@ async function cli(args: string[]): Promise<{ code: number | null; output: strin
   return { code, output: run.output(), stateDir, reportsDir }
 }
 
-async function runExperiment(experiment: string, envFile: string) {
-  const r = await cli(['run', experiment, '--env', envFile, '--reports', '$REPORTS', '--no-live'])
+/** `gameday run` on an environment of its own that must be gone after, or on the shared one. */
+async function runExperiment(experiment: string, envFile: string, sharedStateDir?: string) {
+  const r = await cli(['run', experiment, '--env', envFile, '--reports', '$REPORTS', '--no-live'], sharedStateDir)
   const [runDir] = readdirSync(r.reportsDir)
   const result = JSON.parse(readFileSync(join(r.reportsDir, runDir, 'result.json'), 'utf8')) as RunResult
-  expect(processesOf(r.stateDir)).toEqual([])
+  if (!sharedStateDir) expect(processesOf(r.stateDir)).toEqual([])
   return { ...r, result }
 }
 
 const stops = (r: RunResult) => r.evidence.filter((e) => e.kind === 'task.stopped').map((e) => e.data as Record<string, unknown>)
 
 describe('a Python service among the reference services, on the local environment', () => {
-  it('experiments/nats-node-kill.yaml passes with the gateway’s inventory calls answered by the Python tasks', async () => {
-    const { code, output, result, stateDir } = await runExperiment('experiments/nats-node-kill.yaml', ENV_FILE)
-    expect(code, output).toBe(0)
-    expect(result.status).toBe('passed')
-    expect(result.faults).toMatchObject([
-      { type: 'nats.kill-node', state: 'reverted', targets: [{ role: 'jetstream-meta-leader' }] },
-      { type: 'nats.kill-node', state: 'reverted', targets: [{ role: 'most-clients' }] },
-    ])
-    // the inventory tasks were the Python service: its own log lines, its NATS connection name
-    const log = readFileSync(join(stateDir, 'logs', 'inventory-1.log'), 'utf8')
-    expect(log).toMatch(/"event": "ready", "subjects": \["inventory.get"\], "queue": "q", "az": "az-a", "instance": "[0-9a-f]{22}"/)
-  })
+  describe('the example as it is, on one environment for both game days', () => {
+    const shared = sandbox()
+    beforeAll(async () => {
+      const up = await cli(['env', 'up', '--env', ENV_FILE], shared.stateDir)
+      expect(up.code, up.output).toBe(0)
+    })
+    afterAll(async () => {
+      const down = await cli(['env', 'down', '--env', ENV_FILE], shared.stateDir)
+      const left = processesOf(shared.stateDir)
+      for (const pid of left) await killHard(pid)
+      expect(down.code, down.output).toBe(0)
+      expect(left).toEqual([])
+    })
 
-  it('inventory-task-stop passes: the stopped Python task drains, exits 0, and its replacement answers $SRV.PING', async () => {
-    const { code, output, result } = await runExperiment(TASK_STOP, ENV_FILE)
-    expect(code, output).toBe(0)
-    const probe = result.probes.find((p) => p.phase === 'during' && p.name === 'inventory-drain')!
-    expect(probe).toMatchObject({ verdict: 'pass', metrics: { lost: 0, hung: 0 } })
-    const [stop] = stops(result)
-    expect(stop).toMatchObject({ service: 'inventory', action: 'stop', exitCode: 0, killedAfterGrace: false, stopReport: { abandoned: 0 } })
-    expect(stop.replacementReadyMs).toEqual(expect.any(Number))
+    it('experiments/nats-node-kill.yaml passes with the gateway’s inventory calls answered by the Python tasks', async () => {
+      const { code, output, result, stateDir } = await runExperiment('experiments/nats-node-kill.yaml', ENV_FILE, shared.stateDir)
+      expect(code, output).toBe(0)
+      expect(result.status).toBe('passed')
+      expect(result.faults).toMatchObject([
+        { type: 'nats.kill-node', state: 'reverted', targets: [{ role: 'jetstream-meta-leader' }] },
+        { type: 'nats.kill-node', state: 'reverted', targets: [{ role: 'most-clients' }] },
+      ])
+      // the inventory tasks were the Python service: its own log lines, its NATS connection name
+      const log = readFileSync(join(stateDir, 'logs', 'inventory-1.log'), 'utf8')
+      expect(log).toMatch(/"event": "ready", "subjects": \["inventory.get"\], "queue": "q", "az": "az-a", "instance": "[0-9a-f]{22}"/)
+    })
+
+    it('inventory-task-stop passes: the stopped Python task drains, exits 0, and its replacement answers $SRV.PING', async () => {
+      const { code, output, result } = await runExperiment(TASK_STOP, ENV_FILE, shared.stateDir)
+      expect(code, output).toBe(0)
+      const probe = result.probes.find((p) => p.phase === 'during' && p.name === 'inventory-drain')!
+      expect(probe).toMatchObject({ verdict: 'pass', metrics: { lost: 0, hung: 0 } })
+      const [stop] = stops(result)
+      expect(stop).toMatchObject({ service: 'inventory', action: 'stop', exitCode: 0, killedAfterGrace: false, stopReport: { abandoned: 0 } })
+      expect(stop.replacementReadyMs).toEqual(expect.any(Number))
+    })
   })
 
   it('a Python task that exits on SIGTERM without draining fails inventory-task-stop, losing requests', async () => {

@@ -3,12 +3,13 @@
  * without draining makes the drain probe fail and name the requests it lost; the three shipped
  * lifecycle game days pass, each with requests in flight at every stop (the evidence their
  * verdict rests on); and a drain experiment whose requests are too fast to be in flight at its
- * stops comes out inconclusive, not passed. Each run starts its own environment in its own
- * state directory and must leave no process behind, whatever happens to the test.
+ * stops comes out inconclusive, not passed. The three shipped game days share one environment
+ * (each reverts what it did, and a run leaves an environment it did not start up); the others
+ * start their own. No process is left behind, whatever happens to the test.
  */
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { gameday, sandbox, type CliRun } from '../e2e/cli.ts'
 import { killHard, processesOf } from '../../src/environments/local/processes.ts'
 import type { RunResult } from '../../src/reports/result.ts'
@@ -21,16 +22,21 @@ afterEach(async () => {
   for (const stateDir of boxes.splice(0)) for (const pid of processesOf(stateDir)) await killHard(pid)
 })
 
-async function runGameday(args: string[]): Promise<{ code: number | null; output: string; result: RunResult; dir: string; stateDir: string }> {
+/** Runs `gameday run` in a sandbox of its own: on its own environment, or on the one up in `sharedStateDir`. */
+async function runGameday(
+  args: string[],
+  sharedStateDir?: string,
+): Promise<{ code: number | null; output: string; result: RunResult; dir: string; stateDir: string }> {
   const box = sandbox()
-  boxes.push(box.stateDir)
-  const run = gameday(['run', ...args.map((a) => a.replace('$DIR', box.dir)), '--reports', box.reportsDir, '--no-live'], box.stateDir)
+  const stateDir = sharedStateDir ?? box.stateDir
+  if (!sharedStateDir) boxes.push(stateDir)
+  const run = gameday(['run', ...args.map((a) => a.replace('$DIR', box.dir)), '--reports', box.reportsDir, '--no-live'], stateDir)
   runs.push(run)
   const code = await run.exit
   const [runId] = readdirSync(box.reportsDir)
   const dir = join(box.reportsDir, runId)
   const result = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as RunResult
-  return { code, output: run.output(), result, dir, stateDir: box.stateDir }
+  return { code, output: run.output(), result, dir, stateDir }
 }
 
 type Data = Record<string, unknown>
@@ -111,63 +117,78 @@ describe('graceful lifecycle on the local environment', () => {
     expect(processesOf(stateDir)).toEqual([])
   })
 
-  it('experiments/fargate-task-stop.yaml: half the ai-integration tasks stop under load, no request is lost', async () => {
-    const { code, output, result, dir, stateDir } = await runGameday(['experiments/fargate-task-stop.yaml'])
-    expect(code, output).toBe(0)
-    const probe = during(result, 'recommend-drain')
-    expect(probe).toMatchObject({ verdict: 'pass', metrics: { lost: 0, hung: 0, stops: 1 } })
-    expect(Number(probe.metrics.ok)).toBeGreaterThan(400)
-    // Redis 80 ms late for ai-integration: the stopping task held work, and finished it
-    expect(result.faults.map((f) => f.type)).toEqual(['redis.throttle', 'service.stop-task'])
-    expect(Number(probe.metrics.leastInFlightAtStop)).toBeGreaterThan(0)
-    const stops = evidenceOf(result, 'task.stopped')
-    expect(stops).toHaveLength(1) // half of 2
-    expect(stops[0]).toMatchObject({ service: 'ai-integration', action: 'stop', exitCode: 0, killedAfterGrace: false })
-    expect(stops[0].replacementReadyMs).toEqual(expect.any(Number))
-    const summary = readFileSync(join(dir, 'summary.md'), 'utf8')
-    expect(summary).toMatch(/\| task\.stopped \| ai-integration-\d: SIGTERM → exited 0.*replacement ai-integration-\d ready after/)
-    expect(summary).toMatch(
-      /\| drain\.stop \| recommend-drain: ai-integration-\d SIGTERM at [\d:.]+: [1-9]\d* of the probe's requests in flight; the task said it held \d+ \|/,
-    )
-    console.log(figures(result))
-    expect(processesOf(stateDir)).toEqual([])
-  })
+  describe('the shipped lifecycle game days, on one environment', () => {
+    const shared = sandbox()
+    beforeAll(async () => {
+      const up = gameday(['env', 'up'], shared.stateDir)
+      runs.push(up)
+      expect(await up.exit, up.output()).toBe(0)
+    })
+    afterAll(async () => {
+      const down = gameday(['env', 'down'], shared.stateDir)
+      runs.push(down)
+      const code = await down.exit
+      const left = processesOf(shared.stateDir)
+      for (const pid of left) await killHard(pid)
+      expect(code, down.output()).toBe(0)
+      expect(left).toEqual([])
+    })
 
-  it('experiments/gateway-rolling-drain.yaml: the gateway restarts task by task behind the load balancer, no request is lost', async () => {
-    const { code, output, result, stateDir } = await runGameday(['experiments/gateway-rolling-drain.yaml'])
-    expect(code, output).toBe(0)
-    const drain = during(result, 'gateway-drain')
-    expect(drain).toMatchObject({ verdict: 'pass', metrics: { lost: 0, hung: 0, stops: 2 } })
-    // the held uploads: each stopping gateway met requests it had to finish
-    expect(Number(drain.metrics.leastInFlightAtStop)).toBeGreaterThan(0)
-    const stops = evidenceOf(result, 'task.stopped')
-    expect(stops.map((s) => s.step)).toEqual([1, 2])
-    // one at a time: the second stop was asked for only after the first replacement was ready
-    expect(Date.parse(String(stops[1].requestedAt))).toBeGreaterThanOrEqual(Date.parse(String(stops[0].requestedAt)) + Number(stops[0].replacementReadyMs))
-    console.log(figures(result))
-    expect(processesOf(stateDir)).toEqual([])
-  })
+    it('experiments/fargate-task-stop.yaml: half the ai-integration tasks stop under load, no request is lost', async () => {
+      const { code, output, result, dir } = await runGameday(['experiments/fargate-task-stop.yaml'], shared.stateDir)
+      expect(code, output).toBe(0)
+      const probe = during(result, 'recommend-drain')
+      expect(probe).toMatchObject({ verdict: 'pass', metrics: { lost: 0, hung: 0, stops: 1 } })
+      expect(Number(probe.metrics.ok)).toBeGreaterThan(400)
+      // Redis 80 ms late for ai-integration: the stopping task held work, and finished it
+      expect(result.faults.map((f) => f.type)).toEqual(['redis.throttle', 'service.stop-task'])
+      expect(Number(probe.metrics.leastInFlightAtStop)).toBeGreaterThan(0)
+      const stops = evidenceOf(result, 'task.stopped')
+      expect(stops).toHaveLength(1) // half of 2
+      expect(stops[0]).toMatchObject({ service: 'ai-integration', action: 'stop', exitCode: 0, killedAfterGrace: false })
+      expect(stops[0].replacementReadyMs).toEqual(expect.any(Number))
+      const summary = readFileSync(join(dir, 'summary.md'), 'utf8')
+      expect(summary).toMatch(/\| task\.stopped \| ai-integration-\d: SIGTERM → exited 0.*replacement ai-integration-\d ready after/)
+      expect(summary).toMatch(
+        /\| drain\.stop \| recommend-drain: ai-integration-\d SIGTERM at [\d:.]+: [1-9]\d* of the probe's requests in flight; the task said it held \d+ \|/,
+      )
+      console.log(figures(result))
+    })
 
-  it('experiments/nats-lame-duck.yaml: every NATS server in turn goes lame duck, clients move, no request is lost', async () => {
-    const { code, output, result, stateDir } = await runGameday(['experiments/nats-lame-duck.yaml'])
-    expect(code, output).toBe(0)
-    expect(evidenceOf(result, 'nats.lame-duck').map((d) => d.node)).toEqual(['n1', 'n2', 'n3', 'n4', 'n5'])
-    const gateway = during(result, 'gateway-drain')
-    expect(gateway).toMatchObject({ verdict: 'pass', metrics: { lost: 0, hung: 0, stops: 5 } })
-    const nats = during(result, 'nats-drain')
-    expect(nats).toMatchObject({ verdict: 'pass', metrics: { lost: 0, hung: 0, stops: 5 } })
-    // every server's eviction met requests in flight (Redis is 80 ms late for ai-integration)
-    for (const p of [gateway, nats]) expect(Number(p.metrics.leastInFlightAtStop), p.name).toBeGreaterThan(0)
-    expect(
-      Object.keys(nats.metrics)
-        .filter((k) => k.startsWith('inFlightAtStop.'))
-        .sort(),
-    ).toEqual(['n1', 'n2', 'n3', 'n4', 'n5'].map((n) => `inFlightAtStop.${n}`))
-    const reconnections = (nats.details as { reconnections: { ldm: boolean }[] }).reconnections
-    expect(reconnections.length).toBeGreaterThanOrEqual(3) // every probe connection was evicted at least once
-    expect(reconnections.every((r) => r.ldm)).toBe(true)
-    console.log(figures(result))
-    expect(processesOf(stateDir)).toEqual([])
+    it('experiments/gateway-rolling-drain.yaml: the gateway restarts task by task behind the load balancer, no request is lost', async () => {
+      const { code, output, result } = await runGameday(['experiments/gateway-rolling-drain.yaml'], shared.stateDir)
+      expect(code, output).toBe(0)
+      const drain = during(result, 'gateway-drain')
+      expect(drain).toMatchObject({ verdict: 'pass', metrics: { lost: 0, hung: 0, stops: 2 } })
+      // the held uploads: each stopping gateway met requests it had to finish
+      expect(Number(drain.metrics.leastInFlightAtStop)).toBeGreaterThan(0)
+      const stops = evidenceOf(result, 'task.stopped')
+      expect(stops.map((s) => s.step)).toEqual([1, 2])
+      // one at a time: the second stop was asked for only after the first replacement was ready
+      expect(Date.parse(String(stops[1].requestedAt))).toBeGreaterThanOrEqual(Date.parse(String(stops[0].requestedAt)) + Number(stops[0].replacementReadyMs))
+      console.log(figures(result))
+    })
+
+    it('experiments/nats-lame-duck.yaml: every NATS server in turn goes lame duck, clients move, no request is lost', async () => {
+      const { code, output, result } = await runGameday(['experiments/nats-lame-duck.yaml'], shared.stateDir)
+      expect(code, output).toBe(0)
+      expect(evidenceOf(result, 'nats.lame-duck').map((d) => d.node)).toEqual(['n1', 'n2', 'n3', 'n4', 'n5'])
+      const gateway = during(result, 'gateway-drain')
+      expect(gateway).toMatchObject({ verdict: 'pass', metrics: { lost: 0, hung: 0, stops: 5 } })
+      const nats = during(result, 'nats-drain')
+      expect(nats).toMatchObject({ verdict: 'pass', metrics: { lost: 0, hung: 0, stops: 5 } })
+      // every server's eviction met requests in flight (Redis is 80 ms late for ai-integration)
+      for (const p of [gateway, nats]) expect(Number(p.metrics.leastInFlightAtStop), p.name).toBeGreaterThan(0)
+      expect(
+        Object.keys(nats.metrics)
+          .filter((k) => k.startsWith('inFlightAtStop.'))
+          .sort(),
+      ).toEqual(['n1', 'n2', 'n3', 'n4', 'n5'].map((n) => `inFlightAtStop.${n}`))
+      const reconnections = (nats.details as { reconnections: { ldm: boolean }[] }).reconnections
+      expect(reconnections.length).toBeGreaterThanOrEqual(3) // every probe connection was evicted at least once
+      expect(reconnections.every((r) => r.ldm)).toBe(true)
+      console.log(figures(result))
+    })
   })
 
   it('a drain experiment whose requests are too fast to be in flight at its stops is inconclusive, not passed', async () => {

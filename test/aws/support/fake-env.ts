@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
+import { setPriority } from 'node:os'
 import { join } from 'node:path'
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import { EC2Client } from '@aws-sdk/client-ec2'
@@ -122,6 +123,13 @@ export function gameday(args: string[], opts: { cwd: string; env?: NodeJS.Proces
     env: opts.env ?? isolatedAwsEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  // at a lower priority: unit files run two at a time, and a CLI starting up (the AWS SDK loaded,
+  // twice per crash test) must not take the cores from a neighbour whose verdict rests on latency
+  try {
+    if (child.pid !== undefined) setPriority(child.pid, 10)
+  } catch {
+    // it has exited already: its exit code says why
+  }
   let out = ''
   child.stdout!.on('data', (d) => (out += d))
   child.stderr!.on('data', (d) => (out += d))
