@@ -47,6 +47,8 @@ export const LABEL = {
   testRun: 'gameday.test-run',
   portClient: 'gameday.port.client',
   portMonitor: 'gameday.port.monitor',
+  /** a TLS cluster's route port, published so its certificate can be checked */
+  portCluster: 'gameday.port.cluster',
   portRedis: 'gameday.port.redis',
   portControl: 'gameday.port.control',
   /** the fault proxy's admin API as the host reaches it (the controller's published port, or TOXIPROXY_URL) */
@@ -55,7 +57,7 @@ export const LABEL = {
   portLbPrefix: 'gameday.port.lb.',
 } as const
 
-export type Role = 'nats' | 'redis' | 'task' | 'controller'
+export type Role = 'nats' | 'redis' | 'redis-node' | 'task' | 'controller'
 
 export function baseLabels(envId: string): Record<string, string> {
   return {
