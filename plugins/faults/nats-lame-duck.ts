@@ -19,6 +19,7 @@ import {
   Duration,
   formatDuration,
   nodesFromTargets,
+  targetNodes,
   nodeTargets,
   observeCluster,
   resolveNodes,
@@ -134,11 +135,7 @@ export const natsLameDuck = defineFault<P, State>({
   },
   inject: async (ctx, spec, targets) => {
     const cluster = String(targets[0]?.cluster ?? '')
-    const nodes = nodesFromTargets(
-      ctx,
-      targets.map((t) => t.id),
-      cluster || undefined,
-    )
+    const nodes = targetNodes(ctx, targets)
     const pause = spec.params.pause
     for (const [i, node] of nodes.entries()) {
       if (ctx.signal.aborted) throw ctx.signal.reason

@@ -8,6 +8,7 @@ import {
   defineFault,
   Duration,
   nodesFromTargets,
+  targetNodes,
   nodeTargets,
   resolveNodes,
   sleep,
@@ -40,20 +41,12 @@ function nodeFault(opts: {
       return nodeTargets(nodes, spec.target)
     },
     describe: (ctx, _spec, targets) => {
-      const nodes = nodesFromTargets(
-        ctx,
-        targets.map((t) => t.id),
-        String(targets[0]?.cluster ?? '') || undefined,
-      )
+      const nodes = targetNodes(ctx, targets)
       return nodes.flatMap((n) => ctx.env.nodes.describe(opts.action, n))
     },
     inject: async (ctx, _spec, targets) => {
       const cluster = String(targets[0]?.cluster ?? '')
-      const nodes = nodesFromTargets(
-        ctx,
-        targets.map((t) => t.id),
-        cluster,
-      )
+      const nodes = targetNodes(ctx, targets)
       for (const node of nodes) await opts.act(ctx, node)
       return { cluster, nodes: nodes.map((n) => n.name) }
     },
@@ -114,11 +107,7 @@ export const natsRestartNode = defineFault<z.infer<typeof RestartParams>, NodesS
   describe: (_ctx, spec, targets) => targets.map((t) => `restart NATS node ${t.id} (${spec.params.graceful ? 'SIGTERM' : 'SIGKILL'})`),
   inject: async (ctx, spec, targets) => {
     const cluster = String(targets[0]?.cluster ?? '')
-    const nodes = nodesFromTargets(
-      ctx,
-      targets.map((t) => t.id),
-      cluster,
-    )
+    const nodes = targetNodes(ctx, targets)
     for (const node of nodes) {
       await (spec.params.graceful ? ctx.env.nodes.stop(node) : ctx.env.nodes.kill(node))
       if (spec.params.downtime) await sleep(spec.params.downtime, ctx.signal)

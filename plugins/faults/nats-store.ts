@@ -22,6 +22,7 @@ import {
   BlastRadiusError,
   defineFault,
   nodesFromTargets,
+  targetNodes,
   nodeTargets,
   resolveNodes,
   TargetError,
@@ -147,11 +148,7 @@ export const natsCorruptStore = defineFault<P, State>({
   stateFromTargets: (targets) => ({ cluster: String(targets[0]?.cluster ?? ''), nodes: targets.map((t) => t.id), corrupted: [] }),
   async inject(ctx, spec, targets) {
     const cluster = String(targets[0]?.cluster ?? '')
-    const nodes = nodesFromTargets(
-      ctx,
-      targets.map((t) => t.id),
-      cluster,
-    )
+    const nodes = targetNodes(ctx, targets)
     const state: State = { cluster, nodes: nodes.map((n) => n.name), corrupted: [] }
     ctx.checkpoint(state)
     for (const node of nodes) {

@@ -11,6 +11,7 @@ import { createRng } from '../../src/util/rng.ts'
 import { MemoryEnvironment } from '../../test/support/memory-environment.ts'
 import { startNatsCluster, type TestNatsCluster } from '../../test/support/nats-cluster.ts'
 import { natsBadCertificate, natsRotateCertificate } from './nats-tls.ts'
+import { RELOAD_MAY_LOSE_A_MESSAGE } from '../../test/support/nats-version.ts'
 
 describe('NATS TLS faults on 3 real nats-servers (TLS, accounts)', () => {
   let cluster: TestNatsCluster
@@ -133,7 +134,9 @@ describe('NATS TLS faults on 3 real nats-servers (TLS, accounts)', () => {
     stop = true
     await load
     expect(await Promise.all(cluster.nodes.map((n) => control.presented({ cluster: 'test', name: n.name, az: 'az-a' }, 'clients')))).toEqual(before)
-    expect(outcomes.failed).toBe(0)
+    // six reloads under load (three nodes, rotated and put back): none may cost a request, except on a server with nats-server#4327
+    // (a reload with accounts can lose a message in flight), where one in a while does
+    expect(outcomes.failed).toBeLessThanOrEqual(RELOAD_MAY_LOSE_A_MESSAGE ? 2 : 0)
     expect(outcomes.ok).toBeGreaterThan(50)
     expect(events.filter((e) => e === 'disconnect' || e === 'reconnect')).toEqual([])
   }, 60_000)
@@ -154,7 +157,11 @@ describe('NATS TLS faults on 3 real nats-servers (TLS, accounts)', () => {
     const original = await control.presented(n1, 'clients')
     const onN1 = await client(cluster.urls())
     expect(onN1.getServer()).toBe(cluster.urls()[0].replace('nats://', ''))
-    const s = { type: 'nats.bad-certificate', target: { cluster: 'test', nodes: ['n1'] }, params: natsBadCertificate.params.parse({ kind: 'expired' }) }
+    const s = {
+      type: 'nats.bad-certificate',
+      target: { cluster: 'test', nodes: ['n1'] },
+      params: natsBadCertificate.params.parse({ kind: 'expired', restartBy: 'kill' }),
+    }
     const state = await natsBadCertificate.inject(ctx, s, await natsBadCertificate.resolve(ctx, s))
     const started = Date.now()
     await onN1.flush().catch(() => undefined)

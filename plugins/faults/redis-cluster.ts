@@ -19,6 +19,7 @@
 import calculateSlot from 'cluster-key-slot'
 import { z } from 'zod'
 import {
+  cacheOf,
   Duration,
   TargetError,
   UnsupportedError,
@@ -44,16 +45,6 @@ function control(ctx: FaultContext, who: string): ClusterControl {
         : `${who} needs a Redis Cluster the ${ctx.env.kind} environment (${ctx.env.source}) can control (caches: { <name>: { mode: cluster } })`,
     )
   return c as ClusterControl
-}
-
-function cacheOf(ctx: FaultContext, target: TargetSelector): string {
-  const caches = Object.keys(ctx.env.topology().caches)
-  if (target.cache) {
-    if (!caches.includes(target.cache)) throw new TargetError(`no cache "${target.cache}" in ${ctx.env.source} (has: ${caches.join(', ') || 'none'})`)
-    return target.cache
-  }
-  if (caches.length === 1) return caches[0]
-  throw new TargetError(`name the cache: target: { cache: ... } (has: ${caches.join(', ') || 'none'})`)
 }
 
 async function shardsOf(ctx: FaultContext, cache: string, who: string): Promise<CacheShard[]> {

@@ -5,26 +5,17 @@
  */
 import { z } from 'zod'
 import {
+  cacheOf,
   Duration,
-  TargetError,
   UnsupportedError,
   defineFault,
+  type CacheDegradation,
   type Environment,
-  type FaultContext,
+  type FaultSpec,
+  type FaultType,
   type Json,
   type ResolvedTarget,
-  type TargetSelector,
 } from '../../src/api/index.ts'
-
-function cacheOf(ctx: FaultContext, target: TargetSelector): string {
-  const caches = Object.keys(ctx.env.topology().caches)
-  if (target.cache) {
-    if (!caches.includes(target.cache)) throw new TargetError(`no cache "${target.cache}" in ${ctx.env.source} (has: ${caches.join(', ') || 'none'})`)
-    return target.cache
-  }
-  if (caches.length === 1) return caches[0]
-  throw new TargetError(`name the cache: target: { cache: ... } (has: ${caches.join(', ') || 'none'})`)
-}
 
 function network(env: Environment) {
   if (!env.network) throw new UnsupportedError(`the ${env.kind} environment cannot degrade a cache link`)
@@ -44,43 +35,45 @@ const ThrottleParams = z
 
 type Degraded = { cache: string; revert: Json }
 
-/** the run died before degradeCache() returned: `{}` asks the environment to restore whatever this run may have degraded */
-const degradedFromTargets = (targets: ResolvedTarget[]): Degraded => ({ cache: targets[0]?.id ?? '', revert: {} })
+/**
+ * resolve … revert of a fault that degrades the link to a cache: redis.throttle and redis.down
+ * differ only in what they ask of it (`asked`); the services and the step's duration go along.
+ */
+function degradingCacheLink<P extends { services?: string[] }>(
+  asked: (params: P) => Omit<CacheDegradation, 'cache' | 'services' | 'durationMs'>,
+): Pick<FaultType<P, Degraded>, 'resolve' | 'describe' | 'stateFromTargets' | 'inject' | 'revert'> {
+  const degradation = (cache: string, spec: FaultSpec<P>): CacheDegradation => ({
+    cache,
+    ...asked(spec.params),
+    ...(spec.params.services ? { services: spec.params.services } : {}),
+    ...(spec.durationMs ? { durationMs: spec.durationMs } : {}),
+  })
+  return {
+    resolve: async (ctx, spec) => [cacheTarget(cacheOf(ctx, spec.target), spec.params.services)],
+    describe: (ctx, spec, targets) => network(ctx.env).describeCacheDegradation(degradation(targets[0].id, spec)),
+    /** the run died before degradeCache() returned: `{}` asks the environment to restore whatever this run may have degraded */
+    stateFromTargets: (targets) => ({ cache: targets[0]?.id ?? '', revert: {} }),
+    async inject(ctx, spec, targets) {
+      const cache = targets[0].id
+      const revert = await network(ctx.env).degradeCache(degradation(cache, spec), { runId: ctx.runId, log: ctx.log, signal: ctx.signal })
+      return { cache, revert }
+    },
+    revert: async (ctx, _spec, state) => {
+      if (state) await network(ctx.env).restoreCache(state.revert, { runId: ctx.runId, log: ctx.log, signal: ctx.signal })
+    },
+  }
+}
 
 export const redisThrottle = defineFault<z.infer<typeof ThrottleParams>, Degraded>({
   type: 'redis.throttle',
   description: 'slow the link between services and Redis: added latency (± jitter) and/or a bandwidth cap',
   targets: ['cache'],
   params: ThrottleParams,
-  resolve: async (ctx, spec) => [cacheTarget(cacheOf(ctx, spec.target), spec.params.services)],
-  describe: (ctx, spec, targets) =>
-    network(ctx.env).describeCacheDegradation({
-      cache: targets[0].id,
-      ...(spec.params.latency !== undefined ? { latencyMs: spec.params.latency } : {}),
-      ...(spec.params.jitter !== undefined ? { jitterMs: spec.params.jitter } : {}),
-      ...(spec.params.rate !== undefined ? { rateKBps: spec.params.rate } : {}),
-      ...(spec.params.services ? { services: spec.params.services } : {}),
-      ...(spec.durationMs ? { durationMs: spec.durationMs } : {}),
-    }),
-  stateFromTargets: degradedFromTargets,
-  async inject(ctx, spec, targets) {
-    const cache = targets[0].id
-    const revert = await network(ctx.env).degradeCache(
-      {
-        cache,
-        ...(spec.params.latency !== undefined ? { latencyMs: spec.params.latency } : {}),
-        ...(spec.params.jitter !== undefined ? { jitterMs: spec.params.jitter } : {}),
-        ...(spec.params.rate !== undefined ? { rateKBps: spec.params.rate } : {}),
-        ...(spec.params.services ? { services: spec.params.services } : {}),
-        ...(spec.durationMs ? { durationMs: spec.durationMs } : {}),
-      },
-      { runId: ctx.runId, log: ctx.log, signal: ctx.signal },
-    )
-    return { cache, revert }
-  },
-  revert: async (ctx, _spec, state) => {
-    if (state) await network(ctx.env).restoreCache(state.revert, { runId: ctx.runId, log: ctx.log, signal: ctx.signal })
-  },
+  ...degradingCacheLink((p) => ({
+    ...(p.latency !== undefined ? { latencyMs: p.latency } : {}),
+    ...(p.jitter !== undefined ? { jitterMs: p.jitter } : {}),
+    ...(p.rate !== undefined ? { rateKBps: p.rate } : {}),
+  })),
 })
 
 const DownParams = z.strictObject({ services: z.array(z.string()).optional() })
@@ -90,26 +83,7 @@ export const redisDown = defineFault<z.infer<typeof DownParams>, Degraded>({
   description: 'Redis unreachable from the services: connections refused and open ones dropped',
   targets: ['cache'],
   params: DownParams,
-  resolve: async (ctx, spec) => [cacheTarget(cacheOf(ctx, spec.target), spec.params.services)],
-  describe: (ctx, spec, targets) =>
-    network(ctx.env).describeCacheDegradation({
-      cache: targets[0].id,
-      down: true,
-      ...(spec.params.services ? { services: spec.params.services } : {}),
-      ...(spec.durationMs ? { durationMs: spec.durationMs } : {}),
-    }),
-  stateFromTargets: degradedFromTargets,
-  async inject(ctx, spec, targets) {
-    const cache = targets[0].id
-    const revert = await network(ctx.env).degradeCache(
-      { cache, down: true, ...(spec.params.services ? { services: spec.params.services } : {}), ...(spec.durationMs ? { durationMs: spec.durationMs } : {}) },
-      { runId: ctx.runId, log: ctx.log, signal: ctx.signal },
-    )
-    return { cache, revert }
-  },
-  revert: async (ctx, _spec, state) => {
-    if (state) await network(ctx.env).restoreCache(state.revert, { runId: ctx.runId, log: ctx.log, signal: ctx.signal })
-  },
+  ...degradingCacheLink(() => ({ down: true })),
 })
 
 export const redisKill = defineFault<Record<string, never>, { cache: string }>({

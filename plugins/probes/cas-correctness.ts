@@ -34,10 +34,9 @@
  *       with: { store: nats-kv, keys: 3, clients: 6, rate: 60 }
  *       tolerance: ["linearizable == true", "lostUpdates == 0"]
  */
-import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { NatsConnection } from '@nats-io/transport-node'
-import { connectProbe, waitForRecovery } from './cas/cluster.ts'
+import { connectProbe, waitForRecovery, waitUntilReady } from './cas/cluster.ts'
 import { ContentionRounds } from './cas/contention.ts'
 import { openHttpStore } from './cas/http-store.ts'
 import { compileNatsRequest, openNatsRequestStore } from './cas/nats-request-store.ts'
@@ -45,6 +44,7 @@ import { CONTENTION_DEFAULTS, DEFAULT_TIMEOUT, Params } from './cas/params.ts'
 import { playerStatePreset } from './cas/presets.ts'
 import { brokenStore, openNatsKvStore, openRedisStore, type CasStore } from './cas/stores.ts'
 import { CasHistoryWriter, CasWorkload, counterInvariant } from './cas/workload.ts'
+import { faultTimeline, heardNow, releaseAll, runToken, type HeardFault } from './shared-run.ts'
 import {
   casRegisterPerKey,
   checkOperations,
@@ -54,7 +54,6 @@ import {
   TargetError,
   writeDuration,
   type CheckResult,
-  type FaultEvent,
   type Json,
   type Metrics,
   type Probe,
@@ -63,10 +62,6 @@ import {
 } from '../../src/api/index.ts'
 
 type P = Params
-
-function runToken(): string {
-  return `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
-}
 
 const VERDICT: Record<CheckResult['verdict'], string> = { linearizable: 'linearizable', 'not-linearizable': 'not linearizable', unknown: 'unknown' }
 
@@ -102,7 +97,7 @@ export const casCorrectness = defineProbe<P>({
     let history: CasHistoryWriter | undefined
     let workload: CasWorkload | undefined
     let rounds: ContentionRounds | undefined
-    const faults: (FaultEvent & { wall: string })[] = []
+    const faults: HeardFault[] = []
     let unsubscribe = () => {}
     /** the run clock (ctx.now(), the journal's `t`) and the wall clock when the history's time was 0 */
     let origin = { t: 0, at: '' }
@@ -131,7 +126,7 @@ export const casCorrectness = defineProbe<P>({
     }
 
     const start = async () => {
-      unsubscribe = ctx.onFault((e) => faults.push({ ...e, wall: new Date().toISOString() }))
+      unsubscribe = ctx.onFault((e) => faults.push(heardNow(e)))
       const real = await openStore()
       store = p.broken ? brokenStore(real, p.broken) : real
       history = new CasHistoryWriter(historyPath)
@@ -169,7 +164,7 @@ export const casCorrectness = defineProbe<P>({
       const s = store
       const recovery =
         p.store === 'redis' || p.store === 'http'
-          ? await waitUntil(recoveryMs, () => s.ready())
+          ? await waitUntilReady(recoveryMs, () => s.ready())
           : await waitForRecovery(ctx.env, p.cluster, recoveryMs, () => s.ready())
       const final = recovery.ok ? await workload.finalRead(performance.now() + recoveryMs / 2) : { values: {}, unread: workload.allKeys }
       if (!recovery.ok) violations.push(`no final read: the store was not ready after ${Math.round(recovery.waitedMs / 1000)}s (${recovery.missing})`)
@@ -268,7 +263,7 @@ export const casCorrectness = defineProbe<P>({
         errors: c.causes,
         finalRead: final.values as Json,
         recovery: { ok: recovery.ok, waitedMs: Math.round(recovery.waitedMs) },
-        faultTimeline: faults.map((f) => ({ at: f.wall, t: Math.round(f.at / 100) / 10, kind: f.kind, type: f.type, faultId: f.faultId })),
+        faultTimeline: faultTimeline(faults),
       }
       return { metrics, details, violations, ...(inconclusive.length ? { inconclusive } : {}) }
     }
@@ -291,28 +286,13 @@ export const casCorrectness = defineProbe<P>({
       async close() {
         unsubscribe()
         // close() after stop(): the history is already written; stopping twice changes nothing
-        await workload?.stop().catch(() => {})
-        try {
-          history?.close()
-        } catch {
-          // already closed
-        }
-        // releasing connections that may already be closed: nothing of the history depends on them
-        await store?.close().catch(() => {})
-        // releasing a connection that may already be closed
-        await nc?.close().catch(() => {})
+        await releaseAll(
+          () => workload?.stop(),
+          () => history?.close(),
+          () => store?.close(),
+          () => nc?.close(),
+        )
       },
     }
   },
 })
-
-async function waitUntil(timeoutMs: number, ready: () => Promise<string | undefined>): Promise<{ ok: boolean; waitedMs: number; missing?: string }> {
-  const started = performance.now()
-  let missing: string | undefined = 'not checked'
-  while (performance.now() - started <= timeoutMs) {
-    missing = await ready().catch((err: Error) => err.message)
-    if (missing === undefined) return { ok: true, waitedMs: performance.now() - started }
-    await new Promise((r) => setTimeout(r, 250))
-  }
-  return { ok: false, waitedMs: performance.now() - started, missing }
-}

@@ -66,17 +66,12 @@ import {
   type Probe,
   type ProbeResult,
 } from '../../src/api/index.ts'
+import { REQUEST_PARAMS } from './shared-request.ts'
 import { httpSender, type Sender } from './drain/http-sender.ts'
 import { describeStop, stopEvidence, StopWatch } from './drain/stops.ts'
 
 const Params = z.strictObject({
-  via: z.enum(['gateway', 'nats']).default('gateway'),
-  method: z.enum(['GET', 'POST', 'PUT']).default('GET'),
-  path: z.string().default('/v1/inventory/player-{seq}').describe('gateway path; {seq} is the request number'),
-  body: z.string().optional().describe('JSON body for POST/PUT; {seq} is the request number'),
-  subject: z.string().default('inventory.get').describe('NATS subject when via: nats'),
-  payload: z.string().default('').describe('NATS payload (base64) when via: nats'),
-  cluster: z.string().default('core'),
+  ...REQUEST_PARAMS,
   clients: z.int().positive().max(64).default(3).describe('via nats: probe-owned connections the requests are spread over; each one times its reconnections'),
   lameDuckAware: z
     .boolean()

@@ -33,12 +33,12 @@
  * A kill that met no publish in flight tested nothing; when every kill met none, the verdict is
  * inconclusive.
  */
-import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import { jetstream, jetstreamManager, JetStreamApiError, JetStreamError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream'
 import { ClosedConnectionError, DrainingConnectionError, RequestError, TimeoutError, type NatsConnection } from '@nats-io/transport-node'
 import { clockOrigin, connectProbe, waitForRecovery, wallClock } from './cas/cluster.ts'
 import { InFlightWindow } from './durability/in-flight.ts'
+import { faultTimeline, heardNow, releaseAll, runToken, type HeardFault } from './shared-run.ts'
 import {
   DurabilityHistoryWriter,
   Duration,
@@ -47,7 +47,6 @@ import {
   readDurabilityFile,
   sleep,
   type DurabilityResult,
-  type FaultEvent,
   type Json,
   type Metrics,
   type Probe,
@@ -221,8 +220,16 @@ export function durabilityMetrics(r: DurabilityResult): Metrics {
   }
 }
 
-function runToken(): string {
-  return `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
+/** The stream as it is, when it takes `subject`; `refuse` (given its subjects) is thrown when it does not. */
+async function streamTaking(
+  jsm: JetStreamManager,
+  stream: string,
+  subject: string,
+  refuse: (subjects: string[] | undefined) => Error,
+): Promise<{ replicas: number; created: false }> {
+  const info = await jsm.streams.info(stream)
+  if (!info.config.subjects?.some((s) => subjectMatches(s, subject))) throw refuse(info.config.subjects)
+  return { replicas: info.config.num_replicas, created: false }
 }
 
 /** The system's stream, as it is: it must exist and take `subject`; nothing is created or changed. */
@@ -231,13 +238,13 @@ async function existingStream(jsm: JetStreamManager, p: P, subject: string, dead
   let lastError: unknown
   while (performance.now() < deadline) {
     try {
-      const info = await jsm.streams.info(p.stream)
-      if (!info.config.subjects?.some((s) => subjectMatches(s, subject))) {
-        throw new GamedayError(
-          `stream ${p.stream} does not take ${subject} (its subjects: ${info.config.subjects?.join(', ') || 'none'}); choose a subject under one of them`,
-        )
-      }
-      return { replicas: info.config.num_replicas, created: false }
+      return await streamTaking(
+        jsm,
+        p.stream,
+        subject,
+        (subjects) =>
+          new GamedayError(`stream ${p.stream} does not take ${subject} (its subjects: ${subjects?.join(', ') || 'none'}); choose a subject under one of them`),
+      )
     } catch (err) {
       if (err instanceof GamedayError) throw err
       if (err instanceof JetStreamApiError && err.code === 10059)
@@ -255,13 +262,12 @@ async function ensureStream(jsm: JetStreamManager, p: P, subject: string, deadli
   let lastError: unknown
   while (performance.now() < deadline) {
     try {
-      const info = await jsm.streams.info(p.stream)
-      if (!info.config.subjects?.some((s) => subjectMatches(s, subject))) {
-        throw new Error(
-          `stream ${p.stream} exists but does not take ${subject} (subjects: ${info.config.subjects?.join(', ')}); choose another stream or subject`,
-        )
-      }
-      return { replicas: info.config.num_replicas, created: false }
+      return await streamTaking(
+        jsm,
+        p.stream,
+        subject,
+        (subjects) => new Error(`stream ${p.stream} exists but does not take ${subject} (subjects: ${subjects?.join(', ')}); choose another stream or subject`),
+      )
     } catch (err) {
       if (!(err instanceof JetStreamApiError) || err.code !== 10059) {
         if (!(err instanceof JetStreamApiError) && !(err instanceof TimeoutError) && (err as Error)?.name !== 'JetStreamNotEnabled') throw err
@@ -366,7 +372,7 @@ export const jetstreamDurability = defineProbe<P>({
     let recorder: PublishRecorder | undefined
     let streamReplicas = p.replicas
     let created = false
-    const faults: (FaultEvent & { wall: string })[] = []
+    const faults: HeardFault[] = []
     /** what each injection met: the publishes in flight during its kill window */
     const met = new InFlightWindow(p.killWindow, ctx.now)
     const kills = met.kills
@@ -377,7 +383,7 @@ export const jetstreamDurability = defineProbe<P>({
 
     const start = async () => {
       unsubscribe = ctx.onFault((e) => {
-        faults.push({ ...e, wall: new Date().toISOString() })
+        faults.push(heardNow(e))
         if (e.kind === 'injected' && recorder) met.injected(e.at, e.type)
       })
       nc = await connectProbe(ctx.env, p.cluster, `gameday-probe-${ctx.name}`)
@@ -482,7 +488,7 @@ export const jetstreamDurability = defineProbe<P>({
         })),
         firstUnexpected: result.firstUnexpected.map((u) => ({ value: u.value, seq: Number.isFinite(u.seq) ? u.seq : null })),
         writers: result.writers.filter((w) => w.lost > 0).map((w) => ({ ...w })),
-        faultTimeline: faults.map((f) => ({ at: f.wall, t: Math.round(f.at / 100) / 10, kind: f.kind, type: f.type, faultId: f.faultId })),
+        faultTimeline: faultTimeline(faults),
         ...(p.broken ? { broken: p.broken } : {}),
       }
       if (result.lost > 0 && drain?.complete) ctx.evidence('durability-lost', { lost: result.lost, first: (details as { firstLost: Json }).firstLost })
@@ -531,14 +537,11 @@ export const jetstreamDurability = defineProbe<P>({
       async close() {
         unsubscribe()
         // close() after stop(): the history is already written; stopping twice changes nothing
-        await recorder?.stop().catch(() => {})
-        try {
-          history?.close()
-        } catch {
-          // already closed
-        }
-        // releasing a connection that may already be closed
-        await nc?.close().catch(() => {})
+        await releaseAll(
+          () => recorder?.stop(),
+          () => history?.close(),
+          () => nc?.close(),
+        )
       },
     }
   },

@@ -28,18 +28,13 @@ import {
   type Probe,
   type ProbeResult,
 } from '../../src/api/index.ts'
+import { REQUEST_PARAMS } from './shared-request.ts'
 
 /** the figures an overloaded runner distorts: a tolerance on them that fails then is inconclusive */
 const LATENCY_METRICS = ['p50', 'p90', 'p99', 'p999', 'max', 'mean']
 
 const Params = z.strictObject({
-  via: z.enum(['gateway', 'nats']).default('gateway'),
-  method: z.enum(['GET', 'POST', 'PUT']).default('GET'),
-  path: z.string().default('/v1/inventory/player-{seq}').describe('gateway path; {seq} is the request number'),
-  body: z.string().optional(),
-  subject: z.string().default('inventory.get').describe('NATS subject when via: nats'),
-  payload: z.string().default('').describe('NATS payload (base64) when via: nats'),
-  cluster: z.string().default('core'),
+  ...REQUEST_PARAMS,
   rate: z.number().positive().default(50).describe('requests per second (open loop)'),
   duration: Duration.prefault('5s').describe('how long a one-shot run lasts (steady-state checks)'),
   warmup: Duration.prefault('1s').describe('one-shot: requests sent before the measurement starts (fresh connections, cold code paths), not counted'),

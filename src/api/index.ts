@@ -13,7 +13,7 @@ export { Registry, type Extension } from './registry.ts'
 // parameters: durations parsed once into milliseconds
 export { Duration, parseDuration, formatDuration, writeDuration, MAX_DURATION_MS } from './duration.ts'
 // targets: selectors resolved against the live environment, with seeded picks
-export { clusterOf, nodeTargets, nodesFromTargets, pickCount, resolveNodes, resolveTasks, taskTargets } from './select-targets.ts'
+export { cacheOf, clusterOf, nodeTargets, nodesFromTargets, pickCount, resolveNodes, resolveTasks, targetNodes, taskTargets } from './select-targets.ts'
 export type { Rng } from '../util/rng.ts'
 // waiting without blocking a revert: every wait takes the run's abort signal
 export { backoff, sleep, sleepUnlessAborted, waitFor, withTimeout, TimeoutError } from '../util/abort.ts'

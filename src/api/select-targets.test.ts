@@ -6,14 +6,15 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { connect } from '@nats-io/transport-node'
 import { canConnect, freePort } from '../util/ports.ts'
 import { waitFor } from '../util/abort.ts'
-import { resolveNodes, resolveTasks, pickCount } from './select-targets.ts'
+import { cacheOf, nodeTargets, resolveNodes, resolveTasks, pickCount, targetNodes } from './select-targets.ts'
 import { MemoryEnvironment } from '../../test/support/memory-environment.ts'
 import { createRng } from '../util/rng.ts'
 import type { FaultContext } from './fault.ts'
+import type { Topology } from './environment.ts'
 import { TargetError } from './errors.ts'
 
-const ctx = (seed = 1): FaultContext => ({
-  env: new MemoryEnvironment(),
+const ctx = (seed = 1, topology?: Topology): FaultContext => ({
+  env: new MemoryEnvironment(topology),
   runId: 't',
   rng: createRng(seed),
   log: { info() {}, warn() {} },
@@ -59,6 +60,30 @@ describe('target selection', () => {
     const a = (await resolveTasks(ctx(3), { service: 'api', percent: 50 })).map((t) => t.id)
     expect(a).toHaveLength(2)
     expect((await resolveTasks(ctx(3), { service: 'api', percent: 50 })).map((t) => t.id)).toEqual(a)
+  })
+})
+
+describe('cacheOf and targetNodes', () => {
+  const node = (cluster: string, name: string) => ({ cluster, name, az: 'az-a' })
+  const twoOfEach: Topology = {
+    azs: ['az-a'],
+    clusters: { core: { name: 'core', nodes: [node('core', 'n1')] }, edge: { name: 'edge', nodes: [node('edge', 'n1')] } },
+    caches: { sessions: { name: 'sessions' }, scores: { name: 'scores' } },
+    services: {},
+  }
+
+  it('takes the only cache, or the one named, and refuses a missing or unknown name saying what there is', () => {
+    expect(cacheOf(ctx(), {})).toBe('cache')
+    expect(cacheOf(ctx(1, twoOfEach), { cache: 'scores' })).toBe('scores')
+    expect(() => cacheOf(ctx(1, twoOfEach), {})).toThrow('name the cache: target: { cache: ... } (has: sessions, scores)')
+    expect(() => cacheOf(ctx(1, twoOfEach), { cache: 'nope' })).toThrow(TargetError)
+  })
+
+  it('finds the nodes of resolved targets in their own cluster, where another cluster has a node of the same name', () => {
+    const edge = nodeTargets([node('edge', 'n1')], {})
+    expect(targetNodes(ctx(1, twoOfEach), edge)).toEqual([node('edge', 'n1')])
+    expect(targetNodes(ctx(1, twoOfEach), nodeTargets([node('core', 'n1')], {}))).toEqual([node('core', 'n1')])
+    expect(targetNodes(ctx(), [])).toEqual([])
   })
 })
 

@@ -108,6 +108,17 @@ export function clusterOf(ctx: FaultContext, sel: TargetSelector): string {
   throw new TargetError(`name the cluster: the environment has ${clusters.join(', ')}`)
 }
 
+/** The cache a selector names (`target: { cache }`), or the environment's only cache. */
+export function cacheOf(ctx: FaultContext, sel: TargetSelector): string {
+  const caches = Object.keys(ctx.env.topology().caches)
+  if (sel.cache) {
+    if (!caches.includes(sel.cache)) throw new TargetError(`no cache "${sel.cache}" in ${ctx.env.source} (has: ${caches.join(', ') || 'none'})`)
+    return sel.cache
+  }
+  if (caches.length === 1) return caches[0]
+  throw new TargetError(`name the cache: target: { cache: ... } (has: ${caches.join(', ') || 'none'})`)
+}
+
 export async function resolveNodes(ctx: FaultContext, sel: TargetSelector): Promise<NodeInfo[]> {
   const cluster = clusterOf(ctx, sel)
   let nodes = ctx.env.topology().clusters[cluster].nodes
@@ -193,4 +204,13 @@ export function nodesFromTargets(ctx: FaultContext, names: string[], cluster?: s
     if (!node) throw new TargetError(`node ${name} is not in the environment`)
     return node
   })
+}
+
+/** The nodes that resolved targets (from nodeTargets) name, in the targets' cluster. */
+export function targetNodes(ctx: FaultContext, targets: readonly ResolvedTarget[]): NodeInfo[] {
+  return nodesFromTargets(
+    ctx,
+    targets.map((t) => t.id),
+    String(targets[0]?.cluster ?? '') || undefined,
+  )
 }

@@ -135,6 +135,11 @@ describe('report and recover on what is not a run', () => {
     ['a null line after a good one', () => dir('null-second', `${firstLine()}\n\nnull\n`), /null-second\/journal\.jsonl:3(:\d+)?: not a journal event: null/],
     ['an array line', () => dir('array-line', '[1,2]\n'), /array-line\/journal\.jsonl:1(:\d+)?: not a journal event/],
     ['no run.started', () => dir('no-start', '{"at":"x","t":0,"type":"phase.started","phase":"method"}\n'), /no run\.started event/],
+    [
+      'a run.started without what reports start from',
+      () => dir('bare-start', '{"type":"run.started"}\n'),
+      /bare-start\/journal\.jsonl:1(:\d+)?: run\.started without runId, experiment, environment, seed/,
+    ],
   ]
   for (const [what, make, says] of cases) {
     it(`${what}: one line and a next step, exit 2, from report and from recover`, async () => {

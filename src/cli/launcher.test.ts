@@ -74,3 +74,12 @@ describe('bin/gameday.js', () => {
     expect(r.err).toBe('gameday: unknown command "frobnicate"\nhint: `gameday --help` lists the commands\n')
   })
 })
+
+describe('a reader that goes away', () => {
+  it('`gameday list | head -1`: the pipe closed after the first line is no crash, no stack trace, exit 0', async () => {
+    const bin = join(REPO_ROOT, 'bin', 'gameday.js')
+    const script = `"${process.execPath}" "${bin}" list 2>"${work}/list.err" | head -1 >/dev/null; echo "\${PIPESTATUS[0]}"; cat "${work}/list.err"`
+    const out = await new Promise<string>((resolve) => execFile('bash', ['-c', script], { cwd: work }, (_e, stdout) => resolve(stdout)))
+    expect(out).toBe('0\n')
+  }, 30_000)
+})

@@ -86,5 +86,12 @@ export function openRunDir(dir: string): RunDir {
   if (!started) {
     throw new CliError(`${shownJournal}: no run.started event, so not the journal of a run`, { hint: WHAT_IT_IS })
   }
+  // every report starts from these: say which is missing here, not where a report trips on it later
+  const missing = (['runId', 'experiment', 'environment'] as const).filter((k) => typeof started[k] !== 'string')
+  if (typeof started.seed !== 'number') missing.push('seed' as never)
+  if (missing.length) {
+    const line = lines[events.indexOf(started)] ?? 1
+    throw damaged({ file: shownJournal, line, message: `run.started without ${missing.join(', ')}: not written by \`gameday run\`` })
+  }
   return { dir, journal, events, started }
 }

@@ -10,6 +10,22 @@ import type { ToleranceResult } from '../experiment/tolerance.ts'
 /** inconclusive: nothing deviated, but some verdict rests on no evidence (a pass that could not have failed) */
 export type RunStatus = 'passed' | 'inconclusive' | 'deviated' | 'aborted' | 'errored'
 
+/** What a probe's verdict found: journaled by the engine, carried as is into result.json. */
+export interface VerdictFindings {
+  phase: Phase
+  verdict: VerdictKind
+  metrics: Metrics
+  /** the declared unit of each metric reported (count, ms, ratio, …); absent in journals written before units were declared */
+  units?: Record<string, MetricUnit>
+  tolerances: ToleranceResult[]
+  violations: string[]
+  /** why a verdict whose tolerances held is inconclusive */
+  inconclusive?: string[]
+  series?: SeriesPoint[]
+  details?: Json
+  error?: string
+}
+
 interface Base {
   /** wall clock, ISO 8601 */
   at: string
@@ -54,23 +70,7 @@ export type JournalEvent = Base &
     | { type: 'fault.revert-failed'; faultId: string; error: string }
     | { type: 'probe.started'; probe: string; probeType: string; phase: Phase }
     | { type: 'probe.sample'; probe: string; phase: Phase; metrics: Metrics }
-    | {
-        type: 'probe.verdict'
-        probe: string
-        probeType: string
-        phase: Phase
-        verdict: VerdictKind
-        metrics: Metrics
-        /** the declared unit of each metric reported (count, ms, ratio, …) */
-        units?: Record<string, MetricUnit>
-        tolerances: ToleranceResult[]
-        violations: string[]
-        /** why a verdict whose tolerances held is inconclusive */
-        inconclusive?: string[]
-        series?: SeriesPoint[]
-        details?: Json
-        error?: string
-      }
+    | ({ type: 'probe.verdict'; probe: string; probeType: string } & VerdictFindings)
     | { type: 'evidence'; kind: string; source: string; data: Json }
     | { type: 'guardrail.tripped'; guardrail: string; detail: string }
     | { type: 'signal'; signal: string }

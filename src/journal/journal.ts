@@ -93,12 +93,7 @@ export function readJournal(path: string): JournalEvent[] {
       event = JSON.parse(line)
     } catch (err) {
       if (i === lastContent && !text.endsWith('\n')) return // torn by a crash mid-write
-      throw new JournalError(
-        path,
-        i + 1,
-        `not a journal event (${(err as Error).message})`,
-        'the journal was edited or is not a journal; restore it from the run',
-      )
+      throw new JournalError(path, i + 1, `not a journal event (${(err as Error).message})`, 'the journal was edited or is not a journal')
     }
     const type = (event as { type?: unknown } | null)?.type
     if (event === null || typeof event !== 'object' || Array.isArray(event) || typeof type !== 'string' || !EVENT_TYPE.test(type)) {
@@ -106,7 +101,7 @@ export function readJournal(path: string): JournalEvent[] {
         path,
         i + 1,
         `not a journal event: ${line.length > 60 ? line.slice(0, 60) + '…' : line}`,
-        'each line is a JSON object with a "type"; restore the journal from the run',
+        'each line is a JSON object with a "type"',
       )
     }
     events.push(event as JournalEvent)

@@ -3,9 +3,7 @@
  * regenerates it, and a crashed run (no run.ended) still yields a result that says so.
  */
 import type { Json, ResolvedTarget } from '../api/fault.ts'
-import type { MetricUnit, Metrics, Phase, SeriesPoint, VerdictKind } from '../api/probe.ts'
-import type { EventOf, JournalEvent, RunStatus } from '../journal/events.ts'
-import type { ToleranceResult } from '../experiment/tolerance.ts'
+import type { EventOf, JournalEvent, RunStatus, VerdictFindings } from '../journal/events.ts'
 
 export interface FaultResult {
   faultId: string
@@ -24,26 +22,14 @@ export interface FaultResult {
   error?: string
 }
 
-export interface ProbeVerdict {
+export interface ProbeVerdict extends VerdictFindings {
   name: string
   type: string
-  phase: Phase
-  verdict: VerdictKind
-  metrics: Metrics
-  /** the declared unit of each metric (absent in journals written before units were declared) */
-  units?: Record<string, MetricUnit>
-  tolerances: ToleranceResult[]
-  violations: string[]
-  /** why a verdict whose tolerances held is inconclusive */
-  inconclusive?: string[]
-  series?: SeriesPoint[]
   /** run-clock ms when the probe started: series point t (s) is relative to it */
   startedT?: number
   /** run clock (ms) and wall clock of the verdict: together they place the wall-clock times in details on the run clock */
   endedT?: number
   endedAt?: string
-  details?: Json
-  error?: string
 }
 
 export interface RunResult {

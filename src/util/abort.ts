@@ -64,11 +64,15 @@ export function backoff(intervalMs: number, opts: { maxMs?: number; factor?: num
   }
 }
 
-/** Polls `check` until it returns a truthy value or the deadline passes. */
+/**
+ * Polls `check` until it returns a truthy value or the deadline passes. An error the check throws
+ * counts as "not yet" (and is named if the deadline comes) unless `isFatal` says it means "never",
+ * which ends the wait at once with that error.
+ */
 export async function waitFor<T>(
   what: string,
   check: () => Promise<T | undefined | null | false>,
-  opts: { timeoutMs: number; intervalMs?: number; signal?: AbortSignal },
+  opts: { timeoutMs: number; intervalMs?: number; signal?: AbortSignal; isFatal?: (err: unknown) => boolean },
 ): Promise<T> {
   const deadline = Date.now() + opts.timeoutMs
   let lastError: unknown
@@ -77,6 +81,7 @@ export async function waitFor<T>(
       const value = await check()
       if (value) return value
     } catch (err) {
+      if (opts.isFatal?.(err)) throw err
       lastError = err
     }
     if (Date.now() > deadline) {

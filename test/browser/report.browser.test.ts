@@ -134,7 +134,8 @@ describe('report.html in Chromium', () => {
   it('copies the readout as Markdown, for the game-day write-up', async () => {
     const { page, errors } = await openReport(chromium.browser, writeReport('nats-node-kill.passed'))
     await page.click('button[data-copy]')
-    expect(await page.$eval('button[data-copy]', (b) => b.textContent)).toBe('Copied')
+    // the clipboard answers asynchronously: the button says so once it has (and for 1.5 s)
+    await page.waitForFunction("document.querySelector('button[data-copy]')?.textContent === 'Copied'", { timeout: 3_000, polling: 'mutation' })
     const md = await page.$eval('#readout-md', (t) => (t as any).value as string)
     expect(md).toMatch(/^\*\*nats-node-kill: PASSED\*\* — score 100\/100, confidence high \(100%\)/)
     expect(md).toContain('time to recover: 802ms after the revert (last back: cluster healthy)')

@@ -51,13 +51,15 @@ describe('shipped experiments with --env containers', () => {
     expect(result.status).toBe('passed')
     expect(result.environment).toBe('containers')
     expect(result.environmentUpMs).toBeGreaterThan(0)
-    expect(result.faults).toHaveLength(1)
-    const [fault] = result.faults
+    expect(result.faults).toHaveLength(2) // the meta leader, then the server holding the most clients
+    const [fault, second] = result.faults
     expect(fault).toMatchObject({ type: 'nats.kill-node', state: 'reverted', targets: [{ kind: 'node', role: 'jetstream-meta-leader' }] })
+    expect(second).toMatchObject({ type: 'nats.kill-node', state: 'reverted', targets: [{ kind: 'node', role: 'most-clients' }] })
     expect(result.evidence.find((e) => e.kind === 'meta-leader-change')?.data).toMatchObject({ from: fault.targets[0].id })
     expect(result.probes.filter((p) => p.phase === 'during').map((p) => [p.name, p.verdict])).toEqual([
       ['gateway-load', 'pass'],
       ['cluster-watch', 'pass'],
+      ['tasks', 'pass'], // every task back on NATS and answering after each kill
     ])
     expect(await leftovers(envId)).toEqual({ containers: [], networks: [] })
   })

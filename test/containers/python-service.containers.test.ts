@@ -49,7 +49,10 @@ describe('the Python service as an image, on the containers environment', () => 
   it('experiments/nats-node-kill.yaml passes, and leaves nothing behind', async () => {
     const { code, output, result, envId } = await run('experiments/nats-node-kill.yaml', ENV_FILE)
     expect(code, output).toBe(0)
-    expect(result.faults).toMatchObject([{ type: 'nats.kill-node', state: 'reverted' }])
+    expect(result.faults).toMatchObject([
+      { type: 'nats.kill-node', state: 'reverted' },
+      { type: 'nats.kill-node', state: 'reverted' },
+    ])
     expect(await leftovers(envId)).toEqual({ containers: [], networks: [] })
   })
 
@@ -64,7 +67,7 @@ describe('the Python service as an image, on the containers environment', () => 
 
   it('its variant that exits on SIGTERM without draining fails inventory-task-stop', async () => {
     const env = parse(readFileSync(ENV_FILE, 'utf8'))
-    env.services.inventory.env = { ...env.services.inventory.env, INVENTORY_BROKEN: 'exit-on-sigterm', WORK_DELAY_MS: '100' }
+    env.services.inventory.env = { ...env.services.inventory.env, INVENTORY_BROKEN: 'exit-on-sigterm' }
     const file = join(mkdtempSync(join(tmpdir(), 'gameday-python-env-')), 'broken.yaml')
     writeFileSync(file, stringify(env))
     const { code, output, result, envId } = await run(TASK_STOP, file)

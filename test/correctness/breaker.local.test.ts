@@ -5,39 +5,14 @@
  * (GAMEDAY_BROKEN=long-breaker-timeout). The real engine on the real local environment, each run
  * in its own state directory, every process gone afterwards.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { parse, stringify } from 'yaml'
+import { describe, expect, it } from 'vitest'
 import { runExperiment } from '../../src/vitest/index.ts'
-import { killHard, processesOf } from '../../src/environments/local/processes.ts'
-import { REPO_ROOT } from '../../src/util/node-entry.ts'
+import { processesOf } from '../../src/environments/local/processes.ts'
+import { localVariants } from '../support/local-variants.ts'
 
-const root = mkdtempSync(join(tmpdir(), 'gameday-breaker-'))
-const stateDirs: string[] = []
-const previous = process.env.GAMEDAY_LOCAL_STATE_DIR
-
-afterEach(async () => {
-  for (const dir of stateDirs) for (const pid of processesOf(dir)) await killHard(pid)
-})
-afterAll(() => {
-  if (previous === undefined) delete process.env.GAMEDAY_LOCAL_STATE_DIR
-  else process.env.GAMEDAY_LOCAL_STATE_DIR = previous
-  rmSync(root, { recursive: true, force: true })
-})
-
-/** The local environment with ai-integration's environment variables set; its own state directory. */
-function localWith(name: string, aiEnv: Record<string, string>): string {
-  const env = parse(readFileSync(join(REPO_ROOT, 'environments/local.yaml'), 'utf8'))
-  env.services['ai-integration'].env = aiEnv
-  const file = join(root, `${name}.yaml`)
-  writeFileSync(file, stringify(env))
-  const stateDir = join(root, `state-${name}`)
-  stateDirs.push(stateDir)
-  process.env.GAMEDAY_LOCAL_STATE_DIR = stateDir
-  return file
-}
+const variants = localVariants('breaker')
+/** The local environment with ai-integration's task environment set; its own state directory. */
+const localWith = (name: string, taskEnv: Record<string, string>) => variants.file(name, 'ai-integration', taskEnv)
 
 describe('redis-throttle, the breaker judged from outside (its events switched off)', () => {
   it('passes on the reference target: calls fail fast soon after Redis slows, fast, and normal answers return', async () => {
@@ -49,7 +24,7 @@ describe('redis-throttle, the breaker judged from outside (its events switched o
     // judged without a single breaker event: the white-box view saw nothing
     expect(breaker.metrics).toMatchObject({ opens: 0, tasksOpened: 0 })
     expect(breaker.metrics.failFastWithinMs).toBeLessThan(5_000)
-    expect(processesOf(stateDirs.at(-1)!)).toEqual([])
+    expect(processesOf(variants.lastStateDir())).toEqual([])
   })
 
   it('FAILS a breaker whose timeout (5 s) exceeds the 500 ms Redis gained: calls never fail fast, and wait past the budget', async () => {
@@ -64,6 +39,6 @@ describe('redis-throttle, the breaker judged from outside (its events switched o
     const failed = breaker.tolerances.filter((t) => !t.ok).map((t) => t.tolerance)
     expect(failed).toContain('failFastWithinMs < 5s')
     expect(failed).toContain('overBudget == 0')
-    expect(processesOf(stateDirs.at(-1)!)).toEqual([])
+    expect(processesOf(variants.lastStateDir())).toEqual([])
   })
 })

@@ -9,42 +9,20 @@
  * shipped R3 bucket the service as built deviates too — kv-cas-under-kill shows that bug; this
  * test is about the service's own CAS. Nothing of either environment survives the test.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
-import { parse, stringify } from 'yaml'
+import { describe, expect, it } from 'vitest'
 import { runExperiment } from '../../src/vitest/index.ts'
-import { killHard, processesOf } from '../../src/environments/local/processes.ts'
-import { REPO_ROOT } from '../../src/util/node-entry.ts'
+import { processesOf } from '../../src/environments/local/processes.ts'
+import { localVariants } from '../support/local-variants.ts'
 
-const root = mkdtempSync(join(tmpdir(), 'gameday-player-state-cas-'))
-const stateDirs: string[] = []
-const previous = process.env.GAMEDAY_LOCAL_STATE_DIR
-
-afterAll(async () => {
-  for (const dir of stateDirs) for (const pid of processesOf(dir)) await killHard(pid)
-  if (previous === undefined) delete process.env.GAMEDAY_LOCAL_STATE_DIR
-  else process.env.GAMEDAY_LOCAL_STATE_DIR = previous
-  rmSync(root, { recursive: true, force: true })
-})
-
+const variants = localVariants('player-state-cas')
 /** The local environment with player-state's task environment set; its own state directory. */
-function environment(name: string, playerStateEnv: Record<string, string>): string {
-  const env = parse(readFileSync(join(REPO_ROOT, 'environments/local.yaml'), 'utf8'))
-  env.services['player-state'].env = { ...env.services['player-state'].env, ...playerStateEnv }
-  const file = join(root, `${name}.yaml`)
-  writeFileSync(file, stringify(env))
-  const stateDir = join(root, `state-${name}`)
-  stateDirs.push(stateDir)
-  process.env.GAMEDAY_LOCAL_STATE_DIR = stateDir
-  return file
-}
+const environment = (name: string, taskEnv: Record<string, string>) => variants.file(name, 'player-state', taskEnv)
 
 describe('player-state-cas: the service’s own CAS through the gateway, contended, under a task kill and a bucket-leader kill', () => {
   it('passes as built: every round had exactly one winner, the history is linearizable', async () => {
     const env = environment('as-built', { KV_REPLICAS: '1' })
-    const result = await runExperiment('experiments/player-state-cas.yaml', { env, reportsDir: join(root, 'reports') })
+    const result = await runExperiment('experiments/player-state-cas.yaml', { env, reportsDir: join(variants.root, 'reports') })
     const cas = result.probe('player-state-cas')
     console.log(`player-state-cas as built: ${result.status} ${JSON.stringify(cas.metrics)}`)
     expect(result.status, result.output.join('\n')).toBe('passed')
@@ -54,12 +32,12 @@ describe('player-state-cas: the service’s own CAS through the gateway, contend
     ])
     expect(cas.metrics).toMatchObject({ linearizable: true, lostUpdates: 0, severalWinnerRounds: 0, sameVersionCas: 0 })
     expect(cas.metrics.contendedRounds).toBeGreaterThanOrEqual(30)
-    expect(processesOf(stateDirs.at(-1)!)).toEqual([])
+    expect(processesOf(variants.lastStateDir())).toEqual([])
   })
 
   it('deviates when the service’s compare-and-set is non-atomic: two updates from one version acknowledged, named with the counterexample', async () => {
     const env = environment('non-atomic', { KV_REPLICAS: '1', GAMEDAY_BROKEN: 'non-atomic-cas' })
-    const result = await runExperiment('experiments/player-state-cas.yaml', { env, reportsDir: join(root, 'reports') })
+    const result = await runExperiment('experiments/player-state-cas.yaml', { env, reportsDir: join(variants.root, 'reports') })
     const cas = result.probe('player-state-cas')
     const details = cas.details as { counterexample: string[]; sameVersionCas: string[]; contention: { firstSeveralWinners: { round: number; atMs: number } } }
     console.log(
@@ -75,6 +53,6 @@ describe('player-state-cas: the service’s own CAS through the gateway, contend
     expect(details.sameVersionCas[0]).toMatch(/two cas acknowledged from version \d+/)
     // caught within seconds of the load starting, long before the faults
     expect(details.contention.firstSeveralWinners.atMs).toBeLessThan(5_000)
-    expect(processesOf(stateDirs.at(-1)!)).toEqual([])
+    expect(processesOf(variants.lastStateDir())).toEqual([])
   })
 })

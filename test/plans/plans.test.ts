@@ -56,7 +56,8 @@ async function planText(file: string, env: Environment): Promise<string> {
   const loaded = await loadExperiment(join(REPO_ROOT, 'experiments', file), defaultRegistry())
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues))
   const { lines, refusals } = await planExperiment(loaded.loaded, env, 1)
-  return normalise(lines) + (refusals.length ? `refusals:\n${refusals.map((r) => `  ${r}\n`).join('')}` : '')
+  // refusals name files too: the same machine-free form as the plan's lines
+  return normalise(lines) + (refusals.length ? `refusals:\n${refusals.map((r) => `  ${r.replaceAll(REPO_ROOT, '<repo>')}\n`).join('')}` : '')
 }
 
 function compare(envName: string, file: string, text: string): void {

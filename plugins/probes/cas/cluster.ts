@@ -36,35 +36,41 @@ export interface RecoveryWait {
 }
 
 /**
+ * Asks `ready` every 250 ms — undefined: ready; else what is still missing (an error counts as
+ * its message) — until it holds or `timeoutMs` has passed. Never throws: the caller reports what
+ * was missing.
+ */
+export async function waitUntilReady(timeoutMs: number, ready: () => Promise<string | undefined>, signal?: AbortSignal): Promise<RecoveryWait> {
+  const started = performance.now()
+  for (;;) {
+    const missing = await ready().catch((err: Error) => err.message)
+    if (missing === undefined) return { ok: true, waitedMs: performance.now() - started }
+    if (performance.now() - started > timeoutMs || signal?.aborted) return { ok: false, waitedMs: performance.now() - started, missing }
+    await sleep(250)
+  }
+}
+
+/**
  * Waits (bounded) until the cluster is healthy and `ready()` holds (e.g. the stream has a leader).
  * Never throws: the caller reports what was missing.
  */
-export async function waitForRecovery(
+export function waitForRecovery(
   env: Environment,
   cluster: string,
   timeoutMs: number,
   ready: () => Promise<string | undefined>,
   signal?: AbortSignal,
 ): Promise<RecoveryWait> {
-  const started = performance.now()
-  let missing: string
-  for (;;) {
-    try {
+  return waitUntilReady(
+    timeoutMs,
+    async () => {
       const view = await observeCluster(env, cluster, 1_000)
-      if (!clusterHealthy(view)) {
-        const bad = view.nodes.filter((n) => !n.healthy).map((n) => `${n.node}${n.error ? ` (${n.error})` : ''}`)
-        missing = bad.length ? `unhealthy nodes: ${bad.join(', ')}` : !view.fullMesh ? 'route mesh incomplete' : 'no JetStream meta leader'
-      } else {
-        const notReady = await ready().catch((err: Error) => err.message)
-        if (notReady === undefined) return { ok: true, waitedMs: performance.now() - started }
-        missing = notReady
-      }
-    } catch (err) {
-      missing = (err as Error).message
-    }
-    if (performance.now() - started > timeoutMs || signal?.aborted) return { ok: false, waitedMs: performance.now() - started, missing }
-    await sleep(250)
-  }
+      if (clusterHealthy(view)) return ready()
+      const bad = view.nodes.filter((n) => !n.healthy).map((n) => `${n.node}${n.error ? ` (${n.error})` : ''}`)
+      return bad.length ? `unhealthy nodes: ${bad.join(', ')}` : !view.fullMesh ? 'route mesh incomplete' : 'no JetStream meta leader'
+    },
+    signal,
+  )
 }
 
 /** ISO time of a performance.now() instant, given the pair (performance.now(), Date.now()) taken together. */

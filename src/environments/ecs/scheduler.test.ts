@@ -215,6 +215,21 @@ describe('the ECS stand-in over processes', () => {
     expect(s.tasks.find((t) => t.id === 'mute-1')).toMatchObject({ state: 'STOPPED', exitCode: 3 })
   })
 
+  it('a task not ready that takes its time to stop still has its last lines in the failure `env up` reports at once', async () => {
+    // draining on SIGTERM for 2 s, as a service with a stop grace does: the failure is seen before the exit
+    const slow = `console.log('starting inventory'); process.on('SIGTERM', () => setTimeout(() => process.exit(0), 2000)); setInterval(() => {}, 1000)`
+    const s = scheduler([definition('slow', { command: script(slow), readyTimeoutMs: 2000 })])
+    await s.start()
+    const err = await awaitServicesReady(
+      async () => s.tasks,
+      { slow: definition('slow', { readyTimeoutMs: 2000 }) },
+      { whereLogs: (t) => `logs/${t.id}.log` },
+    ).catch((e: Error) => e)
+    expect((err as Error).message).toMatch(/^slow: task slow-1 not ready within 2s/)
+    expect((err as Error).message).toContain('its last lines:\n    starting inventory')
+    await until('slow-1 stopped', () => s.tasks.find((t) => t.id === 'slow-1')?.state === 'STOPPED')
+  })
+
   it('a service whose tasks keep exiting before they are ready fails `env up`, and is restarted less and less often', async () => {
     const events: string[] = []
     const s = scheduler([definition('crash', { command: script(`console.error('ModuleNotFoundError: No module named inventory'); process.exit(1)`) })], events)

@@ -183,6 +183,9 @@ export class EcsScheduler {
         setTimeout(() => {
           if (record.state !== 'PENDING') return
           record.failed = `not ready within ${Math.round(def.readyTimeoutMs / 1000)}s (ready when ${describeReadyCheck(def.ready)})`
+          // `env up` reports the failure as soon as it sees it, before the stop below has ended
+          // the task: its last lines go with the failure now (and are brought up to date at exit)
+          record.lastLines = [...(this.tails.get(record.id) ?? [])]
           void this.stop(record.id, { reason: record.failed })
         }, def.readyTimeoutMs),
       )

@@ -1,7 +1,6 @@
 /** environments/local.yaml: the embedded default environment, all on loopback. */
 import { resolve } from 'node:path'
 import { z } from 'zod'
-import { REPO_ROOT } from '../../util/node-entry.ts'
 import { CacheConfig, checkCaches } from '../redis-config.ts'
 import { checkClusters, ClustersSchema } from '../cluster-config.ts'
 import { checkServices, ServiceSchema, type ServiceConfig } from '../service-config.ts'
@@ -14,13 +13,15 @@ export const LocalConfigSchema = z
       .string()
       .min(1)
       .default('.gameday/local')
-      .describe('a folder of its own where the environment keeps its state and logs, relative to the repository (never the repository, home or /)'),
+      .describe(
+        'a folder of its own where the environment keeps its state and logs, relative to the folder gameday runs in, your project (never the project itself, home or /)',
+      ),
     clusters: ClustersSchema,
     caches: z.record(z.string(), CacheConfig).default({}),
     services: z.record(z.string(), ServiceSchema).default({}),
   })
   .superRefine((c, ctx) => {
-    const why = unsafeStateDir(resolve(REPO_ROOT, c.stateDir))
+    const why = unsafeStateDir(resolve(c.stateDir))
     if (why)
       ctx.addIssue({
         code: 'custom',

@@ -43,7 +43,8 @@ export class LocalEnvironment implements Environment {
     readonly source: string,
   ) {
     const fromEnv = process.env.GAMEDAY_LOCAL_STATE_DIR
-    this.stateDir = resolve(REPO_ROOT, fromEnv ?? config.stateDir)
+    // relative to where gameday runs — the user's project, not wherever the package is installed
+    this.stateDir = resolve(fromEnv ?? config.stateDir)
     checkStateDir(this.stateDir, fromEnv ? 'GAMEDAY_LOCAL_STATE_DIR' : `${source}: stateDir`)
     const defs = (this.definitions = taskDefinitions(config.services, source))
     this.tasks = new TaskApi({

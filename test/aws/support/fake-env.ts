@@ -115,11 +115,11 @@ export interface Gameday {
   exited: Promise<number | null>
 }
 
-/** `gameday <args>` as a child process (the sources through tsx), output captured. */
+/** `gameday <args>` as a child process (the build when it is current, else the sources: bin/gameday.js decides), output captured. */
 export function gameday(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Gameday {
   const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'gameday.js'), ...args], {
     cwd: opts.cwd,
-    env: { ...(opts.env ?? isolatedAwsEnv()), GAMEDAY_FROM_SOURCE: '1' },
+    env: opts.env ?? isolatedAwsEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''
