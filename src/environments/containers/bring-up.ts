@@ -94,9 +94,10 @@ export async function startContainers(
         command: ['--config', '/etc/nats/nats-server.conf'],
         files: [{ content: conf, target: '/etc/nats/nats-server.conf' }],
         ...(tls && secure?.pki ? { binds: [{ source: secure.pki.dir, target: secure.pki.dir, mode: 'ro' as const }] } : {}),
-        publish: clusterPort !== undefined
-          ? { [PORTS.client]: clientPort, [PORTS.monitor]: monitorPort, [PORTS.cluster]: clusterPort }
-          : { [PORTS.client]: clientPort, [PORTS.monitor]: monitorPort },
+        publish:
+          clusterPort !== undefined
+            ? { [PORTS.client]: clientPort, [PORTS.monitor]: monitorPort, [PORTS.cluster]: clusterPort }
+            : { [PORTS.client]: clientPort, [PORTS.monitor]: monitorPort },
         stopTimeoutS: 30,
         readyLog: /Server is ready/,
       }),
@@ -145,7 +146,14 @@ export async function startContainers(
           name: containers.name(node.name),
           network,
           alias: node.name,
-          labels: { ...labels, [LABEL.role]: 'redis-node', [LABEL.cache]: cache, [LABEL.node]: node.name, [LABEL.az]: node.az, [LABEL.portRedis]: String(port) },
+          labels: {
+            ...labels,
+            [LABEL.role]: 'redis-node',
+            [LABEL.cache]: cache,
+            [LABEL.node]: node.name,
+            [LABEL.az]: node.az,
+            [LABEL.portRedis]: String(port),
+          },
           command: ['redis-server', ...args],
           files: [
             { content: 'gameday: the Redis Cluster node keeps nodes.conf here\n', target: '/data/README' },
@@ -226,6 +234,8 @@ export async function startContainers(
       binds: [
         { source: REPO_ROOT, target: REPO_ROOT, mode: 'ro' },
         { source: socketPath, target: '/var/run/docker.sock', mode: 'rw' },
+        // the CA and gameday's client certificate (readiness checks, forming a TLS Redis Cluster), wherever the folder lies
+        ...(secure?.pki ? [{ source: secure.pki.dir, target: secure.pki.dir, mode: 'ro' as const }] : []),
       ],
       workingDir: REPO_ROOT,
       restart: 'on-failure',

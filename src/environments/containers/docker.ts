@@ -69,7 +69,13 @@ export function baseLabels(envId: string): Record<string, string> {
 
 export function isNotFound(err: unknown): boolean {
   const code = (err as { statusCode?: number }).statusCode
-  return code === 404 || code === 409 || /no such|not running|is not paused|already in progress|is already paused/i.test(String((err as Error).message))
+  // 304: stopping a container that stopped meanwhile
+  return (
+    code === 304 ||
+    code === 404 ||
+    code === 409 ||
+    /no such|not running|is not paused|already in progress|is already paused|already stopped/i.test(String((err as Error).message))
+  )
 }
 
 export async function ignoreGone<T>(work: Promise<T>): Promise<T | undefined> {

@@ -257,7 +257,11 @@ export class ContainersEnvironment implements Environment {
       for (const [name, n] of Object.entries(nodes)) {
         const shard = shards?.find((s) => s.primary?.name === name || s.replicas.some((r) => r.name === name))
         const role = shard?.primary?.name === name ? 'primary' : shard ? 'replica' : undefined
-        lines.push({ what: `redis ${cache}/${name} (${n.az})`, state: n.state === 'running' ? (role ?? n.state) : n.state, detail: `${n.container} :${n.port}` })
+        lines.push({
+          what: `redis ${cache}/${name} (${n.az})`,
+          state: n.state === 'running' ? (role ?? n.state) : n.state,
+          detail: `${n.container} :${n.port}`,
+        })
       }
     }
     lines.push({

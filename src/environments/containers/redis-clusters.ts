@@ -64,7 +64,10 @@ export function clusterRuntimes(containers: EnvironmentContainers, config: Conta
   return Object.fromEntries(
     Object.entries(clusterCaches(config.caches)).map(([cache, c]) => [
       cache,
-      containerClusterRuntime(containers, cache, plannedNodes(cache, c, azsOf(config)), { password: secure?.redis[cache]?.password, caFile: secure?.redis[cache]?.caFile }),
+      containerClusterRuntime(containers, cache, plannedNodes(cache, c, azsOf(config)), {
+        password: secure?.redis[cache]?.password,
+        caFile: secure?.redis[cache]?.caFile,
+      }),
     ]),
   )
 }
@@ -74,12 +77,7 @@ export function plannedNodes(cache: string, config: RedisClusterConfig, azs: str
   return planClusterNodes(cache, config, config.azs ?? azs)
 }
 
-export function containerClusterRuntime(
-  containers: EnvironmentContainers,
-  cache: string,
-  plan: ClusterNodePlan[],
-  creds: Credentials,
-): ClusterRuntime {
+export function containerClusterRuntime(containers: EnvironmentContainers, cache: string, plan: ClusterNodePlan[], creds: Credentials): ClusterRuntime {
   const published = (name: string) => {
     const n = containers.discovered().clusterNodes[cache]?.[name]
     if (!n) throw new TargetError(`Redis Cluster node ${name} of ${cache} has no container: is the environment up?`)
@@ -94,10 +92,12 @@ export function containerClusterRuntime(
     announceBusPort: PORTS.redisBus,
   }))
   const container = async (name: string) => (await containers.docker()).getContainer(containers.name(name))
-  const members = (name: string): Member[] =>
-    plan.map((n) => ({ container: containers.name(n.name), label: n.name, group: n.name === name ? 0 : 1 }))
+  const members = (name: string): Member[] => plan.map((n) => ({ container: containers.name(n.name), label: n.name, group: n.name === name ? 0 : 1 }))
   const answers = async (name: string) => {
-    const client = nodeClient(nodes.find((n) => n.name === name)!, creds)
+    const client = nodeClient(
+      nodes.find((n) => n.name === name)!,
+      creds,
+    )
     try {
       return (await client.ping()) === 'PONG'
     } catch {
@@ -118,13 +118,22 @@ export function containerClusterRuntime(
     },
     isRunning: async (name) => (await ignoreGone((await container(name)).inspect()))?.State.Running ?? false,
     isolateNode: async (name, ctx: ControlContext) => {
-      const state = await cut(await containers.docker(), containers.networkName, { cluster: cache, groups: [[name], plan.filter((n) => n.name !== name).map((n) => n.name)] }, members(name))
+      const state = await cut(
+        await containers.docker(),
+        containers.networkName,
+        { cluster: cache, groups: [[name], plan.filter((n) => n.name !== name).map((n) => n.name)] },
+        members(name),
+      )
       ctx.log.info(`  dropping packets between ${name} and the other nodes of ${cache} (iptables in their network namespaces)`)
       return state as unknown as Json
     },
     rejoinNode: async (name, detail) => {
       // without the isolation's own state (a crash before it was journaled), every node of the cluster is healed
-      const state = (detail as unknown as PartitionState | undefined) ?? { network: containers.networkName, containers: members(name).map((m) => m.container), across: {} }
+      const state = (detail as unknown as PartitionState | undefined) ?? {
+        network: containers.networkName,
+        containers: members(name).map((m) => m.container),
+        across: {},
+      }
       await heal(await containers.docker(), containers.networkName, state)
     },
     describe: (action, name) => {
