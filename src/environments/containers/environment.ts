@@ -254,7 +254,7 @@ export class ContainersEnvironment implements Environment {
     for (const [cache, nodes] of Object.entries(d.clusterNodes)) {
       // no node answers: the lines below say the containers' states, without a role
       const shards = await this.caches.shards!(cache).catch(() => undefined)
-      for (const [name, n] of Object.entries(nodes)) {
+      for (const [name, n] of Object.entries(nodes).sort(([a], [b]) => a.localeCompare(b))) {
         const shard = shards?.find((s) => s.primary?.name === name || s.replicas.some((r) => r.name === name))
         const role = shard?.primary?.name === name ? 'primary' : shard ? 'replica' : undefined
         lines.push({
