@@ -50,6 +50,7 @@ export function containerCaches(containers: EnvironmentContainers, config: Conta
       await waitFor(`redis ${cache} to answer`, () => redisPing(host, port), { timeoutMs: 10_000, intervalMs: 100 })
     },
     isRunning: async (cache) => (await ignoreGone((await cacheContainer(cache)).inspect()))?.State.Running ?? false,
-    ...clusterControl(() => clusterRuntimes(containers, config)),
+    // only with a Redis Cluster in the file: the cluster faults then refuse at plan, before anything runs
+    ...(Object.keys(clusters).length ? clusterControl(() => clusterRuntimes(containers, config)) : {}),
   }
 }
