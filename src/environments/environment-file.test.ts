@@ -113,7 +113,14 @@ describe('local and containers environment files', () => {
   })
 
   it('a sound production shape loads: the shipped local-secure and Redis Cluster files', async () => {
-    for (const name of ['local-secure', 'local-redis-cluster', 'local-redis-cluster-wait'])
+    for (const name of [
+      'local-secure',
+      'local-redis-cluster',
+      'local-redis-cluster-wait',
+      'containers-secure',
+      'containers-redis-cluster',
+      'containers-redis-cluster-wait',
+    ])
       await expect(loadEnvironment(join(REPO_ROOT, 'environments', `${name}.yaml`))).resolves.toBeDefined()
   })
 

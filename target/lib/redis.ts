@@ -63,6 +63,9 @@ export function createRedis(url: string, log: Logger, opts: RedisOptions): Redis
     })
     const options: ClusterOptions = {
       natMap: parseNatMap(env.REDIS_NAT_MAP),
+      // seeds dialled by the name they were given: resolved to an IP first (the default), a TLS
+      // node's certificate — issued for its name — would not match (ioredis' ElastiCache TLS note)
+      dnsLookup: (address, callback) => callback(null, address),
       redisOptions: { ...common, ...(url.startsWith('rediss:') && !ca ? { tls: {} } : {}) },
       enableOfflineQueue: false,
       // refused commands (MOVED, ASK, TRYAGAIN, CLUSTERDOWN) are sent again; a dropped one never

@@ -19,6 +19,7 @@ export const PORTS = {
   cluster: 6222,
   monitor: 8222,
   redis: 6379,
+  redisBus: 16379,
   control: 8001,
   lbBase: 8100,
   task: 8080,

@@ -1,11 +1,17 @@
-/** The containers environment's `caches` part: Redis containers, killed and started again (empty). */
+/**
+ * The containers environment's `caches` part: Redis containers, killed and started again (empty);
+ * and for a Redis Cluster, the cluster controls over its node containers (redis-clusters.ts).
+ */
 import { connect } from 'node:net'
 import type { CacheControl, Endpoints } from '../../api/environment.ts'
 import { TargetError } from '../../api/errors.ts'
 import { waitFor } from '../../util/abort.ts'
+import { clusterCaches } from '../redis-config.ts'
+import { clusterControl } from '../redis-cluster/control.ts'
 import type { ContainersConfig } from './config.ts'
 import type { EnvironmentContainers } from './discovery.ts'
 import { ignoreGone } from './docker.ts'
+import { clusterRuntimes } from './redis-clusters.ts'
 
 /** Redis answers PING (a published port accepts connections before the server behind it does). */
 export function redisPing(host: string, port: number): Promise<boolean> {
@@ -28,8 +34,10 @@ export function redisPing(host: string, port: number): Promise<boolean> {
 }
 
 export function containerCaches(containers: EnvironmentContainers, config: ContainersConfig, source: string, endpoints: Endpoints): CacheControl {
+  const clusters = clusterCaches(config.caches)
   const cacheContainer = async (cache: string) => {
     if (!config.caches[cache]) throw new TargetError(`no cache "${cache}" in ${source}`)
+    if (clusters[cache]) throw new TargetError(`cache ${cache} is a Redis Cluster: kill one of its nodes (redis.kill-primary), not the cache`)
     return (await containers.docker()).getContainer(containers.name(cache))
   }
   return {
@@ -42,5 +50,7 @@ export function containerCaches(containers: EnvironmentContainers, config: Conta
       await waitFor(`redis ${cache} to answer`, () => redisPing(host, port), { timeoutMs: 10_000, intervalMs: 100 })
     },
     isRunning: async (cache) => (await ignoreGone((await cacheContainer(cache)).inspect()))?.State.Running ?? false,
+    // only with a Redis Cluster in the file: the cluster faults then refuse at plan, before anything runs
+    ...(Object.keys(clusters).length ? clusterControl(() => clusterRuntimes(containers, config)) : {}),
   }
 }

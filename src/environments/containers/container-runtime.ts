@@ -66,7 +66,13 @@ export class ContainerRuntime implements TaskRuntime {
         // a task with a port listens on the network: the load balancer is another container
         env: { ...launch.env, ...(launch.port !== undefined ? { HOST: '0.0.0.0' } : {}) },
         init: true,
-        ...(def.entry ? { binds: [{ source: this.spec.repoRoot, target: this.spec.repoRoot, mode: 'ro' as const }], workingDir: this.spec.repoRoot } : {}),
+        // an entry runs from the repository; either kind gets the environment's CA and client
+        // certificates at their host paths (the environment's folder may lie outside the repository)
+        binds: [
+          ...(def.entry ? [{ source: this.spec.repoRoot, target: this.spec.repoRoot, mode: 'ro' as const }] : []),
+          ...(this.spec.taskBinds ?? []).map((path) => ({ source: path, target: path, mode: 'ro' as const })),
+        ],
+        ...(def.entry ? { workingDir: this.spec.repoRoot } : {}),
         stopTimeoutS: Math.max(1, Math.ceil(def.stopGraceMs / 1000)),
       })
       this.started.add(name)

@@ -24,6 +24,7 @@ import { EcsScheduler } from '../ecs/scheduler.ts'
 import { serveTaskApi } from '../ecs/control-api.ts'
 import { dockerClient } from './docker.ts'
 import { ContainerRuntime } from './container-runtime.ts'
+import { formRedisClusters } from './redis-clusters.ts'
 import { CONTROLLER_ENV, CONTROLLER_READY, type ControllerSpec } from './protocol.ts'
 
 const say = (event: string, fields: Record<string, unknown> = {}) =>
@@ -68,12 +69,16 @@ class Controller {
       runtime: new ContainerRuntime(spec, docker),
       // nodes of the task's own AZ first (it connects in order): AZ affinity, as deployed
       natsUrls: (az) => [...spec.nats].sort((a, b) => Number(b.az === az) - Number(a.az === az)).map((n) => n.url),
-      // Redis only through the fault proxy: a throttle is a toxic on this service's link
+      // Redis only through the fault proxy: a throttle is a toxic on this service's link (a Redis
+      // Cluster: its link to each node, the seeds of its client, which REDIS_NAT_MAP points at them)
       redisUrl: (service) => {
         const cache = spec.services[service]?.caches[0]
-        const link = cache ? spec.cacheLinks.find((l) => l.from === service && l.to === cache) : undefined
-        return link ? `redis://${spec.proxy.linkHost}:${link.listenPort}` : undefined
+        const links = cache ? spec.cacheLinks.filter((l) => l.from === service && l.to === cache) : []
+        const scheme = cache && spec.tlsCaches?.includes(cache) ? 'rediss' : 'redis'
+        return links.length ? links.map((l) => `${scheme}://${spec.proxy.linkHost}:${l.listenPort}`).join(',') : undefined
       },
+      variables: ({ service }) => spec.serviceVariables?.[service] ?? {},
+      ...(spec.observerNatsOptions ? { observerNatsOptions: spec.observerNatsOptions } : {}),
       // not a local state dir: the local environment's process sweep must never match a task
       extraEnv: { GAMEDAY_STATE_DIR: `containers:${spec.envId}` },
       observerNats: spec.nats.map((n) => n.url),
@@ -93,6 +98,8 @@ class Controller {
     const deadline = Date.now() + 60_000
     const listening = async () => (await Promise.all(spec.dependencies.map((d) => canConnect(Number(d.split(':')[1]), d.split(':')[0])))).every(Boolean)
     while (Date.now() < deadline && !(await listening())) await sleep(100)
+    // the Redis Clusters are formed before any task needs them (a restarted controller finds them whole)
+    await formRedisClusters(spec, say)
     await this.scheduler.start()
   }
 

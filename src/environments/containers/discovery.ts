@@ -13,16 +13,18 @@ import { containerName } from './protocol.ts'
 
 /** What the labels of the environment's containers say: enough for every endpoint. */
 export interface Discovery {
-  nodes: Record<string, { container: string; cluster: string; az: string; clientPort: number; monitorPort: number; state: string }>
+  nodes: Record<string, { container: string; cluster: string; az: string; clientPort: number; monitorPort: number; clusterPort?: number; state: string }>
   caches: Record<string, { container: string; port: number; state: string }>
+  /** Redis Clusters' nodes, by cache and node name */
+  clusterNodes: Record<string, Record<string, { container: string; az: string; port: number; state: string }>>
   controller?: { container: string; controlPort: number; lbPorts: Record<string, number>; proxyUrl?: string; state: string }
   tasks: { container: string; service: string; id: string; az: string; state: string }[]
 }
 
-const EMPTY: Discovery = { nodes: {}, caches: {}, tasks: [] }
+const EMPTY: Discovery = { nodes: {}, caches: {}, clusterNodes: {}, tasks: [] }
 
 export function discoveryFrom(containers: { name: string; state: string; labels: Record<string, string> }[]): Discovery {
-  const d: Discovery = { nodes: {}, caches: {}, tasks: [] }
+  const d: Discovery = { nodes: {}, caches: {}, clusterNodes: {}, tasks: [] }
   for (const c of containers) {
     const l = c.labels
     switch (l[LABEL.role]) {
@@ -33,8 +35,12 @@ export function discoveryFrom(containers: { name: string; state: string; labels:
           az: l[LABEL.az],
           clientPort: Number(l[LABEL.portClient]),
           monitorPort: Number(l[LABEL.portMonitor]),
+          ...(l[LABEL.portCluster] ? { clusterPort: Number(l[LABEL.portCluster]) } : {}),
           state: c.state,
         }
+        break
+      case 'redis-node':
+        ;(d.clusterNodes[l[LABEL.cache]] ??= {})[l[LABEL.node]] = { container: c.name, az: l[LABEL.az], port: Number(l[LABEL.portRedis]), state: c.state }
         break
       case 'redis':
         d.caches[l[LABEL.cache]] = { container: c.name, port: Number(l[LABEL.portRedis]), state: c.state }

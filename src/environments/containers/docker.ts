@@ -47,6 +47,8 @@ export const LABEL = {
   testRun: 'gameday.test-run',
   portClient: 'gameday.port.client',
   portMonitor: 'gameday.port.monitor',
+  /** a TLS cluster's route port, published so its certificate can be checked */
+  portCluster: 'gameday.port.cluster',
   portRedis: 'gameday.port.redis',
   portControl: 'gameday.port.control',
   /** the fault proxy's admin API as the host reaches it (the controller's published port, or TOXIPROXY_URL) */
@@ -55,7 +57,7 @@ export const LABEL = {
   portLbPrefix: 'gameday.port.lb.',
 } as const
 
-export type Role = 'nats' | 'redis' | 'task' | 'controller'
+export type Role = 'nats' | 'redis' | 'redis-node' | 'task' | 'controller'
 
 export function baseLabels(envId: string): Record<string, string> {
   return {
@@ -67,7 +69,13 @@ export function baseLabels(envId: string): Record<string, string> {
 
 export function isNotFound(err: unknown): boolean {
   const code = (err as { statusCode?: number }).statusCode
-  return code === 404 || code === 409 || /no such|not running|is not paused|already in progress|is already paused/i.test(String((err as Error).message))
+  // 304: stopping a container that stopped meanwhile
+  return (
+    code === 304 ||
+    code === 404 ||
+    code === 409 ||
+    /no such|not running|is not paused|already in progress|is already paused|already stopped/i.test(String((err as Error).message))
+  )
 }
 
 export async function ignoreGone<T>(work: Promise<T>): Promise<T | undefined> {

@@ -10,7 +10,7 @@
  * any process, also after the one that ran `up()` crashed. Published ports bind 127.0.0.1 at
  * fixed host ports, so a node stopped and started keeps its endpoints.
  */
-import type { Capability, Endpoints, Environment, EnvironmentStatus, Logger, Topology } from '../../api/environment.ts'
+import { NATS_TLS, type Capability, type Endpoints, type Environment, type EnvironmentStatus, type Logger, type Topology } from '../../api/environment.ts'
 import { GamedayError, TargetError } from '../../api/errors.ts'
 import { observeCluster } from '../../nats/monitor.ts'
 import { topologyOf } from '../topology.ts'
@@ -29,6 +29,15 @@ import { containerNodes } from './nodes.ts'
 import { containerCaches } from './caches.ts'
 import { ContainersNetwork, planCacheLinks } from './network.ts'
 import { rulesIn } from './partition.ts'
+import { clusterCaches } from '../redis-config.ts'
+import { checkCluster } from '../redis-cluster/form.ts'
+import { GAMEDAY_IDENTITY } from '../nats-accounts.ts'
+import { natsTlsOptions } from '../tls/secure-nats.ts'
+import { needsHostState, readSecureState, removeHostState } from './host-state.ts'
+import { containerNatsTls } from './nats-tls.ts'
+import { clusterRuntimes, plannedNodes } from './redis-clusters.ts'
+import { azsOf, makeSecureState } from './secure-layout.ts'
+import { PORTS } from './builder.ts'
 
 export { planCacheLinks }
 
@@ -74,8 +83,9 @@ export class ContainersEnvironment implements Environment {
     return topologyOf(this.config)
   }
 
-  /** no capability beyond the common parts */
-  capability<T>(_key: Capability<T>): T | undefined {
+  /** nats-tls when a NATS cluster runs TLS from the environment's CA */
+  capability<T>(key: Capability<T>): T | undefined {
+    if (key.name === NATS_TLS.name && Object.values(this.config.clusters).some((c) => c.tls)) return containerNatsTls(this.containers) as T
     return undefined
   }
 
@@ -85,12 +95,34 @@ export class ContainersEnvironment implements Environment {
         .map((n) => this.containers.discovered().nodes[n.name])
         .filter(Boolean)
         .map((n) => `nats://127.0.0.1:${n.clientPort}`),
+    // the production shape: TLS, as gameday's own identity (its account imports every service's exports)
+    natsOptions: (cluster) => {
+      const secure = this.config.clusters[cluster]?.tls ? readSecureState(this.envId) : undefined
+      return secure?.pki ? natsTlsOptions(secure.pki.caFile, secure.pki.clients[GAMEDAY_IDENTITY]) : {}
+    },
     natsMonitor: (cluster, node) => {
       const n = this.containers.discovered().nodes[node]
       if (!n || n.cluster !== cluster) throw new TargetError(`no node ${node} in cluster ${cluster}`)
       return `http://127.0.0.1:${n.monitorPort}`
     },
     redis: (cache) => {
+      const rc = clusterCaches(this.config.caches)[cache]
+      if (rc) {
+        // every node at its published port; the NAT map rewrites the name each one announces to it
+        const secure = readSecureState(this.envId)?.redis[cache]
+        const published = this.containers.discovered().clusterNodes[cache] ?? {}
+        const nodes = plannedNodes(cache, rc, azsOf(this.config)).map((n) => ({ name: n.name, host: '127.0.0.1', port: published[n.name]?.port ?? 0 }))
+        return {
+          host: '127.0.0.1',
+          port: nodes[0].port,
+          ...(secure?.password ? { password: secure.password } : {}),
+          ...(secure?.caFile ? { tls: true, caFile: secure.caFile } : {}),
+          cluster: {
+            nodes: nodes.map((n) => ({ host: n.host, port: n.port })),
+            natMap: Object.fromEntries(nodes.map((n) => [`${n.name}:${PORTS.redis}`, { host: n.host, port: n.port }])),
+          },
+        }
+      }
       const c = this.containers.discovered().caches[cache]
       if (!c) throw new TargetError(`no cache "${cache}" in ${this.source}`)
       return { host: '127.0.0.1', port: c.port }
@@ -135,7 +167,12 @@ export class ContainersEnvironment implements Environment {
     const { images, pulls } = await resolveImages(await this.containers.docker(), this.config)
     if (pulls.length) log.info(`pulling ${pulls.join(', ')} (a host that cannot pull builds local images instead: npm run images)`)
     try {
-      await startContainers(this.containers, this.config, this.definitions, images, log)
+      // the production shape: the CA, certificates and passwords first, in the environment's folder on the host
+      const linkHost = process.env.TOXIPROXY_URL ? new URL(process.env.TOXIPROXY_URL).hostname : 'controller'
+      const secure = needsHostState(this.config)
+        ? await makeSecureState(this.envId, this.source, this.config, Object.keys(this.definitions), linkHost)
+        : undefined
+      await startContainers(this.containers, this.config, this.definitions, images, log, secure)
       await this.containers.discover()
       for (const cluster of Object.keys(this.config.clusters)) {
         await waitUnlessFailed(
@@ -148,6 +185,22 @@ export class ContainersEnvironment implements Environment {
           },
           { timeoutMs: 60_000, intervalMs: 200, signal: abort },
         )
+      }
+      // the controller forms each Redis Cluster; whole means every slot served, every replica in sync
+      for (const [cache, rc] of Object.entries(clusterRuntimes(this.containers, this.config))) {
+        let problems: string[] = []
+        await waitUnlessFailed(
+          `Redis Cluster ${cache} to be formed and whole`,
+          async () => {
+            problems = (await checkCluster(rc.nodes, rc.creds)).problems
+            return problems.length === 0
+          },
+          { timeoutMs: 60_000, intervalMs: 250, signal: abort },
+        ).catch((err: Error) => {
+          throw new GamedayError(
+            `${err.message}${problems.length ? ` (${problems.slice(0, 3).join('; ')})` : ''}; see \`docker logs ${this.containers.name('controller')}\``,
+          )
+        })
       }
       const services = Object.values(this.definitions)
       if (services.length) log.info(`starting services: ${services.map((s) => `${s.service}×${s.instances}`).join(', ')}`)
@@ -171,6 +224,7 @@ export class ContainersEnvironment implements Environment {
     const docker = await this.containers.docker()
     const removed = await removeLabelled(docker, (l) => l[LABEL.env] === this.envId, { graceful: true })
     this.containers.forget()
+    removeHostState(this.envId)
     if (removed.containers.length || removed.networks.length) {
       log.info(`containers environment ${this.envId} down (${removed.containers.length} containers, ${removed.networks.length} network removed)`)
     }
@@ -197,6 +251,19 @@ export class ContainersEnvironment implements Environment {
       }
     }
     for (const [name, c] of Object.entries(d.caches)) lines.push({ what: `redis ${name}`, state: c.state, detail: `${c.container} :${c.port}` })
+    for (const [cache, nodes] of Object.entries(d.clusterNodes)) {
+      // no node answers: the lines below say the containers' states, without a role
+      const shards = await this.caches.shards!(cache).catch(() => undefined)
+      for (const [name, n] of Object.entries(nodes).sort(([a], [b]) => a.localeCompare(b))) {
+        const shard = shards?.find((s) => s.primary?.name === name || s.replicas.some((r) => r.name === name))
+        const role = shard?.primary?.name === name ? 'primary' : shard ? 'replica' : undefined
+        lines.push({
+          what: `redis ${cache}/${name} (${n.az})`,
+          state: n.state === 'running' ? (role ?? n.state) : n.state,
+          detail: `${n.container} :${n.port}`,
+        })
+      }
+    }
     lines.push({
       what: 'controller',
       state: d.controller?.state ?? 'missing',

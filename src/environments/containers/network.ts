@@ -7,18 +7,38 @@ import type { ControlContext, NetworkControl, PartitionSpec, Topology } from '..
 import type { Json } from '../../api/fault.ts'
 import { GamedayError, TargetError } from '../../api/errors.ts'
 import { cacheLink, CacheLinks } from '../fault-proxy.ts'
+import { isClusterCache } from '../redis-config.ts'
+import { planClusterNodes } from '../redis-cluster/plan.ts'
 import type { ContainersConfig } from './config.ts'
 import type { EnvironmentContainers } from './discovery.ts'
 import { PORTS } from './builder.ts'
 import { cut, describeCut, heal, sever, type Member, type PartitionState } from './partition.ts'
 import type { CacheLinkSpec } from './protocol.ts'
 
-/** One proxy per (service, cache), in config order, each at its own port of the fault proxy. */
+/**
+ * One proxy per (service, cache) — per (service, node) for a Redis Cluster, whose nodes the
+ * service's client dials by the NAT map — in config order, each at its own port of the fault proxy.
+ */
 export function planCacheLinks(config: ContainersConfig): CacheLinkSpec[] {
   const links: CacheLinkSpec[] = []
+  const azs = [...new Set(Object.values(config.clusters).flatMap((c) => c.nodes.map((n) => n.az)))].sort()
   for (const [service, s] of Object.entries(config.services)) {
     for (const cache of s.caches) {
-      if (!config.caches[cache]) throw new GamedayError(`service ${service} uses unknown cache ${cache}`)
+      const c = config.caches[cache]
+      if (!c) throw new GamedayError(`service ${service} uses unknown cache ${cache}`)
+      if (isClusterCache(c)) {
+        for (const node of planClusterNodes(cache, c, c.azs ?? azs))
+          links.push({
+            name: cacheLink(service, node.name),
+            kind: 'cache',
+            from: service,
+            to: cache,
+            node: node.name,
+            listenPort: PORTS.cacheLinkBase + links.length,
+            upstream: `${node.name}:${PORTS.redis}`,
+          })
+        continue
+      }
       links.push({
         name: cacheLink(service, cache),
         kind: 'cache',

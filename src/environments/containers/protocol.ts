@@ -1,5 +1,6 @@
 /** What the environment tells its controller (its API is the ECS stand-in's: ../ecs/control-api.ts). */
 import type { TaskDefinition } from '../ecs/definition.ts'
+import type { ClusterNodePlan } from '../redis-cluster/plan.ts'
 
 export interface ControllerSpec {
   envId: string
@@ -23,6 +24,24 @@ export interface ControllerSpec {
   /** http service → the controller's load-balancer port (inside its container) */
   lbPorts: Record<string, number>
   controlPort: number
+  /** the production shape: variables of each service's tasks beyond the standard ones (TLS files, the Redis Cluster's NAT map, passwords) */
+  serviceVariables?: Record<string, Record<string, string>>
+  /** how the stand-in connects to NATS for its readiness checks (TLS, as gameday) */
+  observerNatsOptions?: Record<string, unknown>
+  /** host paths an image task gets bind-mounted read-only at the same path (its CA and client certificate) */
+  taskBinds?: string[]
+  /** caches whose links carry TLS (their REDIS_URL is rediss://) */
+  tlsCaches?: string[]
+  /** Redis Clusters the controller forms before the first task starts */
+  redisClusters?: Record<string, ControllerRedisCluster>
+}
+
+export interface ControllerRedisCluster {
+  password?: string
+  /** the CA its nodes' certificates are from (a host path the controller sees: under the repository) */
+  caFile?: string
+  /** its nodes as planned; each reached by its name (its alias on the network), port 6379 */
+  nodes: ClusterNodePlan[]
 }
 
 export interface ControllerProxy {
@@ -48,6 +67,8 @@ export interface CacheLinkSpec {
   listenPort: number
   /** the cache, host:port on the network */
   upstream: string
+  /** a Redis Cluster's node behind this link */
+  node?: string
 }
 
 export const CONTROLLER_ENV = 'GAMEDAY_CONTROLLER'

@@ -24,7 +24,8 @@ export const CREATED_ENTRIES = ['state.json', 'pids', 'nats', 'redis', 'pki', LE
 
 export interface Marker {
   id: string
-  kind: 'local'
+  /** the environment kind whose state it holds (a containers environment keeps its CA on the host) */
+  kind: 'local' | 'containers'
   createdAt: string
   /** the environment file that made it */
   source: string
@@ -64,7 +65,7 @@ export function readMarker(dir: string): Marker | undefined {
 }
 
 /** For `env up`: the folder is ours (marked), or made ours when new or empty; anything else is refused. */
-export function claimStateDir(dir: string, source: string): Marker {
+export function claimStateDir(dir: string, source: string, kind: Marker['kind'] = 'local'): Marker {
   const existing = readMarker(dir)
   if (existing) return existing
   if (existsSync(dir)) {
@@ -76,7 +77,7 @@ export function claimStateDir(dir: string, source: string): Marker {
       )
   }
   mkdirSync(dir, { recursive: true })
-  const marker: Marker = { id: randomUUID(), kind: 'local', createdAt: new Date().toISOString(), source }
+  const marker: Marker = { id: randomUUID(), kind, createdAt: new Date().toISOString(), source }
   writeFileSync(join(dir, MARKER), JSON.stringify(marker, null, 2) + '\n')
   return marker
 }
