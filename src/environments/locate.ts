@@ -5,7 +5,7 @@
  * own; anything else is a path, relative to the working directory.
  */
 import { existsSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { REPO_ROOT } from '../util/node-entry.ts'
 
 export const NAMED_ENVIRONMENTS: Record<string, string> = {
@@ -27,4 +27,17 @@ export function environmentFile(nameOrFile: string, cwd: string = process.cwd())
   const named = Object.hasOwn(NAMED_ENVIRONMENTS, nameOrFile) ? NAMED_ENVIRONMENTS[nameOrFile] : undefined
   if (named) return findUpwards(named, cwd) ?? resolve(REPO_ROOT, named)
   return resolve(cwd, nameOrFile)
+}
+
+/**
+ * The command that brings up the environment read from `file`, for "not up" messages: `--env
+ * <name>` for a named environment found where `--env <name>` finds it, else the file's path
+ * (relative to the working directory when under it).
+ */
+export function envUpCommand(file: string, cwd: string = process.cwd()): string {
+  for (const name of Object.keys(NAMED_ENVIRONMENTS)) {
+    if (environmentFile(name, cwd) === resolve(file)) return name === 'local' ? 'gameday env up' : `gameday env up --env ${name}`
+  }
+  const rel = relative(cwd, resolve(file))
+  return `gameday env up --env ${rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : resolve(file)}`
 }

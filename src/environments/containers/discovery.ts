@@ -67,7 +67,11 @@ export class EnvironmentContainers {
   private found: Discovery | undefined
   private client: Promise<{ docker: Dockerode; socketPath: string }> | undefined
 
-  constructor(readonly envId: string) {
+  /** `upCommand`: what brings this environment up, for the "not up" messages */
+  constructor(
+    readonly envId: string,
+    readonly upCommand = 'gameday env up --env containers',
+  ) {
     if (!/^[a-z0-9][a-z0-9-]{0,40}$/.test(envId)) throw new GamedayError(`invalid containers environment id ${JSON.stringify(envId)} (a-z, 0-9, -)`)
     this.networkName = containerName(envId, 'net')
   }
@@ -124,8 +128,7 @@ export class EnvironmentContainers {
     } catch {
       this.found = EMPTY
     }
-    if (!Object.keys(this.found.nodes).length)
-      throw new GamedayError(`the containers environment ${this.envId} is not up: run \`gameday env up --env containers\``)
+    if (!Object.keys(this.found.nodes).length) throw new GamedayError(`the containers environment ${this.envId} is not up: run \`${this.upCommand}\``)
     return this.found
   }
 }

@@ -38,6 +38,7 @@ import { containerNatsTls } from './nats-tls.ts'
 import { clusterRuntimes, plannedNodes } from './redis-clusters.ts'
 import { azsOf, makeSecureState } from './secure-layout.ts'
 import { PORTS } from './builder.ts'
+import { envUpCommand } from '../locate.ts'
 
 export { planCacheLinks }
 
@@ -57,7 +58,7 @@ export class ContainersEnvironment implements Environment {
     readonly source: string,
     opts: { envId?: string } = {},
   ) {
-    this.containers = new EnvironmentContainers(opts.envId ?? process.env.GAMEDAY_CONTAINERS_ENV ?? config.name)
+    this.containers = new EnvironmentContainers(opts.envId ?? process.env.GAMEDAY_CONTAINERS_ENV ?? config.name, envUpCommand(source))
     this.envId = this.containers.envId
     this.networkName = this.containers.networkName
     const defs = (this.definitions = taskDefinitions(config.services, source))
@@ -67,7 +68,7 @@ export class ContainersEnvironment implements Environment {
     this.tasks = new TaskApi({
       baseUrl: () => {
         const controller = this.containers.discovered().controller
-        if (!controller) throw new GamedayError(`the containers environment ${this.envId} has no controller: run \`gameday env up --env containers\``)
+        if (!controller) throw new GamedayError(`the containers environment ${this.envId} has no controller: run \`${envUpCommand(this.source)}\``)
         return `http://127.0.0.1:${controller.controlPort}`
       },
       desired: (service) => defs[service]?.instances ?? 0,

@@ -71,7 +71,7 @@ export class ContainersNetwork implements NetworkControl {
   /** The fault proxy's admin API (Toxiproxy's), as this host reaches it. */
   proxyUrl(): string {
     const url = this.containers.discovered().controller?.proxyUrl
-    if (!url) throw new GamedayError(`the containers environment ${this.containers.envId} has no fault proxy: run \`gameday env up --env containers\``)
+    if (!url) throw new GamedayError(`the containers environment ${this.containers.envId} has no fault proxy: run \`${this.containers.upCommand}\``)
     return url
   }
 

@@ -33,6 +33,7 @@ import { localNodes } from './nodes.ts'
 import { isAlive, isStopped, killHard, processesOf, readPid, signal, spawnDetached, terminate, waitForExit } from './processes.ts'
 import { checkStateDir, claimStateDir, clearStateDir, liveRecordedProcesses, ownsStateDir, recordedProcesses, recordProcess } from './state-dir.ts'
 import { readState, stateFile, writeJsonAtomic, type LocalState } from './state.ts'
+import { envUpCommand } from '../locate.ts'
 
 export class LocalEnvironment implements Environment {
   readonly kind = 'local' as const
@@ -58,7 +59,7 @@ export class LocalEnvironment implements Environment {
 
   private state(): LocalState {
     const s = readState(this.stateDir)
-    if (!s) throw new GamedayError(`the local environment is not up (no ${stateFile(this.stateDir)}): run \`gameday env up\``)
+    if (!s) throw new GamedayError(`the local environment is not up (no ${stateFile(this.stateDir)}): run \`${envUpCommand(this.source)}\``)
     return s
   }
 
