@@ -23,7 +23,7 @@ import type { ContainersConfig } from '../../src/environments/containers/config.
 import { hostStateDir } from '../../src/environments/containers/host-state.ts'
 import { parseEnvironmentFile } from '../../src/environments/load.ts'
 import { REPO_ROOT } from '../../src/util/node-entry.ts'
-import { connectOutcome, plaintextConnect } from '../support/nats-clients.ts'
+import { expectEveryNodeRefusesStrangers } from '../support/nats-clients.ts'
 import { expectRotationVerdicts } from '../support/rotation-verdicts.ts'
 import { leftovers, quiet, sweepEnv, sweepTestLeftovers, testEnvId } from './support.ts'
 
@@ -72,20 +72,7 @@ describe('containers-secure: NATS with TLS and accounts, Redis Cluster with TLS 
   }, 120_000)
 
   it("every node refuses a plaintext client and one without a certificate; gameday's identity gets in on each", async () => {
-    const urls = env.endpoints.natsServers('core')
-    const identity = env.endpoints.natsOptions?.('core') ?? {}
-    expect(urls).toHaveLength(5)
-    const caFile = (identity.tls as { caFile?: string } | undefined)?.caFile
-    expect(caFile, 'the secure environment hands its CA to clients').toBeTruthy()
-    for (const url of urls) {
-      const { hostname, port } = new URL(url)
-      // the server requires TLS: a CONNECT in clear text ends the connection, nothing answers PONG
-      expect(await plaintextConnect(Number(port), hostname), url).not.toMatch(/PONG/)
-      // TLS to the right CA but no client certificate: the handshake or the authorization fails
-      expect(await connectOutcome(url, { tls: { caFile } }), url).toMatch(/^refused/)
-      // the control: a client with a certificate of the environment's CA is let in by the same node
-      expect(await connectOutcome(url, identity), url).toBe('connected')
-    }
+    await expectEveryNodeRefusesStrangers(env)
   })
 
   it('nats-tls-rotation: every certificate rotated under load (docker kill --signal HUP), no client reconnected, nothing hung', async () => {

@@ -22,7 +22,7 @@ import { runExperiment } from '../../src/vitest/index.ts'
 import { loadEnvironment } from '../../src/environments/load.ts'
 import { killHard, processesOf } from '../../src/environments/local/processes.ts'
 import { REPO_ROOT } from '../../src/util/node-entry.ts'
-import { connectOutcome, plaintextConnect } from '../support/nats-clients.ts'
+import { expectEveryNodeRefusesStrangers } from '../support/nats-clients.ts'
 import { expectRotationVerdicts } from '../support/rotation-verdicts.ts'
 import type { Environment } from '../../src/api/environment.ts'
 
@@ -83,19 +83,7 @@ describe('local-secure: NATS with TLS and accounts', () => {
   }, 60_000)
 
   it("every node refuses a plaintext client and one without a certificate; Gameday's identity gets in on each", async () => {
-    const urls = env.endpoints.natsServers('core')
-    const identity = env.endpoints.natsOptions?.('core') ?? {}
-    expect(urls).toHaveLength(5)
-    const caFile = (identity.tls as { caFile?: string } | undefined)?.caFile
-    expect(caFile, 'the secure environment hands its CA to clients').toBeTruthy()
-    for (const url of urls) {
-      // the server requires TLS: a CONNECT in clear text ends the connection, nothing answers PONG
-      expect(await plaintextConnect(Number(new URL(url).port), new URL(url).hostname), url).not.toMatch(/PONG/)
-      // TLS to the right CA but no client certificate: the handshake or the authorization fails
-      expect(await connectOutcome(url, { tls: { caFile } }), url).toMatch(/^refused/)
-      // the control: a client with a certificate of the environment's CA is let in by the same node
-      expect(await connectOutcome(url, identity), url).toBe('connected')
-    }
+    await expectEveryNodeRefusesStrangers(env)
   })
 
   it('nats-tls-rotation: every certificate rotated under load, no client reconnected, nothing hung, the cluster whole', async () => {
